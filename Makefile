@@ -1,0 +1,34 @@
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SHARED_MNIST := $(abspath ../shared/data/mnist.npz)
+export MNIST_NPZ ?= $(if $(wildcard $(SHARED_MNIST)),$(SHARED_MNIST),)
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: setup run test bench loadtest lint train evaluate
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+run: setup
+	$(PY) -m dashapp
+
+test: setup
+	DASH_TEST_CHROMEPATH=$${DASH_TEST_CHROMEPATH:-$$(command -v chromium || true)} \
+	$(PY) -m pytest --headless -p no:cacheprovider tests
+
+bench: setup
+	$(PY) -m models.bench
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+train: setup
+	$(PY) -m train
+
+evaluate: setup
+	$(PY) -m train.evaluate

@@ -1,0 +1,65 @@
+"""Command line: ``python -m models predict IMAGE [IMAGE ...] [--model PATH] [--layer NAME] [--method M] --json``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from models import DEFAULT_MODEL_PATH, METHOD_NAMES
+from models.preprocess import DigitInputError, image_to_model_input
+
+
+def _predict_file(model, path: Path, args: argparse.Namespace) -> dict:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return {"file": str(path), "error": f"cannot read the file: {exc.strerror or exc}"}
+    try:
+        image = image_to_model_input(data)
+    except DigitInputError as exc:
+        return {"file": str(path), "error": str(exc)}
+    return {"file": str(path), **model.predict(image, layer=args.layer, method=args.method, class_index=args.digit)}
+
+
+def _summary(result: dict) -> str:
+    if "error" in result:
+        return f"{result['file']}: error: {result['error']}"
+    top = ", ".join(f"{t['digit']} ({t['probability']:.1%})" for t in result["top"])
+    explanation = result["explanation"]
+    note = " (map is empty)" if explanation["empty"] else ""
+    return f"{result['file']}: {top}; {explanation['method']} at {explanation['layer']}{note}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m models", description="Digit Inspector command line.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    predict = commands.add_parser("predict", help="read digits from image files and explain the answer")
+    predict.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    predict.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH, help="a trained .keras file")
+    predict.add_argument("--layer", default=None, help="conv layer to explain (default: the last one)")
+    predict.add_argument("--method", default="gradcam", choices=METHOD_NAMES)
+    predict.add_argument("--class", dest="digit", type=int, choices=range(10), default=None,
+                         help="digit to explain (default: the top-1 answer)")
+    predict.add_argument("--json", action="store_true", help="one JSON object per image, one per line")
+    args = parser.parse_args(argv)
+
+    from models.inference import DigitModel, ModelLoadError
+
+    try:
+        model = DigitModel.load(args.model)
+        model.check_layer(args.layer)
+    except (ModelLoadError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    failed = False
+    for path in args.images:
+        result = _predict_file(model, path, args)
+        failed |= "error" in result
+        print(json.dumps(result) if args.json else _summary(result), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""Class-activation maps: one engine, one small weighting rule per method.
+
+The engine (``CamEngine``) does the shared work once per layer and method, inside a single
+compiled ``tf.function`` with a fixed input signature: forward pass, class choice, the
+gradient of the class score *before softmax* w.r.t. the layer's activations, the per-method
+weighting, sum over channels, ReLU, bilinear upsampling to 28x28 and scaling to [0, 1].
+Each method below only says how activations and gradients become per-channel contributions
+(the shape of pytorch-grad-cam's ``BaseCAM``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from models import METHOD_NAMES
+from models.network import LOGITS_LAYER, PROBABILITIES_LAYER
+
+EPSILON = 1e-7
+
+
+class CamInputs(NamedTuple):
+    activations: tf.Tensor  # (B, h, w, K)
+    gradients: tf.Tensor  # (B, h, w, K): d class logit / d activations
+    images: tf.Tensor  # (B, 28, 28, 1)
+    classes: tf.Tensor  # (B,)
+    class_probability: Callable[[tf.Tensor, tf.Tensor], tf.Tensor]  # (images, classes) -> (N,)
+
+
+def gradcam(c: CamInputs) -> tf.Tensor:
+    """Selvaraju et al. 2017: channel weight = spatial mean of the gradient."""
+    return c.activations * tf.reduce_mean(c.gradients, axis=(1, 2), keepdims=True)
+
+
+def gradcam_plus_plus(c: CamInputs) -> tf.Tensor:
+    """Chattopadhay et al. 2018: pixel-wise alphas from 2nd/3rd gradient powers (exp-score form)."""
+    g2 = tf.square(c.gradients)
+    g3 = g2 * c.gradients
+    sum_a = tf.reduce_sum(c.activations, axis=(1, 2), keepdims=True)
+    denominator = 2.0 * g2 + sum_a * g3
+    alpha = tf.where(c.gradients != 0.0, g2 / tf.where(denominator != 0.0, denominator, 1.0), 0.0)
+    weights = tf.reduce_sum(alpha * tf.nn.relu(c.gradients), axis=(1, 2), keepdims=True)
+    return c.activations * weights
+
+
+def hirescam(c: CamInputs) -> tf.Tensor:
+    """Draelos & Carin 2020: element-wise gradient x activation, no spatial averaging."""
+    return c.activations * c.gradients
+
+
+def layercam(c: CamInputs) -> tf.Tensor:
+    """Jiang et al. 2021: element-wise positive gradient x activation; useful at shallow layers."""
+    return c.activations * tf.nn.relu(c.gradients)
+
+
+def scorecam(c: CamInputs) -> tf.Tensor:
+    """Wang et al. 2020: weight = class probability gain when the input is masked by each channel.
+
+    All B*K masked inputs go through the network in one batched forward pass.
+    """
+    b, k = tf.shape(c.activations)[0], tf.shape(c.activations)[3]
+    size = tf.shape(c.images)[1:3]
+    maps = tf.image.resize(c.activations, size, method="bilinear")  # (B, 28, 28, K)
+    low = tf.reduce_min(maps, axis=(1, 2), keepdims=True)
+    high = tf.reduce_max(maps, axis=(1, 2), keepdims=True)
+    masks = tf.math.divide_no_nan(maps - low, high - low)
+    masked = c.images * masks  # (B, 28, 28, K)
+    masked = tf.reshape(tf.transpose(masked, (0, 3, 1, 2)), (-1, size[0], size[1], 1))
+    scores = c.class_probability(masked, tf.repeat(c.classes, k))
+    baseline = c.class_probability(tf.zeros_like(c.images), c.classes)
+    weights = tf.reshape(scores, (b, k)) - baseline[:, None]
+    return c.activations * weights[:, None, None, :]
+
+
+METHODS: dict[str, Callable[[CamInputs], tf.Tensor]] = {
+    "gradcam": gradcam,
+    "gradcam++": gradcam_plus_plus,
+    "layercam": layercam,
+    "hirescam": hirescam,
+    "scorecam": scorecam,
+}
+DEFAULT_METHOD = "gradcam"
+assert tuple(METHODS) == METHOD_NAMES
+
+
+def finish_cam(contributions: tf.Tensor, size: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Sum over channels, ReLU, bilinear upsampling, scale each map to [0, 1] by its maximum.
+
+    A map with no positive evidence stays all zero (never NaN); the second result flags it.
+    """
+    cam = tf.nn.relu(tf.reduce_sum(contributions, axis=-1, keepdims=True))
+    cam = tf.image.resize(cam, size, method="bilinear")[..., 0]
+    peak = tf.reduce_max(cam, axis=(1, 2))
+    empty = peak <= EPSILON
+    cam = tf.where(empty[:, None, None], 0.0, cam / tf.maximum(peak, EPSILON)[:, None, None])
+    return tf.clip_by_value(cam, 0.0, 1.0), empty
+
+
+def activation_layer_name(model: keras.Model, conv_name: str) -> str:
+    """A conv layer's activations are the output of the ReLU that follows it, if there is one."""
+    relu = f"{conv_name}_relu"
+    return relu if any(layer.name == relu for layer in model.layers) else conv_name
+
+
+class CamEngine:
+    """Compiled probabilities + class-activation maps for one model, cached per (layer, method)."""
+
+    def __init__(self, model: keras.Model) -> None:
+        self.model = model
+        self._explainers: dict[tuple[str, str], Callable] = {}
+        logits = model.get_layer(LOGITS_LAYER).output
+        self._forward = keras.Model(model.input, [logits, model.get_layer(PROBABILITIES_LAYER).output])
+
+    def _class_probability(self, images: tf.Tensor, classes: tf.Tensor) -> tf.Tensor:
+        _, probabilities = self._forward(images, training=False)
+        return tf.gather(probabilities, classes, batch_dims=1)
+
+    def explainer(self, layer: str, method: str) -> Callable:
+        """The compiled function ``(images (B,28,28,1), classes (B,)) -> probs, cams, classes, empty``.
+
+        A negative class means "the top-1 class of that image".
+        """
+        key = (layer, method)
+        if key not in self._explainers:
+            self._explainers[key] = self._compile(layer, METHODS[method])
+        return self._explainers[key]
+
+    def _compile(self, layer: str, weighting: Callable[[CamInputs], tf.Tensor]) -> Callable:
+        model = self.model
+        taps = keras.Model(model.input, [model.get_layer(activation_layer_name(model, layer)).output,
+                                          model.get_layer(LOGITS_LAYER).output,
+                                          model.get_layer(PROBABILITIES_LAYER).output])
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32),
+                                      tf.TensorSpec([None], tf.int32)])
+        def explain(images, classes):
+            with tf.GradientTape() as tape:
+                activations, logits, probabilities = taps(images, training=False)
+                classes = tf.where(classes < 0, tf.argmax(logits, axis=-1, output_type=tf.int32), classes)
+                score = tf.gather(logits, classes, batch_dims=1)
+            gradients = tape.gradient(score, activations)
+            contributions = weighting(CamInputs(activations, gradients, images, classes, self._class_probability))
+            cams, empty = finish_cam(contributions, tf.shape(images)[1:3])
+            return probabilities, cams, classes, empty
+
+        return explain
+
+    def explain(self, images: np.ndarray, layer: str, method: str = DEFAULT_METHOD,
+                classes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """NumPy in and out: images (B, 28, 28) in [0, 1] -> probs (B,10), cams (B,28,28), classes, empty."""
+        x = np.asarray(images, np.float32).reshape(-1, 28, 28, 1)
+        c = np.full(len(x), -1, np.int32) if classes is None else np.asarray(classes, np.int32).reshape(-1)
+        outputs = self.explainer(layer, method)(tf.constant(x), tf.constant(c))
+        return tuple(t.numpy() for t in outputs)  # type: ignore[return-value]

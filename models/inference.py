@@ -1,0 +1,160 @@
+"""The loaded model and what the app, the API and the CLI ask of it."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models import DEFAULT_MODEL_PATH
+from models.report import read_metadata
+
+FAITHFULNESS_STEPS = 28
+
+
+class ModelLoadError(RuntimeError):
+    """The model file is missing or unusable; the message names the file and the fix."""
+
+
+def _round(a: np.ndarray, digits: int = 4) -> list:
+    return np.round(np.asarray(a, dtype=np.float64), digits).tolist()
+
+
+class DigitModel:
+    """A trained digit CNN with compiled prediction + explanation functions."""
+
+    def __init__(self, keras_model, path: Path | None = None) -> None:
+        from models.explain import CamEngine
+        from models.network import conv_layer_names
+
+        self.keras_model = keras_model
+        self.path = Path(path) if path else None
+        self.metadata = (read_metadata(self.path) if self.path else None) or {}
+        self.layer_names = conv_layer_names(keras_model)
+        if not self.layer_names:
+            raise ModelLoadError(f"{self.path or 'The model'} has no convolution layer to explain.")
+        self.engine = CamEngine(keras_model)
+        self._lock = threading.Lock()  # builds each cached sub-model / tf.function only once
+        self._faithfulness_fn = None
+        self._feature_taps: dict[str, Any] = {}
+
+    @classmethod
+    def load(cls, path: str | Path = DEFAULT_MODEL_PATH) -> DigitModel:
+        path = Path(path)
+        fix = "train one with `python -m train` (or pass --model PATH to a trained .keras file)"
+        if not path.is_file():
+            raise ModelLoadError(f"Model file {path} does not exist: {fix}.")
+        import keras
+
+        try:
+            model = keras.models.load_model(path, safe_mode=True, compile=False)
+        except Exception as exc:  # Keras raises many kinds for a corrupt archive
+            reason = f"{type(exc).__name__}: {exc}"
+            raise ModelLoadError(f"Model file {path} could not be loaded ({reason}); {fix}.") from exc
+        try:
+            return cls(model, path)
+        except (ValueError, KeyError) as exc:
+            raise ModelLoadError(f"Model file {path} is not a digit CNN this app can explain ({exc}); {fix}.") from exc
+
+    @property
+    def name(self) -> str:
+        return self.metadata.get("name") or (self.path.stem if self.path else self.keras_model.name)
+
+    @property
+    def default_layer(self) -> str:
+        return self.layer_names[-1]
+
+    def conv_layers(self) -> list[dict[str, Any]]:
+        """One entry per conv layer: name, type, output shape, params, kernel, receptive field."""
+        from models.network import receptive_fields
+
+        fields = receptive_fields(self.keras_model)
+        rows = []
+        for name in self.layer_names:
+            layer = self.keras_model.get_layer(name)
+            rows.append({
+                "name": name,
+                "type": type(layer).__name__,
+                "output_shape": [int(d) for d in layer.output.shape[1:]],
+                "params": int(layer.count_params()),
+                "kernel": list(layer.kernel_size),
+                "receptive_field": fields[name],
+            })
+        return rows
+
+    def check_layer(self, layer: str | None) -> str:
+        if layer is None or layer == "":
+            return self.default_layer
+        if layer not in self.layer_names:
+            raise ValueError(f"Unknown layer {layer!r}: choose one of {', '.join(self.layer_names)}.")
+        return layer
+
+    def explain_batch(self, images: np.ndarray, layer: str | None = None, method: str = "gradcam",
+                      classes: np.ndarray | None = None):
+        """Batched probabilities (B,10), maps (B,28,28), explained classes (B,), empty flags (B,)."""
+        from models.explain import METHODS
+
+        layer = self.check_layer(layer)
+        if method not in METHODS:
+            raise ValueError(f"Unknown method {method!r}: choose one of {', '.join(METHODS)}.")
+        return self.engine.explain(images, layer, method, classes)
+
+    def faithfulness(self, images: np.ndarray, cams: np.ndarray, classes: np.ndarray) -> np.ndarray:
+        """Deletion and insertion AUC (B, 2) of each map, all steps in one batched forward pass."""
+        from models.faithfulness import compile_faithfulness
+
+        with self._lock:
+            if self._faithfulness_fn is None:
+                self._faithfulness_fn = compile_faithfulness(self.engine, FAITHFULNESS_STEPS)
+        import tensorflow as tf
+
+        x = tf.constant(np.asarray(images, np.float32).reshape(-1, 28, 28))
+        out = self._faithfulness_fn(x, tf.constant(np.asarray(cams, np.float32)),
+                                    tf.constant(np.asarray(classes, np.int32)))
+        return out.numpy()
+
+    def predict(self, image: np.ndarray, layer: str | None = None, method: str = "gradcam",
+                class_index: int | None = None, with_faithfulness: bool = True) -> dict[str, Any]:
+        """The prediction object of DESIGN.md for one 28x28 input in [0, 1]."""
+        layer = self.check_layer(layer)
+        if class_index is not None and not 0 <= int(class_index) <= 9:
+            raise ValueError(f"class must be a digit from 0 to 9, not {class_index}.")
+        classes = None if class_index is None else np.array([int(class_index)])
+        probs, cams, explained, empty = self.explain_batch(image[None], layer, method, classes)
+        probs, cam = probs[0], cams[0]
+        top = np.argsort(-probs, kind="stable")[:3]
+        explanation: dict[str, Any] = {
+            "method": method,
+            "layer": layer,
+            "class": int(explained[0]),
+            "heatmap": _round(cam),
+            "empty": bool(empty[0]),
+        }
+        if empty[0]:
+            explanation["note"] = (f"{method} found no positive evidence for digit {int(explained[0])} at layer "
+                                   f"{layer}; the map is all zero. Try a deeper layer or the layercam method.")
+        if with_faithfulness:
+            deletion, insertion = self.faithfulness(image[None], cams, explained)[0]
+            explanation["faithfulness"] = {"deletion_auc": round(float(deletion), 4),
+                                           "insertion_auc": round(float(insertion), 4)}
+        return {
+            "top": [{"digit": int(d), "probability": round(float(probs[d]), 6)} for d in top],
+            "input": _round(image),
+            "explanation": explanation,
+        }
+
+    def feature_maps(self, image: np.ndarray, layer: str | None = None) -> np.ndarray:
+        """The layer's activations (h, w, K) for one 28x28 input."""
+        import keras
+
+        from models.explain import activation_layer_name
+
+        layer = self.check_layer(layer)
+        with self._lock:
+            if layer not in self._feature_taps:
+                output = self.keras_model.get_layer(activation_layer_name(self.keras_model, layer)).output
+                self._feature_taps[layer] = keras.Model(self.keras_model.input, output)
+        tap = self._feature_taps[layer]
+        return np.asarray(tap(np.asarray(image, np.float32).reshape(1, 28, 28, 1), training=False))[0]

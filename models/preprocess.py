@@ -1,0 +1,248 @@
+"""Turn what a person sends (an image file, canvas strokes) into the 28x28 input the model saw.
+
+MNIST digits are white ink on black, cropped to the ink, scaled to fit 20x20 keeping the
+aspect ratio, and placed so that their centre of mass sits at (14, 14).  A drawing that is
+simply resized to 28x28 is read correctly only about a quarter of the time, so every input
+goes through the same normalisation here.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MNIST_SIZE = 28
+DIGIT_BOX = 20
+WORK_SIZE = 256  # longest side we normalise at: plenty for a 20x20 result, bounded cost
+CANVAS_SIZE = 280
+DEFAULT_PEN_WIDTH = 22.0
+MAX_IMAGE_BYTES = 8 * 1024 * 1024
+MAX_IMAGE_PIXELS = 40_000_000
+
+
+class DigitInputError(ValueError):
+    """The input cannot be turned into a digit; the message is meant for the person who sent it."""
+
+
+class NoDigitFound(DigitInputError):
+    def __init__(self, message: str = "No digit found: the image is blank or has too little contrast. "
+                 "Draw or upload a dark digit on a light background (or the reverse).") -> None:
+        super().__init__(message)
+
+
+def load_image(data: bytes, max_bytes: int = MAX_IMAGE_BYTES, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Image:
+    """Decode image bytes with Pillow, checking size limits before any pixel is decoded."""
+    if not data:
+        raise DigitInputError("The file is empty: send a PNG, JPEG, GIF, BMP, TIFF or WebP image of a digit.")
+    if len(data) > max_bytes:
+        raise DigitInputError(f"The file is {len(data) / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit: "
+                              "send a smaller image.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            width, height = image.size
+            if width * height > max_pixels:
+                raise DigitInputError(f"The image is {width}x{height} pixels, over the {max_pixels:,}-pixel limit: "
+                                      "send a smaller image.")
+            image.seek(0)  # first frame of an animation
+            image.load()
+    except DigitInputError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        if isinstance(exc, UnidentifiedImageError):
+            raise DigitInputError("This file is not an image Pillow can read: send a PNG, JPEG, GIF, BMP, TIFF "
+                                  "or WebP file.") from exc
+        raise DigitInputError("The image declares more pixels than allowed: send a smaller image.") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise DigitInputError(f"The image file is damaged or truncated ({exc}): send a complete image file.") from exc
+    return image
+
+
+def _border(a: np.ndarray) -> np.ndarray:
+    return np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
+
+
+def _grey(image: Image.Image) -> np.ndarray:
+    """Luminance in [0, 1] whatever the mode (16-bit and float modes included)."""
+    if image.mode.startswith("I;16"):
+        return np.asarray(image, dtype=np.float32) / 65535.0
+    if image.mode in ("I", "F"):
+        a = np.asarray(image, dtype=np.float32)
+        top = 65535.0 if a.max() > 255 else 255.0
+        return np.clip(a / top, 0.0, 1.0)
+    return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+
+
+def _ink_from_image(image: Image.Image) -> np.ndarray:
+    """Ink strength in [0, 1] (1 = ink), from any Pillow image."""
+    image = ImageOps.exif_transpose(image)  # phone photos are stored sideways
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    elif image.mode in ("PA", "La", "RGBa"):
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA"):
+        alpha = np.asarray(image.getchannel("A"), dtype=np.float32) / 255.0
+        if alpha.min() < 0.5 < alpha.max():
+            # The drawing lives in the alpha channel (strokes of any colour on a transparent
+            # background): the colour of fully transparent pixels is meaningless.
+            return alpha if np.median(_border(alpha)) < 0.5 else 1.0 - alpha
+        grey = _grey(image.convert("RGB" if image.mode == "RGBA" else "L"))
+        grey = grey * alpha + (1.0 - alpha)  # translucent pixels over white paper
+    else:
+        grey = _grey(image)
+    return _ink_from_grey(grey)
+
+
+def _ink_from_grey(grey: np.ndarray) -> np.ndarray:
+    if np.median(_border(grey)) > 0.5:
+        grey = 1.0 - grey  # dark ink on light paper: MNIST is light ink on dark
+    return grey
+
+
+def _remove_background(ink: np.ndarray) -> np.ndarray:
+    """Subtract a smooth background (uneven lighting on paper) estimated by a wide opening."""
+    k = max(3, min(ink.shape) // 4) | 1
+    background = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    return np.clip(ink - background, 0.0, 1.0)
+
+
+def _to_work_size(a: np.ndarray) -> np.ndarray:
+    scale = WORK_SIZE / max(a.shape)
+    if scale >= 1.0:
+        return a
+    size = (max(1, round(a.shape[1] * scale)), max(1, round(a.shape[0] * scale)))
+    return cv2.resize(a, size, interpolation=cv2.INTER_AREA)
+
+
+def _digit_mask(ink: np.ndarray) -> np.ndarray:
+    """Pixels that belong to the digit: Otsu threshold, minus specks far smaller than the digit."""
+    u8 = np.round(ink * 255).astype(np.uint8)
+    threshold, mask = cv2.threshold(u8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if count <= 1:
+        raise NoDigitFound()
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    keep = 1 + np.flatnonzero(areas >= 0.08 * areas.max())
+    return np.isin(labels, keep)
+
+
+def _stroke_width(mask: np.ndarray) -> float:
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    perimeter = sum(cv2.arcLength(c, True) for c in contours)
+    return 2.0 * float(mask.sum()) / max(perimeter, 1.0)
+
+
+def _centre_in_mnist_field(digit: np.ndarray) -> np.ndarray:
+    """Place a <=20x20 digit in a 28x28 field with its centre of mass at (14, 14)."""
+    h, w = digit.shape
+    total = digit.sum()
+    ys, xs = np.indices(digit.shape)
+    cy, cx = (ys * digit).sum() / total, (xs * digit).sum() / total
+    top = int(np.clip(round(MNIST_SIZE / 2 - 0.5 - cy), 0, MNIST_SIZE - h))
+    left = int(np.clip(round(MNIST_SIZE / 2 - 0.5 - cx), 0, MNIST_SIZE - w))
+    field = np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32)
+    field[top:top + h, left:left + w] = digit
+    return field
+
+
+def normalize_ink(ink: np.ndarray) -> np.ndarray:
+    """Ink strength (H, W) in [0, 1] -> the 28x28 float32 MNIST-style input."""
+    ink = _to_work_size(np.asarray(ink, dtype=np.float32))
+    ink = _remove_background(ink)
+    if ink.max() < 0.1:
+        raise NoDigitFound()
+    mask = _digit_mask(ink / ink.max())
+    ys, xs = np.nonzero(mask)
+    top, bottom, left, right = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    height = max(bottom - top, right - left)
+    if height < 3 or mask.sum() < 6:
+        raise NoDigitFound()
+    near_digit = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    ink = np.where(near_digit, ink, 0.0)[top:bottom, left:right]
+    ink = ink / np.percentile(ink[mask[top:bottom, left:right]], 90)
+    ink = np.clip(ink, 0.0, 1.0)
+    # A thin pen on a big canvas shrinks to a hairline at 20x20; MNIST strokes are ~1/8 of the
+    # digit's height, so thicken hairlines to about that before shrinking.
+    width = _stroke_width(mask[top:bottom, left:right])
+    target = 0.11 * height
+    if width < 0.6 * target:
+        k = max(3, round(target - width)) | 1
+        pad = k
+        ink = cv2.dilate(np.pad(ink, pad), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        rows, cols = np.nonzero(ink > 0.05)
+        ink = ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    h, w = ink.shape
+    scale = DIGIT_BOX / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    digit = cv2.resize(ink, size, interpolation=cv2.INTER_AREA)
+    if digit.max() <= 0:
+        raise NoDigitFound()
+    digit = digit / digit.max()
+    return _centre_in_mnist_field(digit)
+
+
+def normalize_digit(image: Image.Image | np.ndarray) -> np.ndarray:
+    """Any Pillow image (any mode, either polarity) or grey array -> the 28x28 model input in [0, 1].
+
+    A uint8 or float array is read as a grey picture, the polarity decided by its border.
+    Raises ``NoDigitFound`` for a blank image.
+    """
+    if isinstance(image, Image.Image):
+        ink = _ink_from_image(image)
+    else:
+        a = np.asarray(image)
+        if a.ndim != 2:
+            raise DigitInputError(f"Expected a 2-D grey image, got an array of shape {a.shape}.")
+        grey = a.astype(np.float32) / 255.0 if a.dtype == np.uint8 else a.astype(np.float32)
+        ink = _ink_from_grey(grey)
+    return normalize_ink(ink)
+
+
+def image_to_model_input(data: bytes, max_bytes: int = MAX_IMAGE_BYTES,
+                         max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
+    """Image file bytes -> the 28x28 model input (raises ``DigitInputError`` with a readable reason)."""
+    return normalize_digit(load_image(data, max_bytes, max_pixels))
+
+
+_PATH_TOKEN = re.compile(r"([MLZmlz])|(-?\d*\.?\d+(?:[eE][-+]?\d+)?)")
+
+
+def parse_svg_path(path: str) -> list[np.ndarray]:
+    """Plotly's drawn paths ("M x,y L x,y ...", absolute data coordinates) -> polylines (N, 2)."""
+    polylines: list[list[tuple[float, float]]] = []
+    numbers: list[float] = []
+    for command, number in _PATH_TOKEN.findall(path):
+        if number:
+            numbers.append(float(number))
+            if len(numbers) == 2:
+                if not polylines:
+                    polylines.append([])
+                polylines[-1].append((numbers[0], numbers[1]))
+                numbers = []
+        elif command in "Mm":
+            polylines.append([])
+        elif command in "Zz" and polylines and polylines[-1]:
+            polylines[-1].append(polylines[-1][0])
+    return [np.asarray(p, dtype=np.float64) for p in polylines if p]
+
+
+def rasterize_strokes(paths: list[str], size: int = CANVAS_SIZE, pen_width: float = DEFAULT_PEN_WIDTH,
+                      canvas_size: float = CANVAS_SIZE) -> np.ndarray:
+    """Draw SVG stroke paths (data units, y growing downward) as white ink on black, uint8 (size, size)."""
+    image = np.zeros((size, size), np.uint8)
+    scale = size / canvas_size
+    thickness = max(1, round(pen_width * scale))
+    for path in paths:
+        for line in parse_svg_path(path):
+            points = np.round(line * scale * 16).astype(np.int32)  # 4 fractional bits for sub-pixel lines
+            if len(points) == 1:
+                cv2.circle(image, tuple(points[0]), thickness * 8, 255, -1, cv2.LINE_AA, shift=4)
+            else:
+                cv2.polylines(image, [points], False, 255, thickness, cv2.LINE_AA, shift=4)
+    return image

@@ -1,0 +1,45 @@
+"""Shared fixtures. Tests never download: MNIST comes from MNIST_NPZ (default ../shared/data)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("MNIST_NPZ", str(ROOT.parent / "shared" / "data" / "mnist.npz"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# CI sets REQUIRE_BROWSER=1 so that a missing Chromium fails the run instead of skipping tests.
+REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
+CHROME = os.environ.get("DASH_TEST_CHROMEPATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def pytest_collection_modifyitems(config, items):
+    browser_tests = [item for item in items if "dash_duo" in getattr(item, "fixturenames", ())]
+    if not browser_tests or (CHROME and shutil.which("chromedriver")):
+        return
+    reason = "Chromium and chromedriver are needed for browser tests (apt-get install -y chromium chromium-driver)"
+    if REQUIRE_BROWSER:
+        raise pytest.UsageError(f"REQUIRE_BROWSER=1 but no browser: {reason}")
+    for item in browser_tests:
+        item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def digit_model():
+    """The shipped model, loaded once per test session."""
+    from models.inference import DigitModel
+
+    return DigitModel.load()
+
+
+@pytest.fixture(scope="session")
+def mnist_test():
+    """MNIST test images (uint8, N x 28 x 28) and labels."""
+    from models.mnist import load_mnist
+
+    _, _, x_test, y_test = load_mnist()
+    return x_test, y_test

@@ -1,0 +1,1 @@
+"""Training and evaluation of the digit CNN (``python -m train``, ``python -m train.evaluate``)."""
