@@ -4,7 +4,7 @@ SHARED_MNIST := $(abspath ../shared/data/mnist.npz)
 export MNIST_NPZ ?= $(if $(wildcard $(SHARED_MNIST)),$(SHARED_MNIST),)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup run test bench loadtest lint train evaluate
+.PHONY: setup run test bench lint train evaluate
 
 setup: $(VENV)/.installed
 

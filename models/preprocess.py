@@ -139,13 +139,13 @@ def _stroke_width(mask: np.ndarray) -> float:
 
 
 def _centre_in_mnist_field(digit: np.ndarray) -> np.ndarray:
-    """Place a <=20x20 digit in a 28x28 field with its centre of mass at (14, 14)."""
+    """Place a <=20x20 digit in a 28x28 field with its centre of mass at pixel (14, 14), as MNIST does."""
     h, w = digit.shape
     total = digit.sum()
     ys, xs = np.indices(digit.shape)
     cy, cx = (ys * digit).sum() / total, (xs * digit).sum() / total
-    top = int(np.clip(round(MNIST_SIZE / 2 - 0.5 - cy), 0, MNIST_SIZE - h))
-    left = int(np.clip(round(MNIST_SIZE / 2 - 0.5 - cx), 0, MNIST_SIZE - w))
+    top = int(np.clip(round(MNIST_SIZE / 2 - cy), 0, MNIST_SIZE - h))
+    left = int(np.clip(round(MNIST_SIZE / 2 - cx), 0, MNIST_SIZE - w))
     field = np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32)
     field[top:top + h, left:left + w] = digit
     return field

@@ -30,10 +30,11 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def digit_model():
-    """The shipped model, loaded once per test session."""
+    """The shipped model (or DIGIT_INSPECTOR_MODEL's), loaded once per test session."""
+    from models import DEFAULT_MODEL_PATH
     from models.inference import DigitModel
 
-    return DigitModel.load()
+    return DigitModel.load(os.environ.get("DIGIT_INSPECTOR_MODEL") or DEFAULT_MODEL_PATH)
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,7 @@ def make_augmenter():
     )
 
 
-def train(epochs: int, out: Path, seed: int) -> dict:
+def train(epochs: int, out: Path, seed: int, train_size: int | None = None) -> dict:
     import keras
     import tensorflow as tf
 
@@ -34,6 +34,7 @@ def train(epochs: int, out: Path, seed: int) -> dict:
 
     keras.utils.set_random_seed(seed)
     x_train, y_train, x_test, y_test = load_mnist()
+    x_train, y_train = x_train[:train_size], y_train[:train_size]
     x_train, x_test = as_model_input(x_train), as_model_input(x_test)
     augment = make_augmenter()
     train_ds = (
@@ -60,6 +61,7 @@ def train(epochs: int, out: Path, seed: int) -> dict:
         "name": out.stem,
         "epochs": epochs,
         "seed": seed,
+        "train_size": len(x_train),
         "batch_size": BATCH_SIZE,
         "train_seconds": round(seconds, 1),
         "test_accuracy": float(accuracy),
@@ -75,11 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_PATH)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--train-size", type=int, default=None,
+                        help="train on the first N training digits only (quick trial runs)")
     args = parser.parse_args(argv)
     if args.epochs < 1:
         parser.error("--epochs must be at least 1")
     try:
-        metadata = train(args.epochs, args.out, args.seed)
+        metadata = train(args.epochs, args.out, args.seed, args.train_size)
     except MnistError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,165 @@
+"""Class-activation maps against a direct implementation of each paper's formula."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from models.explain import activation_layer_name, finish_cam
+from models.network import LOGITS_LAYER
+
+
+def bilinear_upsample(a: np.ndarray, size: int = 28) -> np.ndarray:
+    """Plain NumPy bilinear resize with half-pixel centres, edges clamped."""
+    def axis(n_in):
+        src = np.clip((np.arange(size) + 0.5) * n_in / size - 0.5, 0, n_in - 1)
+        low = np.floor(src).astype(int)
+        high = np.minimum(low + 1, n_in - 1)
+        return low, high, src - low
+
+    (y0, y1, wy), (x0, x1, wx) = axis(a.shape[0]), axis(a.shape[1])
+    top = a[y0][:, x0] * (1 - wx) + a[y0][:, x1] * wx
+    bottom = a[y1][:, x0] * (1 - wx) + a[y1][:, x1] * wx
+    return top * (1 - wy)[:, None] + bottom * wy[:, None]
+
+
+def finish(contributions: np.ndarray) -> np.ndarray:
+    cam = bilinear_upsample(np.maximum(contributions.sum(-1), 0))
+    return cam / cam.max() if cam.max() > 0 else cam
+
+
+def activations_and_gradients(model: keras.Model, image: np.ndarray, layer: str, digit: int):
+    """Eager tape, as in the keras-io Grad-CAM example: d logit[digit] / d activations."""
+    taps = keras.Model(model.input, [model.get_layer(activation_layer_name(model, layer)).output,
+                                     model.get_layer(LOGITS_LAYER).output])
+    x = tf.constant(image.reshape(1, 28, 28, 1), tf.float32)
+    with tf.GradientTape() as tape:
+        a, logits = taps(x, training=False)
+        score = logits[0, digit]
+    g = tape.gradient(score, a)
+    return a.numpy()[0], g.numpy()[0]
+
+
+def reference_cam(model: keras.Model, image: np.ndarray, layer: str, digit: int, method: str) -> np.ndarray:
+    a, g = activations_and_gradients(model, image, layer, digit)
+    if method == "gradcam":  # Selvaraju et al.: alpha_k = mean_ij dy/dA_ij^k
+        return finish(a * g.mean(axis=(0, 1)))
+    if method == "hirescam":  # Draelos & Carin: sum_k dy/dA^k * A^k, element-wise
+        return finish(a * g)
+    if method == "layercam":  # Jiang et al.: sum_k relu(dy/dA^k) * A^k
+        return finish(a * np.maximum(g, 0))
+    if method == "gradcam++":  # Chattopadhay et al., eq. 19 with exp(score)
+        sum_a = a.sum(axis=(0, 1))
+        denominator = 2 * g**2 + sum_a * g**3
+        alpha = np.divide(g**2, denominator, out=np.zeros_like(g), where=denominator != 0)
+        return finish(a * (alpha * np.maximum(g, 0)).sum(axis=(0, 1)))
+    if method == "scorecam":  # Wang et al.: weight_k = p_c(X * norm(up(A^k))) - p_c(baseline)
+        weights = []
+        baseline = model(np.zeros((1, 28, 28, 1), np.float32), training=False).numpy()[0, digit]
+        for k in range(a.shape[-1]):
+            up = bilinear_upsample(a[..., k])
+            span = up.max() - up.min()
+            mask = (up - up.min()) / span if span > 0 else np.zeros_like(up)
+            masked = (image * mask).reshape(1, 28, 28, 1).astype(np.float32)
+            weights.append(model(masked, training=False).numpy()[0, digit] - baseline)
+        return finish(a * np.array(weights))
+    raise ValueError(method)
+
+
+@pytest.fixture(scope="module")
+def samples(mnist_test):
+    x, y = mnist_test
+    return (x[:4].astype(np.float32) / 255), y[:4]
+
+
+@pytest.mark.parametrize("method", ["gradcam", "gradcam++", "layercam", "hirescam", "scorecam"])
+@pytest.mark.parametrize("layer", ["conv2", "conv4"])
+def test_engine_matches_the_formula(digit_model, samples, method, layer):
+    images, labels = samples
+    classes = np.array([labels[0], labels[1], (labels[2] + 3) % 10, 0])  # true, true, other, any class
+    _, cams, explained, _ = digit_model.explain_batch(images, layer, method, classes)
+    np.testing.assert_array_equal(explained, classes)
+    for image, digit, cam in zip(images, classes, cams, strict=True):
+        expected = reference_cam(digit_model.keras_model, image, layer, int(digit), method)
+        np.testing.assert_allclose(cam, expected, atol=2e-3)
+
+
+def test_default_class_is_the_top_one(digit_model, samples):
+    images, _ = samples
+    probs, _, explained, _ = digit_model.explain_batch(images, "conv4")
+    np.testing.assert_array_equal(explained, probs.argmax(1))
+    assert np.allclose(probs.sum(1), 1.0, atol=1e-5)
+
+
+def test_probabilities_match_the_keras_model(digit_model, samples):
+    images, _ = samples
+    probs = digit_model.explain_batch(images, "conv3")[0]
+    np.testing.assert_allclose(probs, digit_model.keras_model.predict(images[..., None], verbose=0), atol=1e-5)
+
+
+def test_heatmap_is_hot_on_the_stroke(digit_model, mnist_test):
+    x, _ = mnist_test
+    images = x[:50].astype(np.float32) / 255
+    _, cams, _, _ = digit_model.explain_batch(images, "conv4")
+    ink, background = images > 0.5, images == 0
+    hot_on_ink = [cam[i].mean() > cam[b].mean() for cam, i, b in zip(cams, ink, background, strict=True)]
+    assert np.mean(hot_on_ink) >= 0.9
+
+
+def test_maps_are_in_unit_range_and_never_nan(digit_model):
+    blank = np.zeros((3, 28, 28), np.float32)
+    for method in ("gradcam", "layercam", "scorecam"):
+        _, cams, _, _ = digit_model.explain_batch(blank, "conv1", method)
+        assert np.isfinite(cams).all() and cams.min() >= 0 and cams.max() <= 1
+
+
+def test_zero_map_stays_zero_and_is_flagged():
+    contributions = -tf.ones((2, 7, 7, 4))  # no positive evidence anywhere
+    cams, empty = finish_cam(contributions, tf.constant([28, 28]))
+    assert np.all(cams.numpy() == 0) and np.all(empty.numpy())
+    cams, empty = finish_cam(tf.ones((1, 7, 7, 4)), tf.constant([28, 28]))
+    assert cams.numpy().max() == pytest.approx(1.0) and not empty.numpy()[0]
+
+
+def test_empty_map_carries_a_note(digit_model, mnist_test):
+    x, _ = mnist_test
+    results = [digit_model.predict(img.astype(np.float32) / 255, layer="conv1", with_faithfulness=False)
+               for img in x[:30]]
+    for result in results:
+        explanation = result["explanation"]
+        assert explanation["empty"] == (max(map(max, explanation["heatmap"])) == 0)
+        assert ("note" in explanation) == explanation["empty"]
+
+
+def test_one_compiled_function_per_layer_and_method(digit_model, samples):
+    images, _ = samples
+    function = digit_model.engine.explainer("conv3", "gradcam")
+    for batch in (images[:1], images, images[:2]):
+        digit_model.explain_batch(batch, "conv3")
+    assert digit_model.engine.explainer("conv3", "gradcam") is function
+    assert function.experimental_get_tracing_count() == 1  # fixed input signature: traced once
+
+
+def test_layers_and_methods_are_validated(digit_model, samples):
+    images, _ = samples
+    with pytest.raises(ValueError, match="Unknown layer"):
+        digit_model.explain_batch(images, "dense")
+    with pytest.raises(ValueError, match="Unknown method"):
+        digit_model.explain_batch(images, "conv4", "guessing")
+    with pytest.raises(ValueError, match="0 to 9"):
+        digit_model.predict(images[0], class_index=10)
+
+
+def test_faithfulness_rewards_a_good_map(digit_model, mnist_test):
+    """Deleting the Grad-CAM-hot pixels first hurts more than deleting random ones."""
+    x, _ = mnist_test
+    images = x[:20].astype(np.float32) / 255
+    _, cams, classes, _ = digit_model.explain_batch(images, "conv4")
+    scores = digit_model.faithfulness(images, cams, classes)
+    rng = np.random.default_rng(0)
+    random_scores = digit_model.faithfulness(images, rng.random(cams.shape).astype(np.float32), classes)
+    assert np.all((scores >= 0) & (scores <= 1))
+    assert scores[:, 0].mean() < random_scores[:, 0].mean()  # deletion: lower is better
+    assert scores[:, 1].mean() > random_scores[:, 1].mean()  # insertion: higher is better

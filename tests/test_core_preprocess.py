@@ -1,0 +1,208 @@
+"""Pre-processing: anything a person sends becomes an MNIST-like 28x28 input."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from models.preprocess import (
+    DigitInputError,
+    NoDigitFound,
+    image_to_model_input,
+    load_image,
+    normalize_digit,
+    parse_svg_path,
+    rasterize_strokes,
+)
+
+
+def png(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def on_canvas(digit: np.ndarray, size: int = 280, scale: int = 6, at: tuple[int, int] = (30, 120)) -> np.ndarray:
+    """An MNIST digit blown up ``scale`` times onto a black canvas at ``at`` (row, col)."""
+    big = np.asarray(Image.fromarray(digit).resize((28 * scale, 28 * scale), Image.BICUBIC))
+    canvas = np.zeros((size, size), np.uint8)
+    canvas[at[0]:at[0] + big.shape[0], at[1]:at[1] + big.shape[1]] = big[: size - at[0], : size - at[1]]
+    return canvas
+
+
+@pytest.fixture(scope="module")
+def seven(mnist_test) -> np.ndarray:
+    x, y = mnist_test
+    return x[np.flatnonzero(y == 7)[0]]
+
+
+def centre_of_mass(a: np.ndarray) -> tuple[float, float]:
+    ys, xs = np.indices(a.shape)
+    return (ys * a).sum() / a.sum(), (xs * a).sum() / a.sum()
+
+
+def test_result_is_mnist_shaped(seven):
+    x = normalize_digit(on_canvas(seven))
+    assert x.shape == (28, 28) and x.dtype == np.float32
+    assert x.min() >= 0.0 and x.max() == pytest.approx(1.0)
+    cy, cx = centre_of_mass(x)
+    assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5
+    rows, cols = np.nonzero(x > 0.05)
+    assert max(np.ptp(rows), np.ptp(cols)) + 1 <= 21  # fits the 20x20 box, one pixel of blur allowed
+
+
+def test_mnist_digit_comes_back_close_to_itself(seven):
+    x = normalize_digit(seven)
+    original = seven.astype(np.float32) / 255
+    assert np.corrcoef(x.ravel(), original.ravel())[0, 1] > 0.9
+
+
+def test_size_position_and_polarity_do_not_matter(seven):
+    reference = normalize_digit(on_canvas(seven))
+    small_in_corner = normalize_digit(on_canvas(seven, size=400, scale=3, at=(300, 10)))
+    inverted = normalize_digit(255 - on_canvas(seven))
+    for other in (small_in_corner, inverted):
+        assert np.corrcoef(reference.ravel(), other.ravel())[0, 1] > 0.9
+
+
+def test_transparent_png_any_stroke_colour(seven):
+    reference = normalize_digit(on_canvas(seven))
+    ink = on_canvas(seven)
+    for colour in ((0, 0, 0), (255, 255, 255), (200, 30, 30)):
+        rgba = np.zeros((*ink.shape, 4), np.uint8)
+        rgba[..., :3] = colour
+        rgba[..., 3] = ink
+        x = image_to_model_input(png(Image.fromarray(rgba, "RGBA")))
+        assert np.corrcoef(reference.ravel(), x.ravel())[0, 1] > 0.9, colour
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "CMYK", "I;16", "I", "1", "LA"])
+def test_image_modes(seven, mode):
+    reference = normalize_digit(on_canvas(seven))
+    grey = Image.fromarray(255 - on_canvas(seven))  # dark ink on white paper
+    if mode == "1":
+        reference = normalize_digit(np.where(on_canvas(seven) > 127, 255, 0).astype(np.uint8))
+    if mode == "I;16":
+        image = Image.fromarray((np.asarray(grey).astype(np.uint16) * 257), "I;16")
+    elif mode == "1":
+        image = grey.point(lambda v: 255 if v > 128 else 0).convert("1")
+    else:
+        image = grey.convert(mode)
+    fmt = "JPEG" if mode == "CMYK" else ("TIFF" if mode == "I" else "PNG")
+    x = image_to_model_input(png(image, fmt))
+    assert np.corrcoef(reference.ravel(), x.ravel())[0, 1] > 0.85
+
+
+def test_palette_with_transparency(seven):
+    ink = on_canvas(seven) > 100
+    reference = normalize_digit(np.where(ink, 255, 0).astype(np.uint8))
+    palette = Image.fromarray(np.where(ink, 1, 0).astype(np.uint8), "P")
+    palette.putpalette([255, 255, 255, 20, 20, 120] + [0, 0, 0] * 254)
+    x = image_to_model_input(png(palette, transparency=0))
+    assert np.corrcoef(reference.ravel(), x.ravel())[0, 1] > 0.85
+
+
+def test_exif_rotation_is_applied(seven):
+    upright = Image.fromarray(255 - on_canvas(seven)).convert("RGB")
+    stored_sideways = upright.transpose(Image.Transpose.ROTATE_90)  # EXIF 6 rotates it back by 270
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    x = image_to_model_input(png(stored_sideways, "JPEG", exif=exif.tobytes(), quality=95))
+    assert np.corrcoef(normalize_digit(np.asarray(upright.convert("L"))).ravel(), x.ravel())[0, 1] > 0.9
+
+
+def test_uneven_paper_photo(seven):
+    reference = normalize_digit(on_canvas(seven))
+    ink = on_canvas(seven).astype(np.float32) / 255
+    ramp = np.linspace(0.55, 0.95, ink.shape[1])[None, :]  # lit from one side
+    rng = np.random.default_rng(0)
+    grey = ramp * (1 - ink) + 0.1 * ink + rng.normal(0, 0.03, ink.shape)
+    x = image_to_model_input(png(Image.fromarray(np.uint8(np.clip(grey, 0, 1) * 255)), "JPEG", quality=60))
+    assert np.corrcoef(reference.ravel(), x.ravel())[0, 1] > 0.85
+
+
+@pytest.mark.parametrize("value", [0, 255, 128])
+def test_blank_image_says_no_digit(value):
+    with pytest.raises(NoDigitFound, match="No digit found"):
+        image_to_model_input(png(Image.new("L", (200, 200), value)))
+
+
+def test_blank_transparent_and_noise_only_images_say_no_digit():
+    with pytest.raises(NoDigitFound):
+        image_to_model_input(png(Image.new("RGBA", (64, 64), (0, 0, 0, 0))))
+    rng = np.random.default_rng(1)
+    faint = np.uint8(200 + rng.normal(0, 2, (120, 120)))
+    with pytest.raises(NoDigitFound):
+        image_to_model_input(png(Image.fromarray(faint)))
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"", "empty"),
+    (b"\x00\x01 definitely not an image" * 10, "not an image"),
+    (b"hello, I am text renamed to .png", "not an image"),
+])
+def test_junk_bytes_give_a_clear_message(data, message):
+    with pytest.raises(DigitInputError, match=message):
+        load_image(data)
+
+
+def test_truncated_png_gives_a_clear_message(seven):
+    data = png(Image.fromarray(on_canvas(seven)))
+    with pytest.raises(DigitInputError, match="damaged or truncated"):
+        load_image(data[: len(data) // 2])
+
+
+def test_size_limits_are_checked_before_decoding():
+    with pytest.raises(DigitInputError, match="limit"):
+        load_image(b"x" * 101, max_bytes=100)
+    big = png(Image.new("L", (300, 300)))
+    with pytest.raises(DigitInputError, match="pixel limit"):
+        load_image(big, max_pixels=300 * 299)
+
+
+def test_parse_svg_path():
+    lines = parse_svg_path("M10,20L30.5,40L50,60.25M1e1,5L7,8Z")
+    assert len(lines) == 2
+    np.testing.assert_allclose(lines[0], [[10, 20], [30.5, 40], [50, 60.25]])
+    np.testing.assert_allclose(lines[1], [[10, 5], [7, 8], [10, 5]])
+
+
+def test_rasterize_strokes_draws_a_pen_of_the_given_width():
+    image = rasterize_strokes(["M40,140L240,140"], pen_width=20)
+    assert image.shape == (280, 280) and image.dtype == np.uint8
+    column = image[:, 140] > 127
+    assert 18 <= column.sum() <= 22  # 20 data units wide
+    assert np.flatnonzero(column).mean() == pytest.approx(140, abs=1)
+    assert image[140, 20] == 0 and image[20, 140] == 0  # nothing off the stroke
+    assert image[140, 40:240].min() > 200
+
+
+def test_rasterize_strokes_y_grows_downward_and_scales():
+    image = rasterize_strokes(["M140,20L140,60"], size=28, pen_width=20)
+    rows = np.flatnonzero(image[:, 14] > 127)
+    assert rows.min() <= 3 and rows.max() <= 8  # the stroke sits at the top
+
+
+def test_drawn_one_and_seven_from_strokes(digit_model):
+    one = rasterize_strokes(["M150,40L145,120L140,240"])
+    seven = rasterize_strokes(["M70,50L210,50L200,60L130,250"])
+    for strokes, digit in ((one, 1), (seven, 7)):
+        result = digit_model.predict(normalize_digit(strokes), with_faithfulness=False)
+        assert result["top"][0]["digit"] == digit
+
+
+def test_realistic_drawings_are_read_correctly(digit_model, mnist_test):
+    from train.drawings import naive_input, realistic_drawings
+
+    x, y = mnist_test
+    drawings = realistic_drawings(x, y, 400, seed=7)
+    labels = np.array([d.label for d in drawings])
+    ours = np.stack([image_to_model_input(d.data) for d in drawings])
+    naive = np.stack([naive_input(d.data) for d in drawings])
+    ours_acc = (digit_model.explain_batch(ours)[0].argmax(1) == labels).mean()
+    naive_acc = (digit_model.explain_batch(naive)[0].argmax(1) == labels).mean()
+    assert ours_acc >= 0.98, ours_acc
+    assert naive_acc < 0.6, naive_acc  # the set is hard: a plain resize fails it
