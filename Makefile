@@ -4,7 +4,7 @@ SHARED_MNIST := $(abspath ../shared/data/mnist.npz)
 export MNIST_NPZ ?= $(if $(wildcard $(SHARED_MNIST)),$(SHARED_MNIST),)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup run test bench lint train evaluate
+.PHONY: setup run test bench loadtest lint train evaluate
 
 setup: $(VENV)/.installed
 
@@ -23,6 +23,7 @@ test: setup
 
 bench: setup
 	$(PY) -m models.bench
+	$(PY) -m dashapp.serving_bench
 
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -32,3 +33,6 @@ train: setup
 
 evaluate: setup
 	$(PY) -m train.evaluate
+
+loadtest: setup
+	$(PY) -m dashapp.loadtest

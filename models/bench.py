@@ -42,7 +42,7 @@ def naive_top3_gradcam(model, layer: str) -> Callable[[np.ndarray], object]:
         grads = tape.gradient(score, activations)
         cam = tf.nn.relu(tf.reduce_sum(activations * tf.reduce_mean(grads, axis=(1, 2), keepdims=True), -1))
         cam = tf.image.resize(cam[..., None], (28, 28))[0, ..., 0].numpy()
-        return top, cam / cam.max() if cam.max() > 0 else cam
+        return probs, top, cam / cam.max() if cam.max() > 0 else cam
 
     return run
 

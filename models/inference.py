@@ -11,7 +11,7 @@ import numpy as np
 from models import DEFAULT_MODEL_PATH
 from models.report import read_metadata
 
-FAITHFULNESS_STEPS = 16  # 2 x 17 images in one forward pass; finer steps barely move the AUC
+FAITHFULNESS_STEPS = 10  # 2 x 11 images in one forward pass (~0.1 ms per image on 2 cores)
 
 
 class ModelLoadError(RuntimeError):

@@ -1,0 +1,104 @@
+"""Load and fault test against gunicorn on loopback: ``make loadtest``.
+
+2 workers, 8 concurrent clients, 2000 POST /api/predict. One worker is killed (SIGKILL)
+a third of the way in: gunicorn must replace it, at most its in-flight request may fail,
+``/api/health`` must keep answering, and each worker's RSS must stay under 1.5 GB and flat.
+Exits 1 if any of that does not hold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+import time
+import urllib.request
+
+from dashapp.loadtools import digit_pngs, gunicorn, post_image
+
+RSS_LIMIT_MB = 1536
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dashapp.loadtest", description=__doc__)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    import psutil
+
+    images = digit_pngs()
+    statuses: list[int] = []
+    health_failures: list[str] = []
+    rss: dict[int, list[float]] = {}
+    done = threading.Event()
+    lock = threading.Lock()
+    next_request = iter(range(args.requests))
+
+    with gunicorn("dashapp.wsgi:server", workers=args.workers, log_name="loadtest") as server:
+        first_workers = server.worker_pids()
+
+        def client() -> None:
+            while True:
+                with lock:
+                    i = next(next_request, None)
+                if i is None:
+                    return
+                status, _ = post_image(server.url, images[i % len(images)])
+                with lock:
+                    statuses.append(status)
+
+        def watch() -> None:
+            while not done.is_set():
+                for pid in server.worker_pids():
+                    try:
+                        rss.setdefault(pid, []).append(psutil.Process(pid).memory_info().rss / 2**20)
+                    except psutil.NoSuchProcess:
+                        pass
+                try:
+                    with urllib.request.urlopen(f"{server.url}/api/health", timeout=5) as response:
+                        if response.status != 200:
+                            health_failures.append(str(response.status))
+                except Exception as exc:  # any failure to answer counts
+                    health_failures.append(type(exc).__name__)
+                time.sleep(0.25)
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=client) for _ in range(args.clients)]
+        watcher = threading.Thread(target=watch)
+        for thread in (*threads, watcher):
+            thread.start()
+        while len(statuses) < args.requests // 3:
+            time.sleep(0.05)
+        victim = first_workers[0]
+        os.kill(victim, signal.SIGKILL)
+        for thread in threads:
+            thread.join()
+        seconds = time.perf_counter() - started
+        done.set()
+        watcher.join()
+        final_workers = server.worker_pids()
+
+    errors = sum(status != 200 for status in statuses)
+    replaced = victim not in final_workers and len(final_workers) == args.workers
+    peak = max(max(samples) for samples in rss.values())
+    survivors = [samples for pid, samples in rss.items() if pid != victim and len(samples) >= 8]
+    growth = max((s[-1] - s[len(s) // 4]) / s[len(s) // 4] for s in survivors) if survivors else 0.0
+    checks = {
+        f"{args.requests} requests answered": len(statuses) == args.requests,
+        f"errors only from the killed worker's in-flight request ({errors})": errors <= 1,
+        "killed worker replaced": replaced,
+        f"/api/health answered throughout ({len(health_failures)} failures)": not health_failures,
+        f"worker RSS peak {peak:.0f} MB <= {RSS_LIMIT_MB} MB": peak <= RSS_LIMIT_MB,
+        f"worker RSS flat (growth {growth:+.1%} after warm-up)": growth <= 0.10,
+    }
+    print(f"{args.requests} requests, {args.clients} clients, {args.workers} workers: {seconds:.1f} s, "
+          f"{args.requests / seconds:.0f} req/s, {errors} errors; killed worker {victim}")
+    for check, ok in checks.items():
+        print(f"  [{'ok' if ok else 'FAIL'}] {check}")
+    return 0 if all(checks.values()) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,138 @@
+"""Shared pieces of the serving benchmark and the load test: gunicorn on loopback, HTTP clients."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST = "127.0.0.1"  # load only ever goes to this machine's loopback
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def digit_pngs(count: int = 40) -> list[bytes]:
+    """MNIST test digits blown up to a 280x280 canvas, dark on light, as PNG uploads."""
+    from PIL import Image
+
+    from models.mnist import load_mnist
+
+    _, _, x_test, _ = load_mnist()
+    files = []
+    for digit in x_test[:count]:
+        buffer = io.BytesIO()
+        Image.fromarray(255 - digit).resize((280, 280), Image.BICUBIC).save(buffer, "PNG")
+        files.append(buffer.getvalue())
+    return files
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+    def worker_pids(self) -> list[int]:
+        import psutil
+
+        return [child.pid for child in psutil.Process(self.process.pid).children()]
+
+
+def wait_healthy(url: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/api/health", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"{url} did not become healthy within {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def gunicorn(app: str, workers: int = 2, threads: int = 1, log_name: str = "gunicorn") -> Iterator[Server]:
+    """Run ``gunicorn APP`` on a free loopback port until the block ends."""
+    port = free_port()
+    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"digit-inspector-{log_name}-{port}.log"
+    command = [sys.executable, "-m", "gunicorn", app, "--bind", f"{HOST}:{port}", "--workers", str(workers),
+               "--threads", str(threads), "--timeout", "60", "--graceful-timeout", "5"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    with open(log, "wb") as sink:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, env=env)
+    server = Server(f"http://{HOST}:{port}", process, log)
+    try:
+        wait_healthy(server.url)
+        for _ in range(workers * 4):  # each worker compiles its functions on its first requests
+            post_image(server.url, digit_pngs(1)[0])
+        yield server
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def post_image(url: str, data: bytes, timeout: float = 30.0) -> tuple[int, float]:
+    """POST one PNG to /api/predict as a raw body; returns (status, milliseconds)."""
+    request = urllib.request.Request(f"{url}/api/predict", data=data, headers={"Content-Type": "image/png"})
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            response.read()
+            status = response.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        status = 0
+    return status, (time.perf_counter() - started) * 1000
+
+
+@dataclass
+class LoadResult:
+    statuses: list[int] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def errors(self) -> int:
+        return sum(status != 200 for status in self.statuses)
+
+    @property
+    def throughput(self) -> float:
+        return len(self.statuses) / self.seconds
+
+    def percentile(self, q: float) -> float:
+        return float(np.percentile(self.latencies_ms, q))
+
+
+def load(url: str, images: list[bytes], requests: int, clients: int) -> LoadResult:
+    """``requests`` POSTs from ``clients`` concurrent clients, images in turn."""
+    result = LoadResult()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        for status, ms in pool.map(lambda i: post_image(url, images[i % len(images)]), range(requests)):
+            result.statuses.append(status)
+            result.latencies_ms.append(ms)
+    result.seconds = time.perf_counter() - started
+    return result
