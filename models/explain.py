@@ -10,6 +10,7 @@ Each method below only says how activations and gradients become per-channel con
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -112,6 +113,7 @@ class CamEngine:
     def __init__(self, model: keras.Model) -> None:
         self.model = model
         self._explainers: dict[tuple[str, str], Callable] = {}
+        self._lock = threading.Lock()  # threaded workers: build each function once
         logits = model.get_layer(LOGITS_LAYER).output
         self._forward = keras.Model(model.input, [logits, model.get_layer(PROBABILITIES_LAYER).output])
 
@@ -125,9 +127,10 @@ class CamEngine:
         A negative class means "the top-1 class of that image".
         """
         key = (layer, method)
-        if key not in self._explainers:
-            self._explainers[key] = self._compile(layer, METHODS[method])
-        return self._explainers[key]
+        with self._lock:
+            if key not in self._explainers:
+                self._explainers[key] = self._compile(layer, METHODS[method])
+            return self._explainers[key]
 
     def _compile(self, layer: str, weighting: Callable[[CamInputs], tf.Tensor]) -> Callable:
         model = self.model

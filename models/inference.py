@@ -43,7 +43,8 @@ class DigitModel:
     @classmethod
     def load(cls, path: str | Path = DEFAULT_MODEL_PATH) -> DigitModel:
         path = Path(path)
-        fix = "train one with `python -m train` (or pass --model PATH to a trained .keras file)"
+        fix = ("make it with `python -m train`, or point DIGIT_INSPECTOR_MODEL (app) or --model (CLI) "
+               "at a trained .keras file")
         if not path.is_file():
             raise ModelLoadError(f"Model file {path} does not exist: {fix}.")
         import keras

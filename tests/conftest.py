@@ -44,3 +44,12 @@ def mnist_test():
 
     _, _, x_test, y_test = load_mnist()
     return x_test, y_test
+
+
+@pytest.fixture(scope="session")
+def dash_app():
+    """The Dash app, created once per session: ``@dash.callback`` registers callbacks globally
+    and the first app to serve a request takes them all."""
+    from dashapp import create_app
+
+    return create_app()

@@ -1,0 +1,193 @@
+"""Figure builders: plain functions from NumPy/report data to ``go.Figure`` (no Dash, no model)."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import cv2
+import numpy as np
+import plotly.graph_objects as go
+from PIL import Image
+from plotly.subplots import make_subplots
+
+from models.preprocess import CANVAS_SIZE, DEFAULT_PEN_WIDTH
+
+INK = "#1f2933"
+ACCENT = "#4582ec"  # the theme's primary blue
+MUTED = "#adb5bd"
+HEATMAP_COLORSCALE = "Jet"
+# Canvas units are screen pixels (a 280x280 plot area, no margins) and the same units the
+# rasteriser reads, so the pen the user sees is the pen the model gets.
+PEN = {"color": INK, "width": DEFAULT_PEN_WIDTH}
+
+
+def _bare_layout(fig: go.Figure, height: int, title: str | None = None) -> go.Figure:
+    top = 40 if title else 10
+    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": top, "b": 10}, title=title,
+                      plot_bgcolor="white", paper_bgcolor="white", showlegend=False)
+    return fig
+
+
+def _pixel_axes(fig: go.Figure) -> go.Figure:
+    """Square pixels, row 0 at the top, no ticks: how an image is read."""
+    hidden = {"showticklabels": False, "showgrid": False, "zeroline": False, "ticks": "", "fixedrange": True}
+    fig.update_xaxes(constrain="domain", **hidden)
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", **hidden)
+    return fig
+
+
+def message_figure(text: str, height: int = 300) -> go.Figure:
+    """An empty figure that says why it is empty."""
+    fig = go.Figure()
+    fig.add_annotation(text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
+                       font={"size": 14, "color": "#6c757d"})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _bare_layout(fig, height)
+
+
+def canvas_figure(paths: Sequence[str] = ()) -> go.Figure:
+    """The drawing canvas: 0-280 on both axes (y down), pen strokes as SVG path shapes."""
+    axis = {"range": [0, CANVAS_SIZE], "fixedrange": True, "visible": False}
+    fig = go.Figure()
+    fig.update_layout(
+        width=CANVAS_SIZE, height=CANVAS_SIZE, autosize=False, margin={"l": 0, "r": 0, "t": 0, "b": 0},
+        xaxis=axis, yaxis={**axis, "range": [CANVAS_SIZE, 0]},
+        plot_bgcolor="white", paper_bgcolor="white", showlegend=False,
+        dragmode="drawopenpath",
+        # Strokes sit below the drag layer, so a new stroke can start on an old one
+        # instead of grabbing it for editing.
+        newshape={"line": PEN, "layer": "below"},
+        shapes=[{"type": "path", "path": path, "line": PEN, "layer": "below"} for path in paths],
+    )
+    return fig
+
+
+def top3_figure(top: Sequence[dict[str, Any]], explained: int | None = None) -> go.Figure:
+    """The three most likely digits as bars; the explained digit is highlighted."""
+    digits = [int(t["digit"]) for t in top]
+    probabilities = [float(t["probability"]) for t in top]
+    fig = go.Figure(go.Bar(
+        x=[str(d) for d in digits], y=probabilities, customdata=digits,
+        text=[f"{p:.1%}" for p in probabilities], textposition="outside", cliponaxis=False,
+        marker_color=[ACCENT if d == explained else MUTED for d in digits],
+        hovertemplate="digit %{x}: %{y:.2%}<extra></extra>",
+    ))
+    fig.update_xaxes(type="category", title="digit (click a bar to explain it)", fixedrange=True)
+    fig.update_yaxes(range=[0, 1.15], tickformat=".0%", fixedrange=True, showgrid=True, gridcolor="#eee")
+    fig = _bare_layout(fig, 260, "Top 3")
+    fig.update_layout(margin={"l": 50, "b": 40}, bargap=0.35, hovermode="x")  # a click anywhere in a column picks it
+    return fig
+
+
+def model_input_figure(image: np.ndarray) -> go.Figure:
+    """The 28x28 input exactly as the model saw it (white ink on black), one cell per pixel."""
+    fig = go.Figure(go.Heatmap(z=np.asarray(image), colorscale="gray", zmin=0, zmax=1, showscale=False,
+                               xgap=1, ygap=1, hovertemplate="pixel (%{x}, %{y}): %{z:.2f}<extra></extra>"))
+    return _pixel_axes(_bare_layout(fig, 300, "What the model saw (28×28)"))
+
+
+def gradcam_figure(image: np.ndarray, heatmap: np.ndarray, opacity: float = 0.5,
+                   title: str = "Heatmap") -> go.Figure:
+    """The explanation map over the 28x28 input, with a colour bar; trace 1 is the map (opacity)."""
+    fig = go.Figure([
+        go.Heatmap(z=np.asarray(image), colorscale="gray", zmin=0, zmax=1, showscale=False, hoverinfo="skip"),
+        go.Heatmap(z=np.asarray(heatmap), colorscale=HEATMAP_COLORSCALE, zmin=0, zmax=1, opacity=opacity,
+                   colorbar={"title": {"text": "importance", "side": "right"}, "thickness": 12},
+                   hovertemplate="pixel (%{x}, %{y}): importance %{z:.2f}<extra></extra>"),
+    ])
+    return _pixel_axes(_bare_layout(fig, 340, title))
+
+
+def confusion_matrix_figure(matrix: Sequence[Sequence[int]]) -> go.Figure:
+    """Counts, rows = true digit, columns = predicted; correct answers blue, mistakes red.
+
+    Colour follows log(1 + count) so that a handful of mistakes shows next to ~1000 hits.
+    """
+    counts = np.asarray(matrix, dtype=np.int64)
+    digits = list(range(len(counts)))
+    diagonal = np.eye(len(counts), dtype=bool)
+    shade = np.log10(1.0 + counts)
+    traces = []
+    for cells, colorscale in ((diagonal, "Blues"), (~diagonal & (counts > 0), "Reds")):
+        z = np.where(cells, shade, np.nan)
+        text = np.where(cells, counts.astype(str), "")
+        traces.append(go.Heatmap(
+            z=z, x=digits, y=digits, text=text, texttemplate="%{text}", customdata=counts,
+            colorscale=colorscale, zmin=0, zmax=max(1.0, float(shade.max())), showscale=False,
+            xgap=2, ygap=2, hoverongaps=False,
+            hovertemplate="true %{y}, read as %{x}: %{customdata} digits<extra></extra>",
+        ))
+    fig = go.Figure(traces)
+    square = {"range": [-0.5, len(counts) - 0.5], "dtick": 1, "constrain": "domain", "fixedrange": True,
+              "showgrid": False, "zeroline": False}
+    fig.update_xaxes(title="predicted digit", side="top", **square)
+    fig.update_yaxes(title="true digit", scaleanchor="x", **square)
+    fig.update_yaxes(range=[len(counts) - 0.5, -0.5])  # true 0 at the top
+    fig = _bare_layout(fig, 470, None)
+    fig.update_layout(margin={"l": 60, "t": 60, "b": 10})
+    return fig
+
+
+def reliability_figure(calibration: dict[str, Any]) -> go.Figure:
+    """Reliability diagram (accuracy per confidence bin vs. the diagonal) over a confidence histogram."""
+    bins = calibration["bins"]
+    centres = [(b["lower"] + b["upper"]) / 2 for b in bins]
+    width = bins[0]["upper"] - bins[0]["lower"]
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.68, 0.32], vertical_spacing=0.08)
+    fig.add_trace(go.Bar(x=centres, y=[b["accuracy"] for b in bins], width=width * 0.95, marker_color=ACCENT,
+                         name="accuracy", hovertemplate="confidence %{x:.2f}: accuracy %{y:.2%}<extra></extra>"),
+                  row=1, col=1)
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dash", "color": INK},
+                             name="perfect calibration", hoverinfo="skip"), row=1, col=1)
+    fig.add_trace(go.Bar(x=centres, y=[b["count"] for b in bins], width=width * 0.95, marker_color=MUTED,
+                         name="digits", hovertemplate="confidence %{x:.2f}: %{y} digits<extra></extra>"),
+                  row=2, col=1)
+    fig.update_xaxes(range=[0, 1], fixedrange=True)
+    fig.update_xaxes(title="confidence (top-1 probability)", row=2, col=1)
+    fig.update_yaxes(range=[0, 1], title="accuracy", tickformat=".0%", fixedrange=True, row=1, col=1)
+    fig.update_yaxes(type="log", title="digits", fixedrange=True, row=2, col=1)
+    fig = _bare_layout(fig, 420, f"Reliability diagram (ECE {calibration['ece']:.2%})")
+    fig.update_layout(margin={"l": 60, "b": 40})
+    return fig
+
+
+def feature_maps_figure(maps: np.ndarray, layer: str, columns: int = 16) -> go.Figure:
+    """A grid of a layer's channels (h, w, K), each scaled to its own maximum, in one heatmap."""
+    maps = np.asarray(maps, dtype=np.float64)
+    h, w, k = maps.shape
+    rows = -(-k // columns)
+    mosaic = np.full((rows * (h + 1) - 1, columns * (w + 1) - 1), np.nan)
+    channel = np.full(mosaic.shape, -1)
+    for c in range(k):
+        top, left = (c // columns) * (h + 1), (c % columns) * (w + 1)
+        peak = maps[..., c].max()
+        mosaic[top:top + h, left:left + w] = maps[..., c] / peak if peak > 0 else 0.0
+        channel[top:top + h, left:left + w] = c
+    fig = go.Figure(go.Heatmap(z=mosaic, customdata=channel, colorscale="Viridis", zmin=0, zmax=1, showscale=False,
+                               hoverongaps=False, hovertemplate="channel %{customdata}<extra></extra>"))
+    title = f"{layer}: {k} channels of {h}×{w}, each scaled to its own maximum"
+    return _pixel_axes(_bare_layout(fig, 80 + 70 * rows, title))
+
+
+def heatmap_overlay_png(image: np.ndarray, heatmap: np.ndarray, opacity: float = 0.8, scale: int = 3) -> str:
+    """A small PNG (data URI) of a 28x28 digit with its heatmap blended over it, for galleries.
+
+    Each pixel's colour weighs as much as its importance, so at thumbnail size the digit stays
+    readable where the map is cold. A gallery of dozens of digits as ``<img>`` tags is far
+    lighter in the browser than as many graphs.
+    """
+    grey = np.asarray(image, dtype=np.float32)
+    if grey.max() > 1.0:
+        grey = grey / 255.0
+    heat = np.clip(np.asarray(heatmap, dtype=np.float32), 0.0, 1.0)
+    colour = cv2.applyColorMap(np.uint8(heat * 255), cv2.COLORMAP_JET)[..., ::-1].astype(np.float32) / 255.0
+    alpha = opacity * heat[..., None]  # colour is BGR from OpenCV, reversed to RGB above
+    blend = (1.0 - alpha) * grey[..., None] + alpha * colour
+    pixels = np.uint8(np.clip(blend, 0.0, 1.0) * 255).repeat(scale, axis=0).repeat(scale, axis=1)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

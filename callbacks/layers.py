@@ -1,0 +1,55 @@
+"""Layers page: the conv-layer table, picking the target layer, the feature maps of the current digit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from dash import Input, Output, callback
+from dash.exceptions import PreventUpdate
+
+from callbacks import model_service
+from callbacks.figures import feature_maps_figure, message_figure
+from layouts import ids
+
+SELECTED_ROW_STYLE = {"backgroundColor": "#e7f0fd", "fontWeight": "bold"}
+
+
+def layer_rows(conv_layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``DigitModel.conv_layers()`` -> table rows (``id`` is the layer name, so clicks report it)."""
+    return [{
+        "id": layer["name"],
+        "name": layer["name"],
+        "type": layer["type"],
+        "output_shape": " × ".join(str(d) for d in layer["output_shape"]),
+        "params": f"{layer['params']:,}",
+        "kernel": " × ".join(str(k) for k in layer["kernel"]),
+        "receptive_field": f"{layer['receptive_field']} × {layer['receptive_field']} px",
+    } for layer in conv_layers]
+
+
+@callback(Output(ids.LAYERS_TABLE, "data"), Output(ids.LAYERS_TABLE, "style_data_conditional"),
+          Input(ids.SELECTED_LAYER, "data"))
+def show_layers(selected):
+    service = model_service()
+    layer = service.layer(selected)
+    highlight = [{"if": {"state": "active"}, **SELECTED_ROW_STYLE, "border": "none"},
+                 {"if": {"filter_query": f'{{name}} = "{layer}"'}, **SELECTED_ROW_STYLE}]
+    return layer_rows(service.model.conv_layers()), highlight
+
+
+@callback(Output(ids.SELECTED_LAYER, "data", allow_duplicate=True), Input(ids.LAYERS_TABLE, "active_cell"),
+          prevent_initial_call=True)
+def select_layer(cell):
+    if not cell:
+        raise PreventUpdate
+    return cell["row_id"]
+
+
+@callback(Output(ids.FEATURE_MAPS, "figure"), Input(ids.CURRENT_DIGIT, "data"), Input(ids.SELECTED_LAYER, "data"))
+def show_feature_maps(digit, selected):
+    if digit is None:
+        return message_figure("Draw or upload a digit on the Predict page to see what this layer responds to.")
+    service = model_service()
+    layer = service.layer(selected)
+    return feature_maps_figure(service.model.feature_maps(np.asarray(digit, np.float32), layer), layer)

@@ -1,0 +1,67 @@
+"""The Digit Inspector Dash app: ``create_app()`` builds it, ``dashapp.wsgi:server`` serves it.
+
+Nothing here imports TensorFlow: the model is loaded by ``dashapp.service`` on first use, in the
+process that serves requests (a gunicorn worker, after the fork).
+"""
+
+from __future__ import annotations
+
+import io
+
+import dash
+from flask import Flask, Request, Response
+
+import callbacks.evaluation  # noqa: F401  (importing a callbacks module registers its callbacks)
+import callbacks.layers  # noqa: F401
+import callbacks.predict  # noqa: F401
+from dashapp.api import api
+from dashapp.service import ModelService
+from dashapp.settings import Settings
+from layouts import evaluation, layers, predict
+from layouts.shell import shell
+
+PAGES = (predict, layers, evaluation)
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "Referrer-Policy": "same-origin",
+}
+
+
+class InMemoryRequest(Request):
+    """Uploaded files stay in memory: Werkzeug would spill those over 500 kB to temporary files."""
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
+        return io.BytesIO()
+
+
+def _add_security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def create_app(settings: Settings | None = None) -> dash.Dash:
+    """The app with its three pages, the JSON API under /api and the model service (not loaded yet).
+
+    ``@dash.callback`` registers callbacks globally and the first app to serve a request takes
+    them all, so create one app per process.
+    """
+    settings = settings or Settings.from_env()
+    server = Flask(__name__)
+    server.request_class = InMemoryRequest
+    # Dash callbacks carry an upload base64-encoded (4/3 of the file) inside JSON; the API checks
+    # the exact file size itself and answers 413 with a sentence.
+    server.config["MAX_CONTENT_LENGTH"] = 2 * settings.max_upload_bytes + 1024 * 1024
+    server.after_request(_add_security_headers)
+    ModelService(settings).init_app(server)
+    server.register_blueprint(api)
+
+    app = dash.Dash(__name__, server=server, use_pages=True, pages_folder="", title="Digit Inspector",
+                    update_title=None)
+    for page in PAGES:
+        dash.register_page(page.__name__, layout=page.layout, **page.PAGE)
+    app.layout = shell(dash.page_registry.values())
+    return app

@@ -1,0 +1,30 @@
+"""``python -m dashapp``: the development server on 127.0.0.1:8050 (debug off unless DIGIT_INSPECTOR_DEBUG=1)."""
+
+from __future__ import annotations
+
+import sys
+
+from dashapp import create_app
+from dashapp.service import ModelService
+from dashapp.settings import Settings, SettingsError
+from models.inference import ModelLoadError
+
+
+def main() -> int:
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    app = create_app(settings)
+    try:
+        ModelService.of(app.server).load()  # fail now, with the sentence that says how to fix it
+    except ModelLoadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    app.run(host=settings.host, port=settings.port, debug=settings.debug)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""The one pipeline behind the UI and the JSON API: options, image or strokes -> prediction object.
+
+The model is loaded once per process, on first use and never at import: TensorFlow is not
+fork-safe, so under gunicorn it must first be imported in each worker, after the fork.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from flask import Flask
+
+from callbacks import SERVICE_EXTENSION
+from dashapp.settings import Settings
+from models import METHOD_NAMES
+from models.inference import DigitModel
+from models.preprocess import DigitInputError, image_to_model_input, normalize_digit, rasterize_strokes
+from models.report import read_report, report_path, write_report
+
+DEFAULT_METHOD = "gradcam"
+
+
+class OptionError(DigitInputError):
+    """A layer, method or class the model does not offer; the message says what to send instead.
+
+    A ``DigitInputError`` like a bad image: what the person sent is wrong, and the UI and the API
+    answer both the same way (the status line, a 4xx with the message).
+    """
+
+
+@dataclass(frozen=True)
+class ExplainOptions:
+    layer: str
+    method: str
+    class_index: int | None
+
+
+def _class_index(value: object) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        digit = int(str(value).strip())
+    except ValueError:
+        digit = -1
+    if not 0 <= digit <= 9:
+        raise OptionError(f"class must be a digit from 0 to 9 (the digit to explain), not {value!r}.")
+    return digit
+
+
+def _modified_time(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
+
+
+class ModelService:
+    """Loads the model lazily (thread-safe, once) and runs every prediction of the process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._model: DigitModel | None = None
+        self._model_lock = threading.Lock()
+        self._report: dict[str, Any] | None = None
+        self._report_time: float | None = None
+        self._report_lock = threading.Lock()
+
+    def init_app(self, server: Flask) -> None:
+        server.extensions[SERVICE_EXTENSION] = self
+
+    @staticmethod
+    def of(server: Flask) -> ModelService:
+        return server.extensions[SERVICE_EXTENSION]
+
+    @property
+    def ready(self) -> bool:
+        return self._model is not None
+
+    def load(self) -> DigitModel:
+        """Load the model if not yet done; raises ``ModelLoadError`` (one sentence naming the file and the fix)."""
+        if self._model is None:
+            with self._model_lock:
+                if self._model is None:
+                    self._model = DigitModel.load(self.settings.model_path)
+        return self._model
+
+    @property
+    def model(self) -> DigitModel:
+        return self.load()
+
+    def options(self, layer: str | None = None, method: str | None = None,
+                class_index: object = None) -> ExplainOptions:
+        """Validate the explanation options against the allow-lists, before any pixel is decoded."""
+        method = method or DEFAULT_METHOD
+        if method not in METHOD_NAMES:
+            raise OptionError(f"Unknown method {method!r}: send one of {', '.join(METHOD_NAMES)}.")
+        try:
+            layer = self.model.check_layer(layer or None)
+        except ValueError as exc:
+            raise OptionError(str(exc)) from None
+        return ExplainOptions(layer, method, _class_index(class_index))
+
+    def layer(self, name: str | None) -> str:
+        """``name`` if the model has that conv layer, else the default (the last one)."""
+        return name if name in self.model.layer_names else self.model.default_layer
+
+    def explain(self, image: np.ndarray, options: ExplainOptions) -> dict[str, Any]:
+        """The DESIGN.md prediction object for a 28x28 model input."""
+        return self.model.predict(image, layer=options.layer, method=options.method,
+                                  class_index=options.class_index)
+
+    def predict_image(self, data: bytes, options: ExplainOptions) -> dict[str, Any]:
+        image = image_to_model_input(data, self.settings.max_upload_bytes, self.settings.max_image_pixels)
+        return self.explain(image, options)
+
+    def predict_strokes(self, paths: list[str], options: ExplainOptions) -> dict[str, Any]:
+        return self.explain(normalize_digit(rasterize_strokes(paths)), options)
+
+    def report(self) -> dict[str, Any]:
+        """The evaluation report next to the model, re-read when its file changes.
+
+        If it is missing it is computed once (about ten seconds over the MNIST test set) and written;
+        raises ``MnistError`` if MNIST cannot be loaded for that.
+        """
+        path = self.settings.model_path
+        with self._report_lock:
+            written = _modified_time(report_path(path))
+            if self._report is None or written != self._report_time:
+                report = read_report(path)
+                if report is None:
+                    report = self._evaluate()
+                self._report, self._report_time = report, _modified_time(report_path(path))
+            return self._report
+
+    def _evaluate(self) -> dict[str, Any]:
+        from models.evaluation import evaluate
+
+        report = evaluate(self.model)
+        try:
+            write_report(self.settings.model_path, report)
+        except OSError:
+            pass  # a read-only deployment still shows the report it just computed
+        return report

@@ -1,0 +1,1 @@
+"""Page layouts: one module per page, layout only (no callbacks, no model loading)."""

@@ -1,0 +1,34 @@
+"""Every component id of the app, spelled once (DESIGN.md's contract ids are kept verbatim)."""
+
+# On every page (the navbar in the shell; each page carries its own copy of the session stores)
+NAV = "nav"
+SELECTED_LAYER = "selected-layer"  # session store: the Grad-CAM target layer
+CURRENT_DIGIT = "current-digit"  # session store: the 28x28 input of the last prediction
+
+# Predict page
+CANVAS = "canvas"
+STROKES = "strokes"  # session store: the SVG paths drawn on the canvas
+CLEAR_BUTTON = "clear-button"
+UNDO_BUTTON = "undo-button"
+UPLOAD = "upload"
+TOP3_CHART = "top3-chart"
+GRADCAM_FIGURE = "gradcam-figure"
+OPACITY_SLIDER = "opacity-slider"
+MODEL_INPUT = "model-input"
+LAYER_DROPDOWN = "layer-dropdown"
+METHOD_DROPDOWN = "method-dropdown"
+STATUS = "status"
+FAITHFULNESS = "faithfulness"
+
+# Layers page
+LAYERS_TABLE = "layers-table"
+FEATURE_MAPS = "feature-maps"
+
+# Evaluation page
+EVALUATION_OPENED = "evaluation-opened"  # a store in the page, so the report callback fires when it renders
+EVALUATION_STATUS = "evaluation-status"
+CONFUSION_MATRIX = "confusion-matrix"
+MISCLASSIFIED_GALLERY = "misclassified-gallery"
+GALLERY_ORDER = "gallery-order"
+METRICS_TABLE = "metrics-table"
+CALIBRATION_FIGURE = "calibration-figure"

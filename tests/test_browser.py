@@ -1,0 +1,229 @@
+"""The real pages in headless Chromium (dash[testing]): draw, upload, pick layers, click cells, read."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+from dash.testing.wait import until
+from PIL import Image
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.keys import Keys
+
+from layouts import ids
+from models import DEFAULT_MODEL_PATH
+from models.report import read_report
+
+ONE = [[(140, 40), (140, 240)]]
+SEVEN = [[(70, 60), (210, 60), (120, 240)]]
+STRAY = [[(30, 250), (60, 250)]]
+TIMEOUT = 30  # the first prediction compiles the explanation functions
+
+
+def draw(dash_duo, strokes: list[list[tuple[int, int]]]) -> None:
+    """Draw each stroke (canvas points, 0-280, y down) with the mouse: press, move in small steps, release."""
+    canvas = dash_duo.find_element(f"#{ids.CANVAS} .nsewdrag")
+    size = canvas.size
+    for stroke in strokes:
+        x, y = stroke[0]
+        actions = ActionChains(dash_duo.driver).move_to_element(canvas)  # the element's centre
+        actions.move_by_offset(round(x - size["width"] / 2), round(y - size["height"] / 2)).click_and_hold()
+        for nx, ny in stroke[1:]:
+            steps = max(1, int(max(abs(nx - x), abs(ny - y)) // 8))
+            points = [(round(x + (nx - x) * i / steps), round(y + (ny - y) * i / steps)) for i in range(steps + 1)]
+            for (ax, ay), (bx, by) in zip(points, points[1:], strict=False):
+                actions.move_by_offset(bx - ax, by - ay)
+            x, y = nx, ny
+        actions.release().perform()
+
+
+def figure(dash_duo, graph_id: str) -> dict:
+    """The figure plotly is showing in a dcc.Graph (data and layout, as JSON)."""
+    return dash_duo.driver.execute_script(
+        f"const gd = document.querySelector('#{graph_id} .js-plotly-plot');"
+        "return gd && gd.data ? JSON.parse(JSON.stringify({data: gd.data, layout: gd.layout})) : null;")
+
+
+def as_array(value) -> np.ndarray:
+    """A plotly data array: a list, or plotly.py's base64 encoding of a NumPy array."""
+    if isinstance(value, dict):
+        shape = [int(d) for d in str(value.get("shape", "-1")).split(",")]
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).reshape(shape)
+    return np.asarray(value)
+
+
+def top_digit(dash_duo) -> int | None:
+    fig = figure(dash_duo, ids.TOP3_CHART)
+    if not fig or not fig["data"]:
+        return None
+    return int(fig["data"][0]["x"][0])
+
+
+def heatmap_title(dash_duo) -> str:
+    fig = figure(dash_duo, ids.GRADCAM_FIGURE)
+    return (fig or {}).get("layout", {}).get("title", {}).get("text", "")
+
+
+def wait_for_reading(dash_duo, digit: int) -> None:
+    until(lambda: top_digit(dash_duo) == digit, timeout=TIMEOUT,
+          msg=f"top3-chart never showed {digit}; status: {dash_duo.find_element('#' + ids.STATUS).text}")
+
+
+def click_plot(dash_duo, graph_id: str, x, y) -> None:
+    """Click a graph with the mouse at data coordinates (x, y)."""
+    offset = dash_duo.driver.execute_script(
+        f"const gd = document.querySelector('#{graph_id} .js-plotly-plot');"
+        f"const [x, y] = {json.dumps([x, y])}; const l = gd._fullLayout;"
+        "return [l.xaxis.d2p(x) - l.xaxis._length / 2, l.yaxis.d2p(y) - l.yaxis._length / 2];")
+    plot_area = dash_duo.find_element(f"#{graph_id} .nsewdrag")
+    ActionChains(dash_duo.driver).move_to_element(plot_area).move_by_offset(*map(round, offset)).click().perform()
+
+
+def canvas_strokes(dash_duo) -> int:
+    return len(figure(dash_duo, ids.CANVAS)["layout"].get("shapes", []))
+
+
+@pytest.fixture
+def app_browser(dash_duo, dash_app):
+    """dash_duo on the app's server, in a desktop-sized window, not yet on any page."""
+    dash_duo.driver.set_window_size(1400, 1000)
+    dash_duo.start_server(dash_app, navigate=False)
+    return dash_duo
+
+
+@pytest.fixture
+def predict_page(app_browser):
+    dash_duo = app_browser
+    dash_duo.wait_for_page(dash_duo.server.url)
+    dash_duo.wait_for_contains_text(f"#{ids.STATUS}", "Draw a digit", timeout=TIMEOUT)
+    return dash_duo
+
+
+def test_drawn_one_and_seven_are_read(predict_page):
+    dash_duo = predict_page
+    draw(dash_duo, ONE)
+    wait_for_reading(dash_duo, 1)
+    assert "Read as 1" in dash_duo.find_element(f"#{ids.STATUS}").text
+    model_input = as_array(figure(dash_duo, ids.MODEL_INPUT)["data"][0]["z"])
+    assert model_input.shape == (28, 28) and model_input.max() > 0.9  # the digit the model saw
+
+    dash_duo.find_element(f"#{ids.CLEAR_BUTTON}").click()
+    dash_duo.wait_for_contains_text(f"#{ids.STATUS}", "Draw a digit", timeout=TIMEOUT)
+    assert canvas_strokes(dash_duo) == 0
+
+    draw(dash_duo, SEVEN)
+    wait_for_reading(dash_duo, 7)
+    heatmap = as_array(figure(dash_duo, ids.GRADCAM_FIGURE)["data"][1]["z"])
+    assert heatmap.shape == (28, 28) and heatmap.max() == pytest.approx(1.0)
+    assert dash_duo.get_logs() == []
+
+
+def test_undo_removes_the_last_stroke(predict_page):
+    dash_duo = predict_page
+    draw(dash_duo, SEVEN + STRAY)
+    until(lambda: canvas_strokes(dash_duo) == 2, timeout=TIMEOUT)
+    dash_duo.find_element(f"#{ids.UNDO_BUTTON}").click()
+    until(lambda: canvas_strokes(dash_duo) == 1, timeout=TIMEOUT)
+    wait_for_reading(dash_duo, 7)
+    assert dash_duo.get_logs() == []
+
+
+def test_uploaded_image_is_read_and_junk_gets_a_message(predict_page, mnist_test, tmp_path):
+    dash_duo = predict_page
+    x, y = mnist_test
+    digit = tmp_path / "digit.png"
+    Image.fromarray(255 - x[1]).resize((200, 200), Image.BICUBIC).save(digit)  # dark ink on white paper
+    junk = tmp_path / "junk.png"
+    junk.write_text("this is not a picture")
+    upload = dash_duo.find_element(f"#{ids.UPLOAD} input[type=file]")
+
+    upload.send_keys(str(junk))
+    dash_duo.wait_for_contains_text(f"#{ids.STATUS}", "not an image", timeout=TIMEOUT)
+
+    upload.send_keys(str(digit))
+    wait_for_reading(dash_duo, int(y[1]))
+    assert dash_duo.get_logs() == []
+
+
+def test_switching_layer_changes_the_heatmap(predict_page):
+    dash_duo = predict_page
+    draw(dash_duo, SEVEN)
+    wait_for_reading(dash_duo, 7)
+    until(lambda: "conv4" in heatmap_title(dash_duo), timeout=TIMEOUT)
+    deep = as_array(figure(dash_duo, ids.GRADCAM_FIGURE)["data"][1]["z"])
+
+    dash_duo.select_dcc_dropdown(f"#{ids.LAYER_DROPDOWN}", index=1)  # conv2
+    until(lambda: "conv2" in heatmap_title(dash_duo), timeout=TIMEOUT)
+    shallow = as_array(figure(dash_duo, ids.GRADCAM_FIGURE)["data"][1]["z"])
+    assert shallow.shape == deep.shape == (28, 28)
+    assert np.abs(shallow - deep).mean() > 0.02
+    assert dash_duo.get_logs() == []
+
+
+def test_clicking_a_bar_explains_that_digit_and_methods_switch(predict_page):
+    dash_duo = predict_page
+    draw(dash_duo, SEVEN)
+    wait_for_reading(dash_duo, 7)
+    runner_up = figure(dash_duo, ids.TOP3_CHART)["data"][0]["x"][1]
+    click_plot(dash_duo, ids.TOP3_CHART, runner_up, 0.5)
+    until(lambda: f"for {runner_up} at" in heatmap_title(dash_duo), timeout=TIMEOUT)
+    assert f"for digit {runner_up}" in dash_duo.find_element(f"#{ids.STATUS}").text
+    assert top_digit(dash_duo) == 7  # still read as 7: only the explanation changed
+
+    dash_duo.select_dcc_dropdown(f"#{ids.METHOD_DROPDOWN}", value="Score-CAM")
+    until(lambda: heatmap_title(dash_duo).startswith("Score-CAM for 7"), timeout=TIMEOUT)
+    assert "deletion AUC" in dash_duo.find_element(f"#{ids.FAITHFULNESS}").text
+    assert dash_duo.get_logs() == []
+
+
+def test_opacity_slider_changes_only_the_overlay(predict_page):
+    dash_duo = predict_page
+    draw(dash_duo, ONE)
+    wait_for_reading(dash_duo, 1)
+    assert figure(dash_duo, ids.GRADCAM_FIGURE)["data"][1]["opacity"] == 0.5
+    dash_duo.find_element(f"#{ids.OPACITY_SLIDER} [role=slider]").send_keys(Keys.END)  # slide to 1
+    until(lambda: figure(dash_duo, ids.GRADCAM_FIGURE)["data"][1]["opacity"] > 0.9, timeout=TIMEOUT)
+    assert dash_duo.get_logs() == []
+
+
+def test_layer_chosen_on_layers_page_is_the_predict_target(predict_page):
+    dash_duo = predict_page
+    draw(dash_duo, SEVEN)
+    wait_for_reading(dash_duo, 7)
+
+    dash_duo.find_element(f"#{ids.NAV} a[href='/layers']").click()
+    dash_duo.wait_for_contains_text(f"#{ids.LAYERS_TABLE}", "conv3", timeout=TIMEOUT)
+    rows = dash_duo.find_elements(f"#{ids.LAYERS_TABLE} tbody tr")
+    assert [r.text.split()[0] for r in rows[1:]] == ["conv1", "conv2", "conv3", "conv4"]  # row 0: header
+    rows[3].find_element("css selector", "td").click()  # conv3
+    until(lambda: "conv3" in (figure(dash_duo, ids.FEATURE_MAPS) or {}).get("layout", {}).get("title", {})
+          .get("text", ""), timeout=TIMEOUT)  # the activations of the drawn 7 at conv3
+
+    dash_duo.find_element(f"#{ids.NAV} a[href='/']").click()
+    until(lambda: "conv3" in heatmap_title(dash_duo), timeout=TIMEOUT)
+    assert dash_duo.find_element(f"#{ids.LAYER_DROPDOWN}").text.startswith("conv3")
+    assert dash_duo.get_logs() == []
+
+
+def test_clicking_a_confusion_cell_shows_its_digits(app_browser):
+    dash_duo = app_browser
+    report = read_report(DEFAULT_MODEL_PATH)
+    matrix = np.array(report["confusion_matrix"])
+    np.fill_diagonal(matrix, 0)
+    true, predicted = np.unravel_index(matrix.argmax(), matrix.shape)
+    count = int(matrix[true, predicted])
+
+    dash_duo.wait_for_page(dash_duo.server.url + "/evaluation")
+    dash_duo.wait_for_contains_text(f"#{ids.METRICS_TABLE}", "accuracy", timeout=TIMEOUT)
+    assert f"{report['test_accuracy']:.2%}" in dash_duo.find_element(f"#{ids.METRICS_TABLE}").text
+    assert figure(dash_duo, ids.CALIBRATION_FIGURE)["data"]
+
+    click_plot(dash_duo, ids.CONFUSION_MATRIX, int(predicted), int(true))
+
+    until(lambda: len(dash_duo.find_elements(f"#{ids.MISCLASSIFIED_GALLERY} .sample img")) == min(count, 30),
+          timeout=TIMEOUT)
+    captions = dash_duo.find_elements(f"#{ids.MISCLASSIFIED_GALLERY} .sample figcaption")
+    assert all(f"a {true} read as {predicted}" in c.text for c in captions)
+    assert dash_duo.get_logs() == []

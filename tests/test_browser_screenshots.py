@@ -1,0 +1,52 @@
+"""The README's screenshots (docs/*.png), taken in headless Chromium with the shipped model.
+
+Not a check, so skipped unless asked for:
+    DIGIT_INSPECTOR_SCREENSHOTS=1 DASH_TEST_CHROMEPATH=/usr/bin/chromium \\
+        .venv/bin/python -m pytest --headless tests/test_browser_screenshots.py
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from dash.testing.wait import until
+from test_browser import SEVEN, TIMEOUT, click_plot, draw, figure, wait_for_reading
+
+from layouts import ids
+from models import DEFAULT_MODEL_PATH
+from models.report import read_report
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+pytestmark = pytest.mark.skipif(os.environ.get("DIGIT_INSPECTOR_SCREENSHOTS") != "1",
+                                reason="makes the README screenshots: set DIGIT_INSPECTOR_SCREENSHOTS=1")
+
+
+def test_screenshots(dash_duo, dash_app):
+    dash_duo.driver.set_window_size(1400, 900)
+    dash_duo.start_server(dash_app)
+    dash_duo.wait_for_contains_text(f"#{ids.STATUS}", "Draw a digit", timeout=TIMEOUT)
+    draw(dash_duo, SEVEN)
+    wait_for_reading(dash_duo, 7)
+    dash_duo.driver.save_screenshot(str(DOCS / "predict.png"))
+
+    dash_duo.find_element(f"#{ids.NAV} a[href='/layers']").click()
+    dash_duo.wait_for_contains_text(f"#{ids.LAYERS_TABLE}", "conv3", timeout=TIMEOUT)
+    dash_duo.find_elements(f"#{ids.LAYERS_TABLE} tbody tr")[4].find_element("css selector", "td").click()
+    until(lambda: "conv4" in str(figure(dash_duo, ids.FEATURE_MAPS)["layout"].get("title")), timeout=TIMEOUT)
+    dash_duo.driver.set_window_size(1400, 900)
+    dash_duo.driver.save_screenshot(str(DOCS / "layers.png"))
+
+    matrix = np.array(read_report(DEFAULT_MODEL_PATH)["confusion_matrix"])
+    np.fill_diagonal(matrix, 0)
+    true, predicted = np.unravel_index(matrix.argmax(), matrix.shape)
+    dash_duo.driver.set_window_size(1400, 1100)
+    dash_duo.find_element(f"#{ids.NAV} a[href='/evaluation']").click()
+    dash_duo.wait_for_contains_text(f"#{ids.METRICS_TABLE}", "accuracy", timeout=TIMEOUT)
+    click_plot(dash_duo, ids.CONFUSION_MATRIX, int(predicted), int(true))
+    dash_duo.wait_for_element(f"#{ids.MISCLASSIFIED_GALLERY} .sample img", timeout=TIMEOUT)
+    dash_duo.driver.save_screenshot(str(DOCS / "evaluation.png"))
+    assert dash_duo.get_logs() == []

@@ -1,0 +1,133 @@
+"""Figure builders: plain functions, checked without a browser or a model."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from callbacks.figures import (
+    canvas_figure,
+    confusion_matrix_figure,
+    feature_maps_figure,
+    gradcam_figure,
+    heatmap_overlay_png,
+    message_figure,
+    model_input_figure,
+    reliability_figure,
+    top3_figure,
+)
+from models.preprocess import CANVAS_SIZE, DEFAULT_PEN_WIDTH, normalize_digit, rasterize_strokes
+
+SEVEN_PATH = "M70,60L210,60L120,240"
+
+
+def test_canvas_is_280_units_of_one_pixel_with_the_rasteriser_pen():
+    fig = canvas_figure([SEVEN_PATH])
+    layout = fig.layout
+    assert (layout.width, layout.height) == (CANVAS_SIZE, CANVAS_SIZE)
+    assert (layout.margin.l, layout.margin.r, layout.margin.t, layout.margin.b) == (0, 0, 0, 0)
+    assert list(layout.xaxis.range) == [0, CANVAS_SIZE] and list(layout.yaxis.range) == [CANVAS_SIZE, 0]
+    assert layout.xaxis.fixedrange and layout.yaxis.fixedrange
+    assert layout.dragmode == "drawopenpath"
+    assert layout.newshape.line.width == DEFAULT_PEN_WIDTH  # what you see is the ink the model gets
+    assert [shape.path for shape in layout.shapes] == [SEVEN_PATH]
+    assert canvas_figure().layout.shapes == ()
+
+
+def test_canvas_strokes_rasterise_where_they_are_drawn():
+    ink = rasterize_strokes([SEVEN_PATH])
+    assert ink[60, 140] == 255 and ink[240 - 5, 120] > 0  # on the bar and near the foot of the 7
+    assert ink[200, 250] == 0
+    assert normalize_digit(ink).shape == (28, 28)
+
+
+def test_top3_bars_in_order_with_the_explained_digit_highlighted():
+    top = [{"digit": 7, "probability": 0.9}, {"digit": 1, "probability": 0.07}, {"digit": 9, "probability": 0.03}]
+    bar = top3_figure(top, explained=1).data[0]
+    assert list(bar.x) == ["7", "1", "9"] and list(bar.customdata) == [7, 1, 9]
+    assert list(bar.y) == [0.9, 0.07, 0.03]
+    assert list(bar.text) == ["90.0%", "7.0%", "3.0%"]
+    colours = list(bar.marker.color)
+    assert colours[1] != colours[0] == colours[2]
+
+
+def test_gradcam_overlay_has_the_input_below_the_map_with_opacity_and_colour_bar():
+    image = np.zeros((28, 28))
+    image[5:20, 14] = 1.0
+    heatmap = np.zeros((28, 28))
+    heatmap[10, 14] = 1.0
+    fig = gradcam_figure(image, heatmap, opacity=0.3, title="Grad-CAM for 1 at conv4")
+    below, above = fig.data
+    assert np.array_equal(below.z, image) and np.array_equal(above.z, heatmap)
+    assert above.opacity == 0.3 and above.zmin == 0 and above.zmax == 1
+    assert above.showscale is not False and above.colorbar.title.text == "importance"
+    assert below.showscale is False
+    assert fig.layout.yaxis.autorange == "reversed"  # row 0 at the top, as in the image
+    assert fig.layout.title.text == "Grad-CAM for 1 at conv4"
+
+
+def test_model_input_shows_every_pixel():
+    image = np.random.default_rng(0).random((28, 28))
+    trace = model_input_figure(image).data[0]
+    assert np.array_equal(trace.z, image)
+    assert trace.zmin == 0 and trace.zmax == 1 and trace.xgap == 1
+
+
+def test_confusion_matrix_annotates_hits_and_mistakes_separately():
+    matrix = np.diag(np.full(10, 1000))
+    matrix[4, 9] = 7  # seven 4s read as 9
+    hits, mistakes = confusion_matrix_figure(matrix.tolist()).data
+    assert hits.text[3][3] == "1000" and hits.text[4][9] == ""
+    assert mistakes.text[4][9] == "7" and mistakes.text[3][3] == "" and mistakes.text[0][1] == ""
+    assert np.isnan(mistakes.z[0][1])  # an empty cell is blank, not a zero-coloured square
+    assert mistakes.customdata[4][9] == 7
+    assert list(hits.x) == list(range(10)) and list(hits.y) == list(range(10))
+
+
+def test_reliability_diagram_shows_accuracy_per_bin_and_the_ece():
+    bins = [{"lower": i / 10, "upper": (i + 1) / 10, "count": 10 * i, "accuracy": i / 10 if i else None,
+             "confidence": (i + 0.5) / 10 if i else None} for i in range(10)]
+    fig = reliability_figure({"bins": bins, "ece": 0.0123})
+    accuracy, diagonal, counts = fig.data
+    assert list(accuracy.y)[1:] == [b["accuracy"] for b in bins][1:]
+    assert list(diagonal.x) == [0, 1] and list(counts.y) == [b["count"] for b in bins]
+    assert "1.23%" in fig.layout.title.text
+
+
+def test_feature_maps_tile_every_channel_scaled_to_its_own_maximum():
+    maps = np.zeros((14, 14, 10))
+    for c in range(10):
+        maps[c, c, c] = c + 1.0
+    trace = feature_maps_figure(maps, "conv3", columns=4).data[0]
+    z, channel = np.asarray(trace.z, dtype=float), np.asarray(trace.customdata)
+    assert z.shape == (3 * 15 - 1, 4 * 15 - 1)
+    assert set(np.unique(channel)) == {-1, *range(10)}
+    for c in range(10):
+        tile = z[channel == c]
+        assert tile.max() == 1.0 and tile.size == 14 * 14
+    assert np.isnan(z[channel == -1]).all()  # gaps between tiles
+
+
+def test_heatmap_overlay_png_is_a_small_picture_hot_where_the_map_is():
+    image = np.zeros((28, 28), np.uint8)
+    heatmap = np.zeros((28, 28))
+    heatmap[0, 0] = 1.0
+    image[20, 20] = 200
+    uri = heatmap_overlay_png(image, heatmap, opacity=1.0, scale=3)
+    assert uri.startswith("data:image/png;base64,")
+    picture = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))))
+    assert picture.shape == (84, 84, 3)
+    red, green, blue = picture[1, 1]
+    assert red > 100 and blue < 50  # jet's hot end
+    assert list(picture[61, 61]) == [200, 200, 200]  # where the map is cold, the digit as it is
+
+
+@pytest.mark.parametrize("height", [260, 300])
+def test_message_figure_says_why_it_is_empty(height):
+    fig = message_figure("Draw a digit", height)
+    assert fig.layout.annotations[0].text == "Draw a digit"
+    assert fig.layout.height == height and fig.data == ()
