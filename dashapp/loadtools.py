@@ -70,12 +70,14 @@ def wait_healthy(url: str, timeout: float = 120.0) -> None:
 
 
 @contextlib.contextmanager
-def gunicorn(app: str, workers: int = 2, threads: int = 1, log_name: str = "gunicorn") -> Iterator[Server]:
-    """Run ``gunicorn APP`` on a free loopback port until the block ends."""
+def gunicorn(app: str, workers: int = 2, threads: int = 4, log_name: str = "gunicorn",
+             config: str = "gunicorn.conf.py") -> Iterator[Server]:
+    """Run ``gunicorn APP`` with the deployment config on a free loopback port until the block ends."""
     port = free_port()
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"digit-inspector-{log_name}-{port}.log"
-    command = [sys.executable, "-m", "gunicorn", app, "--bind", f"{HOST}:{port}", "--workers", str(workers),
-               "--threads", str(threads), "--timeout", "60", "--graceful-timeout", "5"]
+    command = [sys.executable, "-m", "gunicorn", app, "--config", config, "--bind", f"{HOST}:{port}",
+               "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
+               "--graceful-timeout", "5", "--access-logfile", "/dev/null"]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     with open(log, "wb") as sink:
         process = subprocess.Popen(command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, env=env)
@@ -93,9 +95,9 @@ def gunicorn(app: str, workers: int = 2, threads: int = 1, log_name: str = "guni
             process.kill()
 
 
-def post_image(url: str, data: bytes, timeout: float = 30.0) -> tuple[int, float]:
+def post_image(url: str, data: bytes, timeout: float = 30.0, query: str = "") -> tuple[int, float]:
     """POST one PNG to /api/predict as a raw body; returns (status, milliseconds)."""
-    request = urllib.request.Request(f"{url}/api/predict", data=data, headers={"Content-Type": "image/png"})
+    request = urllib.request.Request(f"{url}/api/predict{query}", data=data, headers={"Content-Type": "image/png"})
     started = time.perf_counter()
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -126,12 +128,12 @@ class LoadResult:
         return float(np.percentile(self.latencies_ms, q))
 
 
-def load(url: str, images: list[bytes], requests: int, clients: int) -> LoadResult:
+def load(url: str, images: list[bytes], requests: int, clients: int, query: str = "") -> LoadResult:
     """``requests`` POSTs from ``clients`` concurrent clients, images in turn."""
     result = LoadResult()
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
-        for status, ms in pool.map(lambda i: post_image(url, images[i % len(images)]), range(requests)):
+        for status, ms in pool.map(lambda i: post_image(url, images[i % len(images)], query=query), range(requests)):
             result.statuses.append(status)
             result.latencies_ms.append(ms)
     result.seconds = time.perf_counter() - started

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from models import METHOD_NAMES
+from models.faithfulness import faithfulness_auc
 from models.network import LOGITS_LAYER, PROBABILITIES_LAYER
 
 EPSILON = 1e-7
@@ -117,22 +118,25 @@ class CamEngine:
         logits = model.get_layer(LOGITS_LAYER).output
         self._forward = keras.Model(model.input, [logits, model.get_layer(PROBABILITIES_LAYER).output])
 
+    def _probabilities(self, images: tf.Tensor) -> tf.Tensor:
+        return self._forward(images, training=False)[1]
+
     def _class_probability(self, images: tf.Tensor, classes: tf.Tensor) -> tf.Tensor:
-        _, probabilities = self._forward(images, training=False)
-        return tf.gather(probabilities, classes, batch_dims=1)
+        return tf.gather(self._probabilities(images), classes, batch_dims=1)
 
-    def explainer(self, layer: str, method: str) -> Callable:
-        """The compiled function ``(images (B,28,28,1), classes (B,)) -> probs, cams, classes, empty``.
+    def explainer(self, layer: str, method: str, faithfulness_steps: int = 0) -> Callable:
+        """The compiled ``(images (B,28,28,1), classes (B,)) -> probs, cams, classes, empty, faithfulness``.
 
-        A negative class means "the top-1 class of that image".
+        A negative class means "the top-1 class of that image". With ``faithfulness_steps`` the
+        same call also scores each map (deletion and insertion AUC, (B, 2)); else that is zeros.
         """
-        key = (layer, method)
+        key = (layer, method, faithfulness_steps)
         with self._lock:
             if key not in self._explainers:
-                self._explainers[key] = self._compile(layer, METHODS[method])
+                self._explainers[key] = self._compile(layer, METHODS[method], faithfulness_steps)
             return self._explainers[key]
 
-    def _compile(self, layer: str, weighting: Callable[[CamInputs], tf.Tensor]) -> Callable:
+    def _compile(self, layer: str, weighting: Callable[[CamInputs], tf.Tensor], faithfulness_steps: int) -> Callable:
         model = self.model
         taps = keras.Model(model.input, [model.get_layer(activation_layer_name(model, layer)).output,
                                           model.get_layer(LOGITS_LAYER).output,
@@ -148,14 +152,20 @@ class CamEngine:
             gradients = tape.gradient(score, activations)
             contributions = weighting(CamInputs(activations, gradients, images, classes, self._class_probability))
             cams, empty = finish_cam(contributions, tf.shape(images)[1:3])
-            return probabilities, cams, classes, empty
+            if faithfulness_steps:
+                original = tf.gather(probabilities, classes, batch_dims=1)
+                scores = faithfulness_auc(images, cams, classes, original, self._probabilities, faithfulness_steps)
+            else:
+                scores = tf.zeros((tf.shape(images)[0], 2))
+            return probabilities, cams, classes, empty, scores
 
         return explain
 
     def explain(self, images: np.ndarray, layer: str, method: str = DEFAULT_METHOD,
-                classes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """NumPy in and out: images (B, 28, 28) in [0, 1] -> probs (B,10), cams (B,28,28), classes, empty."""
+                classes: np.ndarray | None = None, faithfulness_steps: int = 0) -> tuple[np.ndarray, ...]:
+        """NumPy in and out: images (B, 28, 28) in [0, 1] -> probs (B,10), cams (B,28,28), classes, empty,
+        faithfulness (B, 2)."""
         x = np.asarray(images, np.float32).reshape(-1, 28, 28, 1)
         c = np.full(len(x), -1, np.int32) if classes is None else np.asarray(classes, np.int32).reshape(-1)
-        outputs = self.explainer(layer, method)(tf.constant(x), tf.constant(c))
-        return tuple(t.numpy() for t in outputs)  # type: ignore[return-value]
+        outputs = self.explainer(layer, method, faithfulness_steps)(tf.constant(x), tf.constant(c))
+        return tuple(t.numpy() for t in outputs)

@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from models.explain import activation_layer_name, finish_cam
+from models.inference import FAITHFULNESS_STEPS
 from models.network import LOGITS_LAYER
 
 
@@ -155,14 +156,32 @@ def test_layers_and_methods_are_validated(digit_model, samples):
         digit_model.predict(images[0], class_index=10)
 
 
+def faithfulness_reference(model: keras.Model, image: np.ndarray, heatmap: np.ndarray, digit: int,
+                           steps: int = FAITHFULNESS_STEPS) -> tuple[float, float]:
+    """Deletion / insertion AUC step by step: pixels zeroed / revealed hottest first."""
+    order = np.argsort(-heatmap.ravel(), kind="stable")
+    deletion, insertion = [], []
+    for count in np.round(np.linspace(0, 784, steps + 1)).astype(int):
+        removed = np.zeros(784, bool)
+        removed[order[:count]] = True
+        for curve, x in ((deletion, np.where(removed, 0, image.ravel())),
+                         (insertion, np.where(removed, image.ravel(), 0))):
+            curve.append(model(x.reshape(1, 28, 28, 1).astype(np.float32), training=False).numpy()[0, digit])
+    return np.trapezoid(deletion, dx=1 / steps), np.trapezoid(insertion, dx=1 / steps)
+
+
 def test_faithfulness_rewards_a_good_map(digit_model, mnist_test):
     """Deleting the Grad-CAM-hot pixels first hurts more than deleting random ones."""
     x, _ = mnist_test
     images = x[:20].astype(np.float32) / 255
-    _, cams, classes, _ = digit_model.explain_batch(images, "conv4")
-    scores = digit_model.faithfulness(images, cams, classes)
-    rng = np.random.default_rng(0)
-    random_scores = digit_model.faithfulness(images, rng.random(cams.shape).astype(np.float32), classes)
+    _, cams, classes, _, scores = digit_model.explain_with_faithfulness(images, "conv4")
+    random_scores = np.array([
+        faithfulness_reference(digit_model.keras_model, image, np.random.default_rng(i).random((28, 28)), digit)
+        for i, (image, digit) in enumerate(zip(images, classes, strict=True))
+    ])
+    for image, cam, digit, score in zip(images[:3], cams, classes, scores, strict=False):
+        np.testing.assert_allclose(score, faithfulness_reference(digit_model.keras_model, image, cam, digit),
+                                   atol=1e-4)
     assert np.all((scores >= 0) & (scores <= 1))
     assert scores[:, 0].mean() < random_scores[:, 0].mean()  # deletion: lower is better
     assert scores[:, 1].mean() > random_scores[:, 1].mean()  # insertion: higher is better
