@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
     args = parser.parse_args(argv)
     import psutil
 
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     lock = threading.Lock()
     next_request = iter(range(args.requests))
 
-    with gunicorn("dashapp.wsgi:server", workers=args.workers, log_name="loadtest") as server:
+    with gunicorn("dashapp.wsgi:server", workers=args.workers, threads=args.threads, log_name="loadtest") as server:
         first_workers = server.worker_pids()
 
         def client() -> None:
@@ -83,11 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     errors = sum(status != 200 for status in statuses)
     replaced = victim not in final_workers and len(final_workers) == args.workers
     peak = max(max(samples) for samples in rss.values())
-    survivors = [samples for pid, samples in rss.items() if pid != victim and len(samples) >= 8]
+    survivors = [rss[pid] for pid in first_workers if pid != victim and len(rss.get(pid, [])) >= 8]
     growth = max((s[-1] - s[len(s) // 4]) / s[len(s) // 4] for s in survivors) if survivors else 0.0
     checks = {
         f"{args.requests} requests answered": len(statuses) == args.requests,
-        f"errors only from the killed worker's in-flight request ({errors})": errors <= 1,
+        # each client has one request in flight, so at most that many can die with the worker
+        f"errors only from requests in flight at the kill ({errors} <= {args.clients})": errors <= args.clients,
         "killed worker replaced": replaced,
         f"/api/health answered throughout ({len(health_failures)} failures)": not health_failures,
         f"worker RSS peak {peak:.0f} MB <= {RSS_LIMIT_MB} MB": peak <= RSS_LIMIT_MB,
@@ -95,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(f"{args.requests} requests, {args.clients} clients, {args.workers} workers: {seconds:.1f} s, "
           f"{args.requests / seconds:.0f} req/s, {errors} errors; killed worker {victim}")
+    for pid, samples in rss.items():
+        print(f"  worker {pid} RSS MB: " + " ".join(f"{v:.0f}" for v in samples[:: max(1, len(samples) // 12)]))
     for check, ok in checks.items():
         print(f"  [{'ok' if ok else 'FAIL'}] {check}")
     return 0 if all(checks.values()) else 1
