@@ -24,6 +24,7 @@ test: setup
 bench: setup
 	$(PY) -m models.bench
 	$(PY) -m dashapp.serving_bench
+	$(PY) -m dashapp.browser_bench
 
 lint: setup
 	$(VENV)/bin/ruff check .
