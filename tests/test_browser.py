@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import numpy as np
 import pytest
@@ -217,7 +218,9 @@ def test_clicking_a_confusion_cell_shows_its_digits(app_browser):
 
     dash_duo.wait_for_page(dash_duo.server.url + "/evaluation")
     dash_duo.wait_for_contains_text(f"#{ids.METRICS_TABLE}", "accuracy", timeout=TIMEOUT)
-    assert f"{report['test_accuracy']:.2%}" in dash_duo.find_element(f"#{ids.METRICS_TABLE}").text
+    metrics = dash_duo.find_element(f"#{ids.METRICS_TABLE}").text
+    assert f"{report['test_accuracy']:.2%}" in metrics
+    assert f"ECE {report['calibration']['ece']:.2%}" in metrics.replace("\n", " ")
     assert figure(dash_duo, ids.CALIBRATION_FIGURE)["data"]
 
     click_plot(dash_duo, ids.CONFUSION_MATRIX, int(predicted), int(true))
@@ -226,4 +229,16 @@ def test_clicking_a_confusion_cell_shows_its_digits(app_browser):
           timeout=TIMEOUT)
     captions = dash_duo.find_elements(f"#{ids.MISCLASSIFIED_GALLERY} .sample figcaption")
     assert all(f"a {true} read as {predicted}" in c.text for c in captions)
+    confidences = [int(re.search(r"\((\d+)%\)", c.text).group(1)) for c in captions]
+    assert confidences == sorted(confidences, reverse=True)  # confidently wrong first
+
+    def indices() -> list[int]:  # read in one script call: the gallery may re-render meanwhile
+        texts = dash_duo.driver.execute_script(
+            "return [...document.querySelectorAll(arguments[0])].map(c => c.textContent);",
+            f"#{ids.MISCLASSIFIED_GALLERY} .sample figcaption")
+        return [int(number) for text in texts for number in re.findall(r"^#(\d+):", text)]
+
+    by_confidence = indices()
+    dash_duo.find_element(f"#{ids.GALLERY_ORDER} input[value=index]").click()
+    until(lambda: indices() != by_confidence and indices() == sorted(by_confidence), timeout=TIMEOUT)
     assert dash_duo.get_logs() == []
