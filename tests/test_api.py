@@ -191,3 +191,20 @@ def test_responses_carry_security_headers(client, path):
     assert headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
     assert headers["Referrer-Policy"] == "same-origin"
+
+
+@pytest.mark.parametrize("value", [0, 255])
+def test_one_pixel_image_says_no_digit_found(client, value):
+    response = client.post("/api/predict", **multipart(encode(Image.new("L", (1, 1), value))))
+    assert response.status_code == 400 and "No digit found" in response.json["error"]
+
+
+def test_byte_and_pixel_limits_are_settings(seven):
+    from dashapp.service import ExplainOptions, ModelService
+    from models.preprocess import DigitInputError
+
+    options = ExplainOptions("conv4", "gradcam", None)
+    with pytest.raises(DigitInputError, match="limit"):
+        ModelService(Settings(max_upload_bytes=len(seven) - 1)).predict_image(seven, options)
+    with pytest.raises(DigitInputError, match="pixel limit"):
+        ModelService(Settings(max_image_pixels=100)).predict_image(seven, options)
