@@ -84,8 +84,9 @@ def gunicorn(app: str, workers: int = 2, threads: int = 4, log_name: str = "guni
     server = Server(f"http://{HOST}:{port}", process, log)
     try:
         wait_healthy(server.url)
+        warm_up = digit_pngs(1)[0]
         for _ in range(workers * 4):  # each worker compiles its functions on its first requests
-            post_image(server.url, digit_pngs(1)[0])
+            post_image(server.url, warm_up)
         yield server
     finally:
         process.send_signal(signal.SIGTERM)

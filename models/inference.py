@@ -36,7 +36,7 @@ class DigitModel:
         if not self.layer_names:
             raise ModelLoadError(f"{self.path or 'The model'} has no convolution layer to explain.")
         self.engine = CamEngine(keras_model)
-        self._lock = threading.Lock()  # builds each cached sub-model / tf.function only once
+        self._lock = threading.Lock()  # builds each feature-map sub-model only once
         self._feature_taps: dict[str, Any] = {}
 
     @classmethod

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,14 +15,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from dashapp.loadtools import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 120  # a worker imports TensorFlow and loads the model before it takes requests
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def gunicorn(port: int, **env: str) -> subprocess.Popen:
