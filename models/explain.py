@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from models import METHOD_NAMES
 from models.faithfulness import faithfulness_auc
-from models.network import LOGITS_LAYER, PROBABILITIES_LAYER
+from models.network import LOGITS_LAYER, PROBABILITIES_LAYER, fold_batch_norm
 
 EPSILON = 1e-7
 
@@ -31,6 +31,7 @@ class CamInputs(NamedTuple):
     images: tf.Tensor  # (B, 28, 28, 1)
     classes: tf.Tensor  # (B,)
     class_probability: Callable[[tf.Tensor, tf.Tensor], tf.Tensor]  # (images, classes) -> (N,)
+    blank_probabilities: tf.Tensor  # (10,): the network's answer for an all-zero input
 
 
 def gradcam(c: CamInputs) -> tf.Tensor:
@@ -73,7 +74,7 @@ def scorecam(c: CamInputs) -> tf.Tensor:
     masked = c.images * masks  # (B, 28, 28, K)
     masked = tf.reshape(tf.transpose(masked, (0, 3, 1, 2)), (-1, size[0], size[1], 1))
     scores = c.class_probability(masked, tf.repeat(c.classes, k))
-    baseline = c.class_probability(tf.zeros_like(c.images), c.classes)
+    baseline = tf.gather(c.blank_probabilities, c.classes)
     weights = tf.reshape(scores, (b, k)) - baseline[:, None]
     return c.activations * weights[:, None, None, :]
 
@@ -112,14 +113,14 @@ class CamEngine:
     """Compiled probabilities + class-activation maps for one model, cached per (layer, method)."""
 
     def __init__(self, model: keras.Model) -> None:
-        self.model = model
+        self.model = fold_batch_norm(model)  # same maps and probabilities, ~25 % less work per image
         self._explainers: dict[tuple[str, str], Callable] = {}
         self._lock = threading.Lock()  # threaded workers: build each function once
-        logits = model.get_layer(LOGITS_LAYER).output
-        self._forward = keras.Model(model.input, [logits, model.get_layer(PROBABILITIES_LAYER).output])
+        # Score-CAM's baseline and the end of every deletion curve: a constant of the model.
+        self._blank = self._probabilities(tf.zeros((1, 28, 28, 1)))[0]
 
     def _probabilities(self, images: tf.Tensor) -> tf.Tensor:
-        return self._forward(images, training=False)[1]
+        return self.model(images, training=False)
 
     def _class_probability(self, images: tf.Tensor, classes: tf.Tensor) -> tf.Tensor:
         return tf.gather(self._probabilities(images), classes, batch_dims=1)
@@ -150,11 +151,14 @@ class CamEngine:
                 classes = tf.where(classes < 0, tf.argmax(logits, axis=-1, output_type=tf.int32), classes)
                 score = tf.gather(logits, classes, batch_dims=1)
             gradients = tape.gradient(score, activations)
-            contributions = weighting(CamInputs(activations, gradients, images, classes, self._class_probability))
+            contributions = weighting(CamInputs(activations, gradients, images, classes, self._class_probability,
+                                                self._blank))
             cams, empty = finish_cam(contributions, tf.shape(images)[1:3])
             if faithfulness_steps:
                 original = tf.gather(probabilities, classes, batch_dims=1)
-                scores = faithfulness_auc(images, cams, classes, original, self._probabilities, faithfulness_steps)
+                blank = tf.gather(self._blank, classes)
+                scores = faithfulness_auc(images, cams, classes, original, blank, self._probabilities,
+                                          faithfulness_steps)
             else:
                 scores = tf.zeros((tf.shape(images)[0], 2))
             return probabilities, cams, classes, empty, scores

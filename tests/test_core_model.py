@@ -14,6 +14,7 @@ import pytest
 from models import DEFAULT_MODEL_PATH
 from models.evaluation import calibration, confusion_matrix, evaluation_report, per_class_metrics
 from models.mnist import MnistError, load_mnist
+from models.network import fold_batch_norm
 from models.report import read_metadata, read_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +31,27 @@ def test_shipped_model_is_a_functional_cnn_with_separate_softmax(digit_model):
     assert isinstance(softmax, keras.layers.Activation) and softmax.get_config()["activation"] == "softmax"
     assert model.layers[-1] is softmax
     assert DEFAULT_MODEL_PATH.stat().st_size < 20e6
+
+
+def test_folded_batch_norm_gives_the_same_answers_and_taps(digit_model, mnist_test):
+    """The explainer runs a copy with BatchNorm folded into the convs: same probabilities, same activations."""
+    model = digit_model.keras_model
+    folded = fold_batch_norm(model)
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in folded.layers)
+    x = mnist_test[0][:64, ..., None].astype(np.float32) / 255
+    np.testing.assert_allclose(folded(x, training=False), model(x, training=False), atol=1e-5)
+    for name in ("conv1_relu", "conv4_relu"):
+        taps = [keras.Model(m.input, m.get_layer(name).output) for m in (model, folded)]
+        np.testing.assert_allclose(taps[1](x, training=False), taps[0](x, training=False), rtol=1e-4, atol=1e-4)
+    assert model.get_layer("conv1_bn") is not None  # the loaded model itself is left as it was
+
+
+def test_folding_leaves_a_branching_model_alone():
+    inputs = keras.Input((28, 28, 1))
+    a = keras.layers.Conv2D(4, 3, padding="same")(inputs)
+    b = keras.layers.BatchNormalization()(keras.layers.Conv2D(4, 3, padding="same")(inputs))
+    model = keras.Model(inputs, keras.layers.Add()([a, b]))
+    assert fold_batch_norm(model) is model
 
 
 def test_shipped_model_reaches_99_5_percent(digit_model, mnist_test):
