@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
                     i = next(next_request, None)
                 if i is None:
                     return
-                status, _ = post_image(server.url, images[i % len(images)])
+                status = post_image(server.url, images[i % len(images)]).status
                 with lock:
                     statuses.append(status)
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -96,26 +97,49 @@ def gunicorn(app: str, workers: int = 2, threads: int = 4, log_name: str = "guni
             process.kill()
 
 
-def post_image(url: str, data: bytes, timeout: float = 30.0, query: str = "") -> tuple[int, float]:
-    """POST one PNG to /api/predict as a raw body; returns (status, milliseconds)."""
+class Reply(NamedTuple):
+    status: int  # 0: no HTTP answer at all
+    ms: float  # as the client saw it
+    server_timing: dict[str, float]  # the Server-Timing header's spans, in ms
+
+
+def server_timing(header: str | None) -> dict[str, float]:
+    """``"decode;dur=0.31, model;dur=4.2"`` -> ``{"decode": 0.31, "model": 4.2}``."""
+    spans = {}
+    for entry in (header or "").split(","):
+        name, _, parameters = entry.strip().partition(";")
+        if parameters.startswith("dur="):
+            spans[name] = float(parameters[4:])
+    return spans
+
+
+def post_image(url: str, data: bytes, timeout: float = 30.0, query: str = "") -> Reply:
+    """POST one PNG to /api/predict as a raw body."""
     request = urllib.request.Request(f"{url}/api/predict{query}", data=data, headers={"Content-Type": "image/png"})
     started = time.perf_counter()
+    timing = None
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             response.read()
-            status = response.status
+            status, timing = response.status, response.headers.get("Server-Timing")
     except urllib.error.HTTPError as error:
         status = error.code
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         status = 0
-    return status, (time.perf_counter() - started) * 1000
+    return Reply(status, (time.perf_counter() - started) * 1000, server_timing(timing))
 
 
 @dataclass
 class LoadResult:
     statuses: list[int] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
+    server_timings: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
+
+    def add(self, reply: Reply) -> None:
+        self.statuses.append(reply.status)
+        self.latencies_ms.append(reply.ms)
+        self.server_timings.append(reply.server_timing)
 
     @property
     def errors(self) -> int:
@@ -134,8 +158,7 @@ def load(url: str, images: list[bytes], requests: int, clients: int, query: str 
     result = LoadResult()
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
-        for status, ms in pool.map(lambda i: post_image(url, images[i % len(images)], query=query), range(requests)):
-            result.statuses.append(status)
-            result.latencies_ms.append(ms)
+        for reply in pool.map(lambda i: post_image(url, images[i % len(images)], query=query), range(requests)):
+            result.add(reply)
     result.seconds = time.perf_counter() - started
     return result

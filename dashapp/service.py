@@ -6,8 +6,11 @@ fork-safe, so under gunicorn it must first be imported in each worker, after the
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +21,7 @@ from callbacks import SERVICE_EXTENSION
 from dashapp.settings import Settings
 from models import METHOD_NAMES
 from models.inference import DigitModel
-from models.preprocess import DigitInputError, image_to_model_input, normalize_digit, rasterize_strokes
+from models.preprocess import DigitInputError, load_image, normalize_digit, rasterize_strokes
 from models.report import read_report, report_path, write_report
 
 DEFAULT_METHOD = "gradcam"
@@ -37,6 +40,24 @@ class ExplainOptions:
     layer: str
     method: str
     class_index: int | None
+
+
+@dataclass
+class Timings:
+    """Milliseconds spent in each step of one request, sent back as a ``Server-Timing`` header."""
+
+    spans: dict[str, float] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def span(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.spans[name] = (time.perf_counter() - started) * 1000
+
+    def header(self) -> str:
+        return ", ".join(f"{name};dur={ms:.2f}" for name, ms in self.spans.items())
 
 
 def _class_index(value: object) -> int | None:
@@ -113,9 +134,14 @@ class ModelService:
         return self.model.predict(image, layer=options.layer, method=options.method,
                                   class_index=options.class_index)
 
-    def predict_image(self, data: bytes, options: ExplainOptions) -> dict[str, Any]:
-        image = image_to_model_input(data, self.settings.max_upload_bytes, self.settings.max_image_pixels)
-        return self.explain(image, options)
+    def predict_image(self, data: bytes, options: ExplainOptions, timings: Timings | None = None) -> dict[str, Any]:
+        timings = timings or Timings()
+        with timings.span("decode"):
+            image = load_image(data, self.settings.max_upload_bytes, self.settings.max_image_pixels)
+        with timings.span("normalise"):
+            digit = normalize_digit(image)
+        with timings.span("model"):
+            return self.explain(digit, options)
 
     def predict_strokes(self, paths: list[str], options: ExplainOptions) -> dict[str, Any]:
         return self.explain(normalize_digit(rasterize_strokes(paths)), options)

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from callbacks import SERVICE_EXTENSION
+from dashapp.loadtools import server_timing
 from dashapp.service import ModelService
 from dashapp.settings import Settings
 from models import METHOD_NAMES
@@ -102,6 +103,15 @@ def test_predict_reads_a_multipart_upload(client, seven):
     assert response.status_code == 200 and response.mimetype == "application/json"
     assert_prediction(response.json, 7)
     assert response.json["explanation"]["class"] == 7  # defaults to the top-1 digit
+
+
+def test_predict_says_where_its_time_went(client, seven):
+    """Server-Timing splits the answer's time into its steps (browsers' network panels and make bench read it)."""
+    response = client.post("/api/predict", data=seven, content_type="image/png")
+    spans = server_timing(response.headers["Server-Timing"])
+    assert list(spans) == ["decode", "normalise", "model", "json"]
+    assert all(ms >= 0 for ms in spans.values()) and spans["model"] > 0
+    assert list(response.json) == ["top", "input", "explanation"]  # DESIGN.md's order, not sorted
 
 
 def test_predict_reads_a_raw_body_with_query_options(client, seven):
