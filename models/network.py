@@ -23,14 +23,19 @@ def _conv_block(x, filters: int, name: str):
     return layers.Activation("relu", name=f"{name}_relu")(x)
 
 
-def build_digit_cnn(dropout: float = 0.3) -> keras.Model:
-    """Four 3x3 convs (32-32-64-64) with BatchNorm + ReLU, max-pool after each pair."""
+# conv1..conv4. Half the multiply-adds of 32-32-64-64 at the same accuracy: every explanation
+# sends 15 digits through the network, so its cost is most of a request's time.
+CONV_FILTERS = (16, 32, 32, 64)
+
+
+def build_digit_cnn(dropout: float = 0.3, filters: tuple[int, int, int, int] = CONV_FILTERS) -> keras.Model:
+    """Four 3x3 convs with BatchNorm + ReLU, max-pool after each pair."""
     inputs = keras.Input(shape=INPUT_SHAPE, name="digit")
-    x = _conv_block(inputs, 32, "conv1")
-    x = _conv_block(x, 32, "conv2")
+    x = _conv_block(inputs, filters[0], "conv1")
+    x = _conv_block(x, filters[1], "conv2")
     x = layers.MaxPooling2D(name="pool1")(x)
-    x = _conv_block(x, 64, "conv3")
-    x = _conv_block(x, 64, "conv4")
+    x = _conv_block(x, filters[2], "conv3")
+    x = _conv_block(x, filters[3], "conv4")
     x = layers.MaxPooling2D(name="pool2")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(128, use_bias=False, name="dense")(x)

@@ -127,9 +127,10 @@ def _digit_mask(ink: np.ndarray) -> np.ndarray:
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count <= 1:
         raise NoDigitFound()
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    keep = 1 + np.flatnonzero(areas >= 0.08 * areas.max())
-    return np.isin(labels, keep)
+    areas = stats[:, cv2.CC_STAT_AREA]
+    keep = areas >= 0.08 * areas[1:].max()
+    keep[0] = False  # label 0 is the background
+    return keep[labels]
 
 
 def _stroke_width(mask: np.ndarray) -> float:
@@ -158,9 +159,9 @@ def normalize_ink(ink: np.ndarray) -> np.ndarray:
     if ink.max() < 0.1:
         raise NoDigitFound()
     mask = _digit_mask(ink / ink.max())
-    ys, xs = np.nonzero(mask)
-    top, bottom, left, right = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    height = max(bottom - top, right - left)
+    x, y, w, h = cv2.boundingRect(mask.astype(np.uint8))
+    top, bottom, left, right = y, y + h, x, x + w
+    height = max(h, w)
     if height < 3 or mask.sum() < 6:
         raise NoDigitFound()
     near_digit = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)

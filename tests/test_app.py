@@ -142,8 +142,8 @@ def test_status_says_what_was_read_and_why_a_map_is_empty():
 def test_layer_rows_read_like_the_network(service):
     rows = layer_rows(service.model.conv_layers())
     assert [row["id"] for row in rows] == ["conv1", "conv2", "conv3", "conv4"]
-    assert rows[2]["output_shape"] == "14 × 14 × 64" and rows[0]["receptive_field"] == "3 × 3 px"
-    assert rows[3]["params"] == "36,864"
+    assert rows[3]["output_shape"] == "14 × 14 × 64" and rows[0]["receptive_field"] == "3 × 3 px"
+    assert rows[3]["params"] == "18,432"  # 3 x 3 x 32 x 64 weights, no bias (BatchNorm follows)
 
 
 def test_metrics_table_and_gallery_samples_come_from_the_report(service):
