@@ -163,7 +163,7 @@ class CamEngine:
                 scores = tf.zeros((tf.shape(images)[0], 2))
             return probabilities, cams, classes, empty, scores
 
-        return explain
+        return explain.get_concrete_function()  # called directly: no signature matching per call
 
     def explain(self, images: np.ndarray, layer: str, method: str = DEFAULT_METHOD,
                 classes: np.ndarray | None = None, faithfulness_steps: int = 0) -> tuple[np.ndarray, ...]:
