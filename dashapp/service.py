@@ -106,7 +106,7 @@ class ModelService:
         if self._model is None:
             with self._model_lock:
                 if self._model is None:
-                    self._model = DigitModel.load(self.settings.model_path)
+                    self._model = DigitModel.load(self.settings.model_path, self.settings.tensorflow_threads)
         return self._model
 
     @property

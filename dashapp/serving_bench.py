@@ -5,7 +5,8 @@ measured by one client, in rounds: each round sends a block of back-to-back requ
 server in turn, so that all of them meet the machine in the same states (the speed of this
 machine drifts by 20 % within minutes). Blocks, not single requests in turn: a server that sat
 idle while another one worked wakes up slower, and that is not what a loaded server sees.
-Throughput is measured by 4 concurrent clients, one server at a time. The naive server is measured twice:
+Throughput is measured by 4 concurrent clients, one server at a time. Clients keep their
+connection open between requests, as browsers and HTTP client libraries do. The naive server is measured twice:
 as the original app answered (no faithfulness scores), and answering the same object as ours.
 Our answers' ``Server-Timing`` header splits our time into decode, normalise, model and JSON;
 the rest of what the client waits is HTTP and the framework.
@@ -18,7 +19,7 @@ import contextlib
 
 import numpy as np
 
-from dashapp.loadtools import LoadResult, digit_pngs, gunicorn, load, post_image
+from dashapp.loadtools import Client, LoadResult, digit_pngs, gunicorn, load
 
 SERVERS = {  # name: (app, gunicorn config)
     "naive": ("dashapp.naive_server:server", "python:dashapp.naive_server"),  # no model service for the hook
@@ -34,10 +35,13 @@ def interleaved_latency(urls: dict[str, str], images: list[bytes], requests: int
                         block: int = 20) -> dict[str, LoadResult]:
     """One client; rounds of ``block`` back-to-back requests per run, the same images for each run."""
     results = {name: LoadResult() for name, _, _ in RUNS}
+    clients = {name: Client(urls[server]) for name, server, _ in RUNS}
     for start in range(0, requests, block):
-        for name, server, query in RUNS:
+        for name, _, query in RUNS:
             for i in range(start, min(start + block, requests)):
-                results[name].add(post_image(urls[server], images[i % len(images)], query=query))
+                results[name].add(clients[name].post_image(images[i % len(images)], query))
+    for client in clients.values():
+        client.close()
     return results
 
 

@@ -42,10 +42,12 @@ class Settings:
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8050
+    tensorflow_threads: int = 1  # per process: under gunicorn, scale with workers, one per core
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
-        """DIGIT_INSPECTOR_MODEL, _MAX_BYTES, _MAX_PIXELS, _DEBUG, _HOST, _PORT; unset ones keep the defaults."""
+        """DIGIT_INSPECTOR_MODEL, _MAX_BYTES, _MAX_PIXELS, _DEBUG, _HOST, _PORT, _TF_THREADS; unset ones keep
+        the defaults."""
         return cls(
             model_path=Path(environ.get(PREFIX + "MODEL") or DEFAULT_MODEL_PATH),
             max_upload_bytes=_integer(environ, "MAX_BYTES", MAX_IMAGE_BYTES),
@@ -53,4 +55,5 @@ class Settings:
             debug=_flag(environ, "DEBUG"),
             host=environ.get(PREFIX + "HOST") or "127.0.0.1",
             port=_integer(environ, "PORT", 8050),
+            tensorflow_threads=_integer(environ, "TF_THREADS", 1),
         )

@@ -22,16 +22,21 @@ def _round(a: np.ndarray, digits: int = 4) -> list:
     return np.round(np.asarray(a, dtype=np.float64), digits).tolist()
 
 
-def _one_inter_op_thread() -> None:
-    """Run each compiled call's ops on one inter-op thread (the intra-op pool still uses every core).
+def set_tensorflow_threads(intra_op: int | None = None) -> None:
+    """One inter-op thread, and ``intra_op`` threads per op if given (else one per core).
 
-    One digit is a chain of small ops with nothing to run side by side; a second inter-op thread
-    only adds hand-offs and competes with the request threads for the cores.
+    One digit is a chain of small ops with nothing to run side by side, so a second inter-op
+    thread only adds hand-offs. A server gives each worker process one core (``intra_op=1``):
+    splitting a digit's convolutions over two threads that must be woken for every op was slower
+    under gunicorn here, and two workers with two threads each overbook two cores.
+    Takes effect only before TensorFlow runs its first op in the process.
     """
     import tensorflow as tf
 
     try:
         tf.config.threading.set_inter_op_parallelism_threads(1)
+        if intra_op:
+            tf.config.threading.set_intra_op_parallelism_threads(intra_op)
     except RuntimeError:
         pass  # TensorFlow already ran ops in this process (tests, notebooks): keep its setting
 
@@ -54,7 +59,8 @@ class DigitModel:
         self._feature_taps: dict[str, Any] = {}
 
     @classmethod
-    def load(cls, path: str | Path = DEFAULT_MODEL_PATH) -> DigitModel:
+    def load(cls, path: str | Path = DEFAULT_MODEL_PATH, intra_op_threads: int | None = None) -> DigitModel:
+        """Load a trained model; ``intra_op_threads`` as in ``set_tensorflow_threads``."""
         path = Path(path)
         fix = ("make it with `python -m train`, or point DIGIT_INSPECTOR_MODEL (app) or --model (CLI) "
                "at a trained .keras file")
@@ -62,7 +68,7 @@ class DigitModel:
             raise ModelLoadError(f"Model file {path} does not exist: {fix}.")
         import keras
 
-        _one_inter_op_thread()
+        set_tensorflow_threads(intra_op_threads)
         try:
             model = keras.models.load_model(path, safe_mode=True, compile=False)
         except Exception as exc:  # Keras raises many kinds for a corrupt archive

@@ -77,8 +77,9 @@ def test_settings_come_from_the_environment():
     assert Settings.from_env({}) == Settings()
     settings = Settings.from_env({"DIGIT_INSPECTOR_MODEL": "/m.keras", "DIGIT_INSPECTOR_MAX_BYTES": "1000",
                                   "DIGIT_INSPECTOR_MAX_PIXELS": "4000", "DIGIT_INSPECTOR_DEBUG": "1",
-                                  "DIGIT_INSPECTOR_HOST": "0.0.0.0", "DIGIT_INSPECTOR_PORT": "9000"})
-    assert settings == Settings(Path("/m.keras"), 1000, 4000, True, "0.0.0.0", 9000)
+                                  "DIGIT_INSPECTOR_HOST": "0.0.0.0", "DIGIT_INSPECTOR_PORT": "9000",
+                                  "DIGIT_INSPECTOR_TF_THREADS": "2"})
+    assert settings == Settings(Path("/m.keras"), 1000, 4000, True, "0.0.0.0", 9000, 2)
     assert Settings().debug is False and Settings().model_path == DEFAULT_MODEL_PATH
     for bad in ({"DIGIT_INSPECTOR_PORT": "eighty"}, {"DIGIT_INSPECTOR_MAX_BYTES": "-1"}):
         with pytest.raises(SettingsError, match="DIGIT_INSPECTOR_"):
