@@ -113,7 +113,7 @@ class CamEngine:
     """Compiled probabilities + class-activation maps for one model, cached per (layer, method)."""
 
     def __init__(self, model: keras.Model) -> None:
-        self.model = fold_batch_norm(model)  # same maps and probabilities, ~25 % less work per image
+        self.model = fold_batch_norm(model)  # same maps and probabilities, 15-25 % less time per digit here
         self._explainers: dict[tuple[str, str], Callable] = {}
         self._lock = threading.Lock()  # threaded workers: build each function once
         # Score-CAM's baseline and the end of every deletion curve: a constant of the model.
