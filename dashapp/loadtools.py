@@ -117,19 +117,12 @@ def server_timing(header: str | None) -> dict[str, float]:
 
 
 def post_image(url: str, data: bytes, timeout: float = 30.0, query: str = "") -> Reply:
-    """POST one PNG to /api/predict as a raw body."""
-    request = urllib.request.Request(f"{url}/api/predict{query}", data=data, headers={"Content-Type": "image/png"})
-    started = time.perf_counter()
-    timing = None
+    """POST one PNG to /api/predict as a raw body, on a connection of its own (closed after)."""
+    client = Client(url, timeout)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            response.read()
-            status, timing = response.status, response.headers.get("Server-Timing")
-    except urllib.error.HTTPError as error:
-        status = error.code
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        status = 0
-    return Reply(status, (time.perf_counter() - started) * 1000, server_timing(timing))
+        return client.post_image(data, query)
+    finally:
+        client.close()
 
 
 class Client:

@@ -28,14 +28,14 @@ def _conv_block(x, filters: int, name: str):
 CONV_FILTERS = (16, 32, 32, 64)
 
 
-def build_digit_cnn(dropout: float = 0.3, filters: tuple[int, int, int, int] = CONV_FILTERS) -> keras.Model:
-    """Four 3x3 convs with BatchNorm + ReLU, max-pool after each pair."""
+def build_digit_cnn(dropout: float = 0.3) -> keras.Model:
+    """Four 3x3 convs (``CONV_FILTERS``) with BatchNorm + ReLU, max-pool after each pair."""
     inputs = keras.Input(shape=INPUT_SHAPE, name="digit")
-    x = _conv_block(inputs, filters[0], "conv1")
-    x = _conv_block(x, filters[1], "conv2")
+    x = _conv_block(inputs, CONV_FILTERS[0], "conv1")
+    x = _conv_block(x, CONV_FILTERS[1], "conv2")
     x = layers.MaxPooling2D(name="pool1")(x)
-    x = _conv_block(x, filters[2], "conv3")
-    x = _conv_block(x, filters[3], "conv4")
+    x = _conv_block(x, CONV_FILTERS[2], "conv3")
+    x = _conv_block(x, CONV_FILTERS[3], "conv4")
     x = layers.MaxPooling2D(name="pool2")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(128, use_bias=False, name="dense")(x)
@@ -66,14 +66,9 @@ def receptive_fields(model: keras.Model) -> dict[str, int]:
 
 def _is_chain(model: keras.Model) -> bool:
     """Whether every layer takes exactly the previous layer's output (as ``build_digit_cnn`` makes)."""
-    previous = None
-    for layer in model.layers:
-        if len(layer._inbound_nodes) != 1:
-            return False
-        if previous is not None and layer.input is not previous.output:
-            return False
-        previous = layer
-    return len(model.outputs) == 1 and previous is not None and model.outputs[0] is previous.output
+    chain = model.layers
+    return (all(layer.input is previous.output for previous, layer in zip(chain, chain[1:], strict=False))
+            and len(model.outputs) == 1 and model.outputs[0] is chain[-1].output)
 
 
 def _clone(layer: layers.Layer, **changes) -> layers.Layer:

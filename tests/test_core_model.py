@@ -46,12 +46,15 @@ def test_folded_batch_norm_gives_the_same_answers_and_taps(digit_model, mnist_te
     assert model.get_layer("conv1_bn") is not None  # the loaded model itself is left as it was
 
 
-def test_folding_leaves_a_branching_model_alone():
+def test_folding_leaves_branching_and_shared_layers_alone():
     inputs = keras.Input((28, 28, 1))
     a = keras.layers.Conv2D(4, 3, padding="same")(inputs)
     b = keras.layers.BatchNormalization()(keras.layers.Conv2D(4, 3, padding="same")(inputs))
-    model = keras.Model(inputs, keras.layers.Add()([a, b]))
-    assert fold_batch_norm(model) is model
+    branching = keras.Model(inputs, keras.layers.Add()([a, b]))
+    assert fold_batch_norm(branching) is branching
+    shared = keras.layers.Conv2D(1, 3, padding="same")
+    twice = keras.Model(inputs, keras.layers.BatchNormalization()(shared(shared(inputs))))
+    assert fold_batch_norm(twice) is twice
 
 
 def test_shipped_model_reaches_99_5_percent(digit_model, mnist_test):
