@@ -23,20 +23,21 @@ def _round(a: np.ndarray, digits: int = 4) -> list:
 
 
 def set_tensorflow_threads(intra_op: int | None = None) -> None:
-    """One inter-op thread, and ``intra_op`` threads per op if given (else one per core).
+    """A server process's thread pools: ``intra_op`` threads per op, two ops side by side.
 
-    One digit is a chain of small ops with nothing to run side by side, so a second inter-op
-    thread only adds hand-offs. A server gives each worker process one core (``intra_op=1``):
-    splitting a digit's convolutions over two threads that must be woken for every op was slower
-    under gunicorn here, and two workers with two threads each overbook two cores.
+    Without ``intra_op`` TensorFlow keeps its defaults (every core for each op, best for big
+    batches). A gunicorn worker gets one thread per op: splitting a digit's small convolutions
+    over threads that must be woken for every op was slower here than one thread doing them. Its
+    two inter-op threads run the faithfulness scores' deletion and insertion batches side by side.
     Takes effect only before TensorFlow runs its first op in the process.
     """
+    if not intra_op:
+        return
     import tensorflow as tf
 
     try:
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-        if intra_op:
-            tf.config.threading.set_intra_op_parallelism_threads(intra_op)
+        tf.config.threading.set_intra_op_parallelism_threads(intra_op)
+        tf.config.threading.set_inter_op_parallelism_threads(2)
     except RuntimeError:
         pass  # TensorFlow already ran ops in this process (tests, notebooks): keep its setting
 
