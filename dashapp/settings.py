@@ -42,7 +42,7 @@ class Settings:
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8050
-    tensorflow_threads: int = 1  # per process: under gunicorn, scale with workers, one per core
+    tensorflow_threads: int = 1  # per op, in each process: under gunicorn, scale with workers instead
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
