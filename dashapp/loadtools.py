@@ -194,15 +194,19 @@ def load(url: str, images: list[bytes], requests: int, clients: int, query: str 
     """``requests`` POSTs from ``clients`` concurrent keep-alive clients, images in turn."""
     result = LoadResult()
     local = threading.local()
+    opened: list[Client] = []
 
     def send(i: int) -> Reply:
         if not hasattr(local, "client"):
             local.client = Client(url)
+            opened.append(local.client)
         return local.client.post_image(images[i % len(images)], query)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         for reply in pool.map(send, range(requests)):
             result.add(reply)
+    for client in opened:
+        client.close()
     result.seconds = time.perf_counter() - started
     return result

@@ -6,10 +6,10 @@ server in turn, so that all of them meet the machine in the same states (the spe
 machine drifts by 20 % within minutes). Blocks, not single requests in turn: a server that sat
 idle while another one worked wakes up slower, and that is not what a loaded server sees.
 Throughput is measured by 4 concurrent clients, one server at a time. Clients keep their
-connection open between requests, as browsers and HTTP client libraries do. The naive server is measured twice:
-as the original app answered (no faithfulness scores), and answering the same object as ours.
-Our answers' ``Server-Timing`` header splits our time into decode, normalise, model and JSON;
-the rest of what the client waits is HTTP and the framework.
+connection open between requests, as browsers and HTTP client libraries do. The naive server
+is measured twice: as the original app answered (no faithfulness scores), and answering the
+same object as ours. Our answers' ``Server-Timing`` header splits our time into decode,
+normalise, model and JSON; the rest of what the client waits is HTTP and the framework.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import numpy as np
 from models import DEFAULT_MODEL_PATH
 from models.report import read_metadata
 
-FAITHFULNESS_STEPS = 8  # 2 x 7 perturbed digits, one batch through the network
+FAITHFULNESS_STEPS = 8  # 2 x 7 perturbed digits (deleted, revealed), batched through the network
 
 
 class ModelLoadError(RuntimeError):
