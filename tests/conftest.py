@@ -15,6 +15,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # CI sets REQUIRE_BROWSER=1 so that a missing Chromium fails the run instead of skipping tests.
 REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
 CHROME = os.environ.get("DASH_TEST_CHROMEPATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+# Browser tests serve the app on this port: set DASH_TEST_PORT to run two suites side by side.
+DASH_TEST_PORT = int(os.environ.get("DASH_TEST_PORT") or 8050)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 import pytest
+from conftest import DASH_TEST_PORT
 from dash.testing.wait import until
 from PIL import Image
 from selenium.webdriver.common.action_chains import ActionChains
@@ -90,7 +91,7 @@ def canvas_strokes(dash_duo) -> int:
 def app_browser(dash_duo, dash_app):
     """dash_duo on the app's server, in a desktop-sized window, not yet on any page."""
     dash_duo.driver.set_window_size(1400, 1000)
-    dash_duo.start_server(dash_app, navigate=False)
+    dash_duo.start_server(dash_app, navigate=False, port=DASH_TEST_PORT)
     return dash_duo
 
 

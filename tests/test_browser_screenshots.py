@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import DASH_TEST_PORT
 from dash.testing.wait import until
 from test_browser import SEVEN, TIMEOUT, click_plot, draw, figure, wait_for_reading
 
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.skipif(os.environ.get("DIGIT_INSPECTOR_SCREENSHOTS") !=
 
 def test_screenshots(dash_duo, dash_app):
     dash_duo.driver.set_window_size(1400, 900)
-    dash_duo.start_server(dash_app)
+    dash_duo.start_server(dash_app, port=DASH_TEST_PORT)
     dash_duo.wait_for_contains_text(f"#{ids.STATUS}", "Draw a digit", timeout=TIMEOUT)
     draw(dash_duo, SEVEN)
     wait_for_reading(dash_duo, 7)
