@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from bench.loadtools import server_timing
 from callbacks import SERVICE_EXTENSION
-from dashapp.loadtools import server_timing
 from dashapp.service import ModelService
 from dashapp.settings import Settings
 from models import METHOD_NAMES

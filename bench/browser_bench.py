@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from dashapp.loadtools import gunicorn
+from bench.loadtools import gunicorn
 
 # Records the mouse-up and every change of the Grad-CAM figure, in page time (ms).
 TIMING_HOOKS = """
@@ -111,7 +111,7 @@ def summary(name: str, ms: list[float]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dashapp.browser_bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.browser_bench", description=__doc__)
     parser.add_argument("--trials", type=int, default=10)
     args = parser.parse_args(argv)
     with gunicorn("dashapp.wsgi:server", workers=2, log_name="browser") as server:
