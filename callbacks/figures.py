@@ -18,6 +18,7 @@ from models.preprocess import CANVAS_SIZE, DEFAULT_PEN_WIDTH
 INK = "#1f2933"
 ACCENT = "#4582ec"  # the theme's primary blue
 MUTED = "#adb5bd"
+EMPTY_CELL = "#f1f3f5"
 HEATMAP_COLORSCALE = "Jet"
 # Canvas units are screen pixels (a 280x280 plot area, no margins) and the same units the
 # rasteriser reads, so the pen the user sees is the pen the model gets.
@@ -103,18 +104,21 @@ def gradcam_figure(image: np.ndarray, heatmap: np.ndarray, opacity: float = 0.5,
 
 
 def confusion_matrix_figure(matrix: Sequence[Sequence[int]]) -> go.Figure:
-    """Counts, rows = true digit, columns = predicted; correct answers blue, mistakes red.
+    """Counts, rows = true digit, columns = predicted; correct answers blue, mistakes red, empty cells grey.
 
-    Colour follows log(1 + count) so that a handful of mistakes shows next to ~1000 hits.
+    Colour follows log(1 + count) so that a handful of mistakes shows next to ~1000 hits. Empty
+    cells are faint squares rather than gaps: plotly reports no click on a gap, and a click on an
+    empty cell should say that it is empty.
     """
     counts = np.asarray(matrix, dtype=np.int64)
     digits = list(range(len(counts)))
     diagonal = np.eye(len(counts), dtype=bool)
     shade = np.log10(1.0 + counts)
     traces = []
-    for cells, colorscale in ((diagonal, "Blues"), (~diagonal & (counts > 0), "Reds")):
+    for cells, colorscale in ((diagonal, "Blues"), (~diagonal & (counts > 0), "Reds"),
+                              (~diagonal & (counts == 0), [[0, EMPTY_CELL], [1, EMPTY_CELL]])):
         z = np.where(cells, shade, np.nan)
-        text = np.where(cells, counts.astype(str), "")
+        text = np.where(cells & (counts > 0), counts.astype(str), "")
         traces.append(go.Heatmap(
             z=z, x=digits, y=digits, text=text, texttemplate="%{text}", customdata=counts,
             colorscale=colorscale, zmin=0, zmax=max(1.0, float(shade.max())), showscale=False,
