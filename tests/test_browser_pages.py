@@ -168,6 +168,7 @@ def test_page_fits_phones_and_tablets_without_sideways_scrolling(browser, path):
         open_page(dash_duo, path, width)
         scroll_width, inner_width = dash_duo.driver.execute_script(
             "return [document.documentElement.scrollWidth, window.innerWidth];")
+        assert inner_width <= width  # the browser really is that narrow
         assert scroll_width <= inner_width, f"{path} scrolls sideways at {width} px ({scroll_width} px wide)"
         assert dash_duo.driver.execute_script("return document.documentElement.lang;") == "en"
         assert len(dash_duo.find_elements("h1")) == 1
