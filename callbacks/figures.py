@@ -18,7 +18,6 @@ from models.preprocess import CANVAS_SIZE, DEFAULT_PEN_WIDTH
 INK = "#1f2933"
 ACCENT = "#4582ec"  # the theme's primary blue
 MUTED = "#adb5bd"
-EMPTY_CELL = "#f1f3f5"
 HEATMAP_COLORSCALE = "Jet"
 # Canvas units are screen pixels (a 280x280 plot area, no margins) and the same units the
 # rasteriser reads, so the pen the user sees is the pen the model gets.
@@ -114,9 +113,10 @@ def confusion_matrix_figure(matrix: Sequence[Sequence[int]]) -> go.Figure:
     digits = list(range(len(counts)))
     diagonal = np.eye(len(counts), dtype=bool)
     shade = np.log10(1.0 + counts)
+    empty_cell = "#f1f3f5"
     traces = []
     for cells, colorscale in ((diagonal, "Blues"), (~diagonal & (counts > 0), "Reds"),
-                              (~diagonal & (counts == 0), [[0, EMPTY_CELL], [1, EMPTY_CELL]])):
+                              (~diagonal & (counts == 0), [[0, empty_cell], [1, empty_cell]])):
         z = np.where(cells, shade, np.nan)
         text = np.where(cells & (counts > 0), counts.astype(str), "")
         traces.append(go.Heatmap(
