@@ -52,7 +52,7 @@ def evaluation_report(probabilities: np.ndarray, labels: np.ndarray, images: np.
     predicted = probabilities.argmax(axis=1)
     confidence = probabilities.max(axis=1)
     correct = predicted == labels
-    matrix = confusion_matrix(labels, predicted)
+    matrix = confusion_matrix(labels, predicted, classes=probabilities.shape[1])
     mistakes = []
     for index in np.flatnonzero(~correct):
         top = np.argsort(-probabilities[index], kind="stable")[:3]
@@ -77,11 +77,8 @@ def evaluation_report(probabilities: np.ndarray, labels: np.ndarray, images: np.
 
 def evaluate(model, batch_size: int = 1000) -> dict[str, Any]:
     """Run a ``DigitModel`` over the MNIST test set and build its report."""
-    from models.mnist import as_model_input, load_mnist
+    from models.mnist import load_mnist
 
     _, _, x_test, y_test = load_mnist()
-    x = as_model_input(x_test)
-    probabilities = np.concatenate([
-        np.asarray(model.keras_model(x[i:i + batch_size], training=False)) for i in range(0, len(x), batch_size)
-    ])
+    probabilities = model.probabilities(x_test.astype(np.float32) / 255.0, batch_size)
     return evaluation_report(probabilities, y_test.astype(np.int64), x_test, model.name)
