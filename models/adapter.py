@@ -111,7 +111,7 @@ class _Call:
 
     @property
     def inputs(self) -> list:
-        return [a for a in self.args if keras.backend.is_keras_tensor(a)]
+        return [a for a in keras.tree.flatten((self.args, self.kwargs)) if keras.backend.is_keras_tensor(a)]
 
 
 def load_keras_model(path: str | Path) -> keras.Model:
