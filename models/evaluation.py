@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -75,10 +76,15 @@ def evaluation_report(probabilities: np.ndarray, labels: np.ndarray, images: np.
     }
 
 
-def evaluate(model, batch_size: int = 1000) -> dict[str, Any]:
-    """Run a ``DigitModel`` over the MNIST test set and build its report."""
+def evaluate(model, batch_size: int = 1000, progress: Callable[[float], None] | None = None) -> dict[str, Any]:
+    """Run a ``DigitModel`` over the MNIST test set and build its report; ``progress`` gets the fraction done."""
     from models.mnist import load_mnist
 
     _, _, x_test, y_test = load_mnist()
-    probabilities = model.probabilities(x_test.astype(np.float32) / 255.0, batch_size)
-    return evaluation_report(probabilities, y_test.astype(np.int64), x_test, model.name)
+    x = x_test.astype(np.float32) / 255.0
+    batches = []
+    for start in range(0, len(x), batch_size):
+        batches.append(model.probabilities(x[start:start + batch_size]))
+        if progress:
+            progress(min(start + batch_size, len(x)) / len(x))
+    return evaluation_report(np.concatenate(batches), y_test.astype(np.int64), x_test, model.name)

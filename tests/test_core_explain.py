@@ -148,7 +148,7 @@ def test_zero_map_stays_zero_and_is_flagged():
 def test_empty_map_carries_a_note(digit_model, mnist_test):
     x, _ = mnist_test
     first = digit_model.layer_names[0]
-    results = [digit_model.predict(img.astype(np.float32) / 255, layer=first, with_faithfulness=False) for img in x[:30]]
+    results = [digit_model.predict(i.astype(np.float32) / 255, layer=first, with_faithfulness=False) for i in x[:30]]
     for result in results:
         explanation = result["explanation"]
         assert explanation["empty"] == (max(map(max, explanation["heatmap"])) == 0)

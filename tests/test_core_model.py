@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from models import DEFAULT_MODEL_PATH
-from models.evaluation import calibration, confusion_matrix, evaluation_report, per_class_metrics
-from models.mnist import MnistError, load_mnist
 from models.adapter import adapt
+from models.evaluation import calibration, confusion_matrix, evaluation_report, per_class_metrics
 from models.inference import ModelLoadError
+from models.mnist import MnistError, load_mnist
 from models.report import read_metadata, read_report
 
 ROOT = Path(__file__).resolve().parents[1]
