@@ -31,6 +31,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from models import MODEL_SUFFIXES
 from models.inference import ModelLoadError
 
 IMAGE_SIZE = (28, 28)
@@ -90,7 +91,7 @@ class ModelSpec:
         return self._model(("activations", name), (self.conv(name).tap,))
 
     def _model(self, key: tuple, outputs: tuple) -> keras.Model:
-        if key not in self._models:  # dict.setdefault: threads may race to build, one wins, both correct
+        if key not in self._models:  # two threads may both build one: setdefault keeps the first, both are equal
             self._models.setdefault(key, keras.Model(self.inputs, list(outputs) if len(outputs) > 1 else outputs[0]))
         return self._models[key]
 
@@ -119,7 +120,7 @@ def load_keras_model(path: str | Path) -> keras.Model:
     path = Path(path)
     if not path.is_file():
         raise ModelLoadError(f"Model file {path} does not exist: {SEND_INSTEAD}.")
-    if path.suffix not in (".keras", ".h5"):
+    if path.suffix not in MODEL_SUFFIXES:
         raise ModelLoadError(f"Model file {path} is not a .keras or .h5 file: {SEND_INSTEAD}.")
     try:
         return keras.models.load_model(path, safe_mode=True, compile=False)
@@ -148,6 +149,9 @@ def adapt(model: keras.Model, source: str | Path | None = None, fold_batch_norm:
         return _spec(calls, inputs, output, rank, taps, fields, len(plan))
     except _Refused as exc:
         raise ModelLoadError(f"Model file {source or model.name} {exc}: {SEND_INSTEAD}.") from None
+    except Exception as exc:  # a layer or graph the adapter cannot rebuild: refused now, never a 500 later
+        raise ModelLoadError(f"Model file {source or model.name} could not be rebuilt layer by layer "
+                             f"({type(exc).__name__}): {SEND_INSTEAD}.") from exc
 
 
 def _input_rank(model: keras.Model) -> int:
@@ -212,12 +216,7 @@ def _rebuild(model: keras.Model, rank: int, plan: dict[int, layers.BatchNormaliz
         return out[0] if isinstance(out, list | tuple) else out
 
     x = layers.Reshape(IMAGE_SIZE, name="digit_2d")(inputs) if rank == 2 else inputs
-    try:
-        output = walk(model, x)
-    except _Refused:
-        raise
-    except Exception as exc:  # a layer that cannot be cloned or applied again
-        raise _Refused(f"could not be rebuilt layer by layer ({type(exc).__name__}: {exc})".split("\n")[0]) from exc
+    output = walk(model, x)
     if isinstance(output, list | tuple) or tuple(output.shape[1:]) != (NUM_CLASSES,):
         shape = [tuple(o.shape) for o in output] if isinstance(output, list | tuple) else tuple(output.shape)
         raise _Refused(f"outputs {shape}, not one (None, {NUM_CLASSES}) tensor of class scores")
