@@ -13,13 +13,15 @@ Each method below only says how activations and gradients become per-channel con
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable
 from typing import NamedTuple
 
+import keras
 import numpy as np
 import tensorflow as tf
 
-from models.adapter import ModelSpec
+from models.adapter import ModelSpec, adapt
 from models.faithfulness import faithfulness_auc
 from models.methods import DEFAULT_METHOD, METHOD_NAMES
 
@@ -102,6 +104,20 @@ def finish_cam(contributions: tf.Tensor, size: tf.Tensor) -> tuple[tf.Tensor, tf
     empty = peak <= EPSILON
     cam = tf.where(empty[:, None, None], 0.0, cam / tf.maximum(peak, EPSILON)[:, None, None])
     return tf.clip_by_value(cam, 0.0, 1.0), empty
+
+
+_TAP_LAYERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def activation_layer_name(model: keras.Model, conv_name: str) -> str:
+    """The name of the layer whose output is ``conv_name``'s activations in the loaded ``model`` (the block rule).
+
+    For code that works on the loaded model itself, such as the naive baseline of ``make bench``;
+    adapted once per model, so that calling it per request costs a dictionary look-up.
+    """
+    if model not in _TAP_LAYERS:
+        _TAP_LAYERS[model] = {conv.name: conv.tap_layer for conv in adapt(model, fold_batch_norm=False).convs}
+    return _TAP_LAYERS[model][conv_name]
 
 
 class CamEngine:

@@ -152,3 +152,13 @@ def test_method_registry_spells_each_method_once():
     assert tuple(WEIGHTINGS) == METHOD_NAMES
     check = "import models.methods, layouts.predict, sys; assert 'tensorflow' not in sys.modules"
     subprocess.run([sys.executable, "-c", check], cwd=ROOT, check=True, timeout=60)
+
+
+def test_the_loaded_models_tap_layer_is_found_by_the_block_rule(model_zoo):
+    """What the naive baseline of ``make bench`` taps on the loaded model itself."""
+    from models.explain import activation_layer_name
+
+    model = keras.models.load_model(model_zoo["conv_bn_relu_blocks"], safe_mode=True, compile=False)
+    convs = [layer.name for layer in model.layers if isinstance(layer, keras.layers.SeparableConv2D)]
+    tap = model.get_layer(activation_layer_name(model, convs[0]))
+    assert isinstance(tap, keras.layers.ReLU)
