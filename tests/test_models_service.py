@@ -102,3 +102,14 @@ def test_a_read_only_models_folder_keeps_reports_in_the_cache_folder(tmp_path, m
     assert (tmp_path / "cache" / "nested_sequential.report.json").is_file()
     assert not (folder / "nested_sequential.report.json").exists()
     assert ModelService(settings).report() == report and calls == ["nested_sequential"]  # found there next time
+
+
+def test_a_model_uploaded_through_one_worker_is_offered_by_every_worker(tmp_path, model_zoo):
+    folder = zoo_folder(tmp_path, model_zoo, ["seed_keras"])
+    settings = Settings(model_path=folder / "seed_keras.keras", models_dir=folder, model_uploads=True)
+    one, other = ModelService(settings), ModelService(settings)
+    assert [entry.name for entry in other.models()] == ["seed_keras"]
+    name = one.save_upload("blocks.keras", model_zoo["conv_bn_relu_blocks"].read_bytes())
+    assert name == "blocks" and [entry.name for entry in other.models()] == ["blocks", "seed_keras"]
+    assert other.load("blocks").layer_names == one.load("blocks").layer_names
+    assert not list(folder.glob(".*"))  # no partial file left behind
