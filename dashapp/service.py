@@ -6,7 +6,8 @@ gunicorn it must first be imported in each worker, after the fork. Each worker k
 
 What the UI and the API call (``name`` is a model name from ``models()``; None means the default):
 ``models()``, ``model_info(name)``, ``load(name)`` (a ``DigitModel``), ``options(..., model=name)``,
-``predict_image`` / ``predict_strokes``, ``report(name)`` with ``report_progress(name)``, and
+``predict_image`` / ``predict_strokes``, ``report(name)`` with ``report_progress(name)``,
+``comparison(first, second)``, and
 ``save_upload(filename, data)`` when uploads are on.
 """
 
@@ -292,6 +293,13 @@ class ModelService:
                 report, location = self._evaluate_once(name, path)
             self._reports[name] = (location, _modified_time(location), report)
             return report
+
+    def comparison(self, first: str | None, second: str) -> dict[str, Any]:
+        """Both models' metrics side by side and the test digits exactly one of them reads right
+        (``models.comparison.compare_reports``); computes a missing report as ``report`` does."""
+        from models.comparison import compare_reports
+
+        return compare_reports(self.report(first), self.report(second))
 
     def report_progress(self, name: str | None = None) -> float | None:
         """The fraction of the report this process is computing for ``name``, None when it is not computing one."""

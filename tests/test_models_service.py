@@ -113,3 +113,30 @@ def test_a_model_uploaded_through_one_worker_is_offered_by_every_worker(tmp_path
     assert name == "blocks" and [entry.name for entry in other.models()] == ["blocks", "seed_keras"]
     assert other.load("blocks").layer_names == one.load("blocks").layer_names
     assert not list(folder.glob(".*"))  # no partial file left behind
+
+
+def test_two_models_compared_side_by_side():
+    from models.comparison import compare_reports
+
+    def report(name, accuracy, mistakes):
+        return {"model": name, "test_accuracy": accuracy,
+                "classes": [{"digit": d, "f1": accuracy} for d in range(10)],
+                "misclassified": [{"index": i, "true": t, "predicted": p, "image": [[i]]} for i, t, p in mistakes]}
+
+    result = compare_reports(report("ours", 0.99, [(3, 5, 6), (8, 1, 7)]), report("seed", 0.98, [(3, 5, 9), (4, 2, 0)]))
+    assert result["models"] == ["ours", "seed"] and result["test_accuracy"] == [0.99, 0.98]
+    assert result["classes"][0] == {"digit": 0, "f1": [0.99, 0.98]}
+    assert result["only_one_right"] == [  # digit 3: both wrong, so not listed
+        {"index": 4, "true": 2, "read": {"ours": 2, "seed": 0}, "right": "ours", "image": [[4]]},
+        {"index": 8, "true": 1, "read": {"ours": 7, "seed": 1}, "right": "seed", "image": [[8]]},
+    ]
+
+
+def test_the_shipped_models_compare_out_of_the_box():
+    service = ModelService(Settings())
+    result = service.comparison(None, "seed_cnn")
+    ours, seed = (service.report(name) for name in ("digit_cnn", "seed_cnn"))
+    assert result["models"] == ["digit_cnn", "seed_cnn"] and result["test_accuracy"][0] > result["test_accuracy"][1]
+    wrong = [{m["index"] for m in r["misclassified"]} for r in (ours, seed)]
+    assert len(result["only_one_right"]) == len(wrong[0] ^ wrong[1]) > 0
+    assert all(d["read"][d["right"]] == d["true"] for d in result["only_one_right"])
