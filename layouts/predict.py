@@ -7,12 +7,9 @@ from dash import dcc, html
 
 from layouts import ids
 from layouts.shell import session_stores
-from models import METHOD_NAMES  # names only: models/__init__ imports no TensorFlow
+from models.methods import DEFAULT_METHOD, METHOD_LABELS, METHOD_NAMES  # the registry: imports no TensorFlow
 
 PAGE = {"path": "/", "name": "Predict", "title": "Digit Inspector: predict", "order": 0}
-
-METHOD_LABELS = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "layercam": "Layer-CAM",
-                 "hirescam": "HiResCAM", "scorecam": "Score-CAM"}
 
 # Only what drawing needs: no modebar, no zoom, no double-click autoscale, fixed size.
 CANVAS_CONFIG = {"displayModeBar": False, "scrollZoom": False, "doubleClick": False,
@@ -47,7 +44,7 @@ def _explanation_column() -> dbc.Col:
             dbc.Col([dbc.Label("Layer", html_for=ids.LAYER_DROPDOWN),
                      dcc.Dropdown(id=ids.LAYER_DROPDOWN, clearable=False, searchable=False)], width=7),
             dbc.Col([dbc.Label("Method", html_for=ids.METHOD_DROPDOWN),
-                     dcc.Dropdown(id=ids.METHOD_DROPDOWN, value="gradcam", clearable=False, searchable=False,
+                     dcc.Dropdown(id=ids.METHOD_DROPDOWN, value=DEFAULT_METHOD, clearable=False, searchable=False,
                                   options=[{"label": METHOD_LABELS[m], "value": m} for m in METHOD_NAMES],
                                   persistence=True, persistence_type="session")]),
         ], className="g-2"),
