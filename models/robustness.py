@@ -24,9 +24,13 @@ def robustness_subset(count: int = DIGITS, seed: int = SEED, total: int = 10_000
     return np.sort(np.random.default_rng(seed).choice(total, size=min(count, total), replace=False))
 
 
-def class_probabilities(keras_model, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """The model's probabilities (N, 10) for 28x28 inputs in [0, 1]."""
-    x = np.asarray(images, np.float32)[..., None]
+def class_scores(keras_model, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    """The model's outputs (N, 10: probabilities or logits, the argmax is the same) for 28x28 inputs."""
+    try:
+        rank = len(keras_model.input_shape)
+    except (AttributeError, ValueError):
+        rank = 4
+    x = np.asarray(images, np.float32).reshape((-1, 28, 28) if rank == 3 else (-1, 28, 28, 1))
     return np.concatenate([np.asarray(keras_model(x[i:i + batch_size], training=False))
                            for i in range(0, len(x), batch_size)])
 
@@ -39,7 +43,7 @@ def robustness_report(keras_model, images: np.ndarray, labels: np.ndarray, count
     rows = []
     for name in NAMES:
         corrupted = corrupt_many(name, images[indices], indices, seed)
-        predicted = class_probabilities(keras_model, corrupted).argmax(axis=1)
+        predicted = class_scores(keras_model, corrupted).argmax(axis=1)
         wrong = predicted != truth
         rows.append({"name": name, "accuracy": round(float(1.0 - wrong.mean()), 5),
                      "misread": [int(i) for i in indices[wrong][:MISREAD_CAP]],
