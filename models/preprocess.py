@@ -240,7 +240,7 @@ def normalize_ink(ink: np.ndarray) -> np.ndarray:
     block = _block_size(ink)
     if block >= 2:
         # A thumbnail blown up without smoothing: its blocks would survive as jagged strokes.
-        ink = cv2.GaussianBlur(ink, (0, 0), 0.5 * block)
+        ink = cv2.GaussianBlur(ink, (0, 0), 0.4 * block)
     ink = _remove_background(_to_work_size(_crop_to_digit(ink)))
     mask, top, bottom, left, right = _digit_box(ink)
     height = max(bottom - top, right - left)
