@@ -109,12 +109,18 @@ def _paper_is_light(grey: np.ndarray) -> bool:
     tone has the deeper open areas. The narrow-feature cue abstains when too close to call, and
     breaks a two-two tie otherwise.
     """
-    median_vote = bool(np.median(_border(grey)) > 0.5)
+    border = _border(grey)
+    median_vote = bool(np.median(border) > 0.5)
+    if np.ptp(border) < 0.1:
+        return median_vote  # no ink on the border (a canvas, a photo with a margin): it is paper
     small = _to_work_size(grey)
     light = _otsu_mask(small)
     if light.all() or not light.any():
         return median_vote
-    share_vote = bool(_border(light).mean() > 0.5)
+    share = _border(light).mean()
+    share_vote = bool(share > 0.5)
+    if share_vote == median_vote and not 0.1 < share < 0.9:
+        return median_vote  # a border of one tone, paper: the usual case, decided cheaply
     depth_light, depth_dark = (np.percentile(cv2.distanceTransform(tone.astype(np.uint8), cv2.DIST_L2, 3)[tone], 90)
                                for tone in (light, ~light))
     k = max(3, max(small.shape) // 4) | 1
@@ -219,19 +225,25 @@ def _digit_box(ink: np.ndarray) -> tuple[np.ndarray, int, int, int, int]:
     return mask, y, y + h, x, x + w
 
 
-def _crop_to_digit(ink: np.ndarray) -> np.ndarray:
-    """A small digit on a big image would be a few pixels wide at ``WORK_SIZE``: find it there, and
-    return the full-resolution region around it (with paper around it for the background estimate)."""
-    scale = max(ink.shape) / WORK_SIZE
+def _background_free(ink: np.ndarray) -> np.ndarray:
+    """The ink at ``WORK_SIZE`` or less, background removed.
+
+    A small digit on a big image would be a few pixels wide there: it is found at that size, and
+    the full-resolution region around it (with paper around it for the background estimate) is
+    taken down to ``WORK_SIZE`` instead.
+    """
+    work = _remove_background(_to_work_size(ink))
+    scale = max(ink.shape) / max(work.shape)
     if scale <= 1.0:
-        return ink
-    _, top, bottom, left, right = _digit_box(_remove_background(_to_work_size(ink)))
-    if max(bottom - top, right - left) > 0.5 * WORK_SIZE:
-        return ink
-    margin = 0.5 * max(bottom - top, right - left)
+        return work
+    _, top, bottom, left, right = _digit_box(work)
+    side = max(bottom - top, right - left)
+    if side > 0.5 * max(work.shape):
+        return work
+    margin = 0.5 * side
     rows = slice(max(0, int((top - margin) * scale)), int(np.ceil((bottom + margin) * scale)))
     cols = slice(max(0, int((left - margin) * scale)), int(np.ceil((right + margin) * scale)))
-    return ink[rows, cols]
+    return _remove_background(_to_work_size(ink[rows, cols]))
 
 
 def normalize_ink(ink: np.ndarray) -> np.ndarray:
@@ -241,7 +253,7 @@ def normalize_ink(ink: np.ndarray) -> np.ndarray:
     if block >= 2:
         # A thumbnail blown up without smoothing: its blocks would survive as jagged strokes.
         ink = cv2.GaussianBlur(ink, (0, 0), 0.4 * block)
-    ink = _remove_background(_to_work_size(_crop_to_digit(ink)))
+    ink = _background_free(ink)
     mask, top, bottom, left, right = _digit_box(ink)
     height = max(bottom - top, right - left)
     # Faint parts of a stroke next to the mask are the digit too (a low-contrast thumbnail).
