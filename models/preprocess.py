@@ -214,15 +214,22 @@ def _block_size(ink: np.ndarray) -> float:
     return min(sizes)
 
 
-def _digit_box(ink: np.ndarray) -> tuple[np.ndarray, int, int, int, int]:
-    """The digit's mask and its bounding box (top, bottom, left, right) in a background-free ink image."""
+def _digit_box(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int, int, int]:
+    """The digit's mask, its extent and the extent's bounding box (top, bottom, left, right) in a
+    background-free ink image.
+
+    The extent adds the faint ink connected to the mask: the ends of a stroke in a blurry,
+    low-resolution digit fall under Otsu's threshold but are part of its shape.
+    """
     if ink.max() < 0.1:
         raise NoDigitFound()
     mask = _digit_mask(ink / ink.max())
-    x, y, w, h = cv2.boundingRect(mask.astype(np.uint8))
+    count, labels = cv2.connectedComponents((ink > 0.2 * ink.max()).astype(np.uint8), connectivity=8)
+    extent = np.isin(labels, np.unique(labels[mask])) & (labels > 0) | mask
+    x, y, w, h = cv2.boundingRect(extent.astype(np.uint8))
     if max(h, w) < 3 or mask.sum() < 6:
         raise NoDigitFound()
-    return mask, y, y + h, x, x + w
+    return mask, extent, y, y + h, x, x + w
 
 
 def _background_free(ink: np.ndarray) -> np.ndarray:
@@ -236,7 +243,7 @@ def _background_free(ink: np.ndarray) -> np.ndarray:
     scale = max(ink.shape) / max(work.shape)
     if scale <= 1.0:
         return work
-    _, top, bottom, left, right = _digit_box(work)
+    _, _, top, bottom, left, right = _digit_box(work)
     side = max(bottom - top, right - left)
     if side > 0.5 * max(work.shape):
         return work
@@ -252,13 +259,11 @@ def normalize_ink(ink: np.ndarray) -> np.ndarray:
     block = _block_size(ink)
     if block >= 2:
         # A thumbnail blown up without smoothing: its blocks would survive as jagged strokes.
-        ink = cv2.GaussianBlur(ink, (0, 0), 0.4 * block)
+        ink = cv2.GaussianBlur(ink, (0, 0), 0.25 * block)
     ink = _background_free(ink)
-    mask, top, bottom, left, right = _digit_box(ink)
+    mask, extent, top, bottom, left, right = _digit_box(ink)
     height = max(bottom - top, right - left)
-    # Faint parts of a stroke next to the mask are the digit too (a low-contrast thumbnail).
-    reach = max(3, round(0.08 * height)) | 1
-    near_digit = cv2.dilate(mask.astype(np.uint8), np.ones((reach, reach), np.uint8)).astype(bool)
+    near_digit = cv2.dilate(extent.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     ink = np.where(near_digit, ink, 0.0)[top:bottom, left:right]
     ink = ink / np.percentile(ink[mask[top:bottom, left:right]], 90)
     ink = np.clip(ink, 0.0, 1.0)
