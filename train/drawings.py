@@ -110,6 +110,8 @@ def render_edge(digit: np.ndarray, kind: str, rng: np.random.Generator) -> bytes
         ink = _stroke(digit, int(rng.integers(20, 40)), rng.uniform(0.2, 0.8))
         rows, cols = _ink_box(ink, 0.5)
         cut = [int(rng.integers(0, 2)) for _ in range(4)]
+        if rows.stop - rows.start < 6 or cols.stop - cols.start < 6:
+            cut = [0, 0, 0, 0]  # a 1 a pixel or two wide: cutting it would leave nothing
         ink = ink[rows.start + cut[0]:rows.stop - cut[1], cols.start + cut[2]:cols.stop - cut[3]]
         factor = rng.uniform(3, 8)
         size = (round(ink.shape[1] * factor), round(ink.shape[0] * factor))
