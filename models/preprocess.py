@@ -224,8 +224,8 @@ def _digit_box(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int, int, 
     if ink.max() < 0.1:
         raise NoDigitFound()
     mask = _digit_mask(ink / ink.max())
-    count, labels = cv2.connectedComponents((ink > 0.2 * ink.max()).astype(np.uint8), connectivity=8)
-    extent = np.isin(labels, np.unique(labels[mask])) & (labels > 0) | mask
+    _, labels = cv2.connectedComponents((ink > 0.2 * ink.max()).astype(np.uint8), connectivity=8)
+    extent = (np.isin(labels, np.unique(labels[mask])) & (labels > 0)) | mask
     x, y, w, h = cv2.boundingRect(extent.astype(np.uint8))
     if max(h, w) < 3 or mask.sum() < 6:
         raise NoDigitFound()
