@@ -33,7 +33,7 @@ from callbacks import SERVICE_EXTENSION
 from dashapp.settings import Settings
 from models.catalog import model_files
 from models.inference import DigitModel, ModelLoadError
-from models.methods import DEFAULT_METHOD, METHOD_NAMES, unknown_method_message
+from models.methods import DEFAULT_METHOD, METHOD_NAMES, needs_layer, unknown_method_message
 from models.preprocess import DigitInputError, load_image, normalize_digit, rasterize_strokes
 from models.report import read_json, read_metadata, report_path, write_json
 
@@ -52,7 +52,7 @@ class UploadError(DigitInputError):
 
 @dataclass(frozen=True)
 class ExplainOptions:
-    layer: str
+    layer: str | None  # None for a pixel-level method
     method: str
     class_index: int | None
     model: str | None = None  # a name from ModelService.models(); None: the default model
@@ -233,7 +233,8 @@ class ModelService:
         if method not in METHOD_NAMES:
             raise OptionError(unknown_method_message(method))
         try:
-            layer = self.load(name).check_layer(layer or None)
+            # A pixel-level method accepts and ignores a layer (DESIGN.md).
+            layer = self.load(name).check_layer(layer or None) if needs_layer(method) else None
         except ValueError as exc:
             raise OptionError(str(exc)) from None
         return ExplainOptions(layer, method, _class_index(class_index), None if model is None else name)
