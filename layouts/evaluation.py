@@ -27,6 +27,8 @@ def layout() -> html.Div:
         *session_stores(),
         dcc.Store(id=ids.EVALUATION_OPENED, data=True),
         html.Div(id=ids.EVALUATION_STATUS),
+        html.Div([dbc.Button("Download the report (HTML)", id=ids.REPORT_DOWNLOAD, color="primary", outline=True,
+                             size="sm"), dcc.Download(id=ids.REPORT_DOWNLOAD_FILE)], className="mb-2 text-end"),
         dbc.Row([
             dbc.Col([
                 html.H5("Confusion matrix: click a cell to see its digits"),

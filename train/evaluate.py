@@ -1,4 +1,8 @@
-"""Write the evaluation report next to a model: ``python -m train.evaluate [--model PATH_OR_NAME]``."""
+"""Write the evaluation report next to a model: ``python -m train.evaluate [--model PATH_OR_NAME]``.
+
+The report includes the explanation scoreboard (a few minutes); ``--only explanations`` recomputes
+just that section into the existing report (after retraining a model, for instance).
+"""
 
 from __future__ import annotations
 
@@ -7,28 +11,34 @@ import sys
 
 from models import DEFAULT_MODEL_PATH
 from models.mnist import MnistError
-from models.report import write_report
+from models.report import read_report, write_report
+from models.scoreboard import recommendation_sentences
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m train.evaluate", description=__doc__)
     parser.add_argument("--model", default=str(DEFAULT_MODEL_PATH), metavar="PATH_OR_NAME",
                         help="a .keras or .h5 model file, or the name of one in models/ (e.g. seed_cnn)")
+    parser.add_argument("--only", choices=["explanations"], default=None,
+                        help="recompute only this section of the existing report")
     args = parser.parse_args(argv)
 
     from models.catalog import resolve_model
-    from models.evaluation import evaluate
+    from models.evaluation import evaluate, explanations
     from models.inference import DigitModel, ModelLoadError
 
     try:
         model_path = resolve_model(args.model)
-        report = evaluate(DigitModel.load(model_path))
+        model = DigitModel.load(model_path)
+        report = (read_report(model_path) if args.only else None) or evaluate(model)
+        report["explanations"] = explanations(model, progress=lambda step: print(f"scoring {step}", flush=True))
     except (ModelLoadError, MnistError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     path = write_report(model_path, report)
     print(f"wrote {path}: test accuracy {report['test_accuracy']:.4f}, "
           f"{len(report['misclassified'])} misclassified, ECE {report['calibration']['ece']:.4f}")
+    print("\n".join(recommendation_sentences(report["explanations"])))
     return 0
 
 
