@@ -104,8 +104,8 @@ class PixelInputs(NamedTuple):
     logits: Callable[[tf.Tensor], tf.Tensor]  # the network: images (N, H, W, 1) -> class scores (N, classes)
 
 
-OCCLUSION_PATCH = 6  # pixels per side of the blacked-out square: about a stroke's width and a half
-OCCLUSION_STRIDE = 2  # 12 x 12 = 144 patch positions on 28 x 28, all in one batch
+OCCLUSION_PATCH = 7  # pixels per side of the blacked-out square: a quarter of the digit, about two strokes wide
+OCCLUSION_STRIDE = 3  # 8 x 8 = 64 patch positions that tile 28 x 28 exactly, all in one batch
 INTEGRATED_GRADIENTS_STEPS = 32  # path points, all in one batch: <= 10 ms per digit here
 
 
