@@ -112,7 +112,6 @@ def explanations_section(model, images: np.ndarray, sanity_digits: int = SANITY_
 
     pairs = [(method, layer) for layer in model.layer_names for method in LAYER_METHODS]
     pairs += [(method, None) for method in PIXEL_METHODS]
-    subset = images[:sanity_digits]
     rows, original_maps, classes = [], {}, None
     for method, layer in pairs:
         if progress:
@@ -125,6 +124,7 @@ def explanations_section(model, images: np.ndarray, sanity_digits: int = SANITY_
                      "insertion_auc": round(float(scores[:, 1].mean()), 4),
                      "empty_rate": round(float(empty.mean()), 4), "sanity_rank_correlation": None,
                      "ms": round(_median_ms(model, images[:TIMED_DIGITS], layer, method), 2)})
+    subset, subset_classes = images[:sanity_digits], classes[:sanity_digits]  # explained for the same classes
     sanity = []
     for depth in model.layer_names:  # each a model with the weights re-drawn from the logits down to it
         if progress:
@@ -133,7 +133,7 @@ def explanations_section(model, images: np.ndarray, sanity_digits: int = SANITY_
         for method, layer in pairs:
             if layer not in (depth, None):
                 continue
-            maps = np.concatenate([engine.explain(subset[i:i + BATCH], depth, method, classes[i:i + BATCH])[1]
+            maps = np.concatenate([engine.explain(subset[i:i + BATCH], depth, method, subset_classes[i:i + BATCH])[1]
                                    for i in range(0, len(subset), BATCH)])
             correlation = float(np.nanmean(spearman(original_maps[method, layer], maps)))
             sanity.append({"method": method, "layer": depth, "rank_correlation": round(correlation, 4)})

@@ -130,6 +130,6 @@ def test_recommended_method_and_layer_come_from_the_report(dash_app, monkeypatch
     from callbacks import SERVICE_EXTENSION
 
     service = dash_app.server.extensions[SERVICE_EXTENSION]
-    section["rows"][4]["insertion_auc"] = 0.1  # occlusion no longer the best: gradcam at conv2 is
+    section["rows"][4]["insertion_auc"] = 0.1  # occlusion no longer the best: Layer-CAM at conv2 is
     monkeypatch.setattr(type(service), "explanations", lambda self, name=None: section)
-    assert service.recommended() == ("gradcam", "conv2")
+    assert service.recommended() == ("layercam", "conv2")
