@@ -28,6 +28,7 @@ def test_explanations_page_shows_the_scoreboard_and_what_it_recommends(browser):
     dash_duo.wait_for_page(dash_duo.server.url + "/explanations")
     dash_duo.wait_for_contains_text(f"#{ids.RECOMMENDATION}", "On this model", timeout=TIMEOUT)
     assert len(dash_duo.find_elements("h1")) == 1
+    until(lambda: (figure(dash_duo, ids.METHOD_SCOREBOARD) or {}).get("data"), timeout=TIMEOUT)
     grid = figure(dash_duo, ids.METHOD_SCOREBOARD)["data"][0]
     layers = sorted({row["layer"] for row in section["rows"] if row["layer"]})
     assert grid["type"] == "heatmap" and grid["x"][:-1] == layers and "Integrated Gradients" in grid["y"]
