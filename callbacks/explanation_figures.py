@@ -51,12 +51,11 @@ def scoreboard_figure(section: dict[str, Any], height: int = 420) -> dict[str, A
         "data": [{"type": "heatmap", "z": z, "x": columns, "y": [METHOD_LABELS.get(m, m) for m in methods],
                   "text": text, "texttemplate": "%{text}", "customdata": custom, "hovertemplate": hover,
                   "colorscale": "Viridis", "xgap": 2, "ygap": 2,
-                  "colorbar": {"title": {"text": "insertion −<br>deletion AUC"}}}],
-        "layout": {"height": height, "margin": {"l": 140, "r": 10, "t": 40, "b": 60},
-                   "title": {"text": f"Faithfulness over {section['digits']} test digits (✓: passes the sanity "
-                                     "check, rarely empty)"},
-                   "xaxis": {"title": {"text": "layer"}, "type": "category"},
-                   "yaxis": {"autorange": "reversed", "type": "category"}},
+                  "colorbar": {"title": {"text": "insertion −<br>deletion<br>AUC"}, "thickness": 12}}],
+        "layout": {"height": height, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+                   "title": {"text": "✓: passes the sanity check, rarely empty", "font": {"size": 13}},
+                   "xaxis": {"type": "category", "automargin": True},
+                   "yaxis": {"autorange": "reversed", "type": "category", "automargin": True}},
     }
 
 
@@ -75,11 +74,12 @@ def sanity_figure(section: dict[str, Any], height: int = 380) -> dict[str, Any]:
                  "line": {"dash": "dot", "color": "gray"}}
     return {
         "data": traces,
-        "layout": {"height": height, "margin": {"l": 60, "r": 10, "t": 40, "b": 60}, "shapes": [threshold],
-                   "title": {"text": "Sanity check: maps after randomising the weights (lower is better)"},
-                   "xaxis": {"title": {"text": "weights randomised from the logits"}, "type": "category"},
-                   "yaxis": {"title": {"text": "rank correlation with the trained model's maps"},
-                             "range": [-0.2, 1.05]}},
+        "layout": {"height": height, "margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "shapes": [threshold],
+                   "title": {"text": "Lower is better: the map depends on the learned weights", "font": {"size": 13}},
+                   "legend": {"orientation": "h", "y": -0.3},
+                   "xaxis": {"title": {"text": "weights randomised from the logits"}, "type": "category",
+                             "automargin": True},
+                   "yaxis": {"title": {"text": "rank correlation"}, "range": [-0.2, 1.05], "automargin": True}},
     }
 
 

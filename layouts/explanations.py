@@ -20,11 +20,13 @@ def _stores() -> list[dcc.Store]:
     return stores
 
 
-def _chart(graph_id: str, text_id: str, heading: str) -> html.Section:
+def _chart(graph_id: str, text_id: str, heading: str, caption: str) -> html.Section:
     return html.Section([
         html.H2(heading, className="h5 mt-3"),
+        html.P(caption, className="small text-muted mb-0"),
         dcc.Loading(dcc.Graph(id=graph_id, config={"displayModeBar": False}), delay_show=300),
-        html.P(id=text_id, className="small text-muted"),  # the chart's text alternative
+        html.Details([html.Summary("The chart as text", className="small"),  # its text alternative
+                      html.P(id=text_id, className="small text-muted")]),
     ])
 
 
@@ -39,6 +41,9 @@ def layout() -> html.Div:
                className="text-muted"),
         html.Div(id=ids.EXPLANATIONS_STATUS),
         dbc.Alert(id=ids.RECOMMENDATION, color="primary", className="py-2"),
-        _chart(ids.METHOD_SCOREBOARD, ids.METHOD_SCOREBOARD_TEXT, "Scoreboard: methods × layers"),
-        _chart(ids.SANITY_FIGURE, ids.SANITY_FIGURE_TEXT, "Sanity check: cascading randomisation"),
+        _chart(ids.METHOD_SCOREBOARD, ids.METHOD_SCOREBOARD_TEXT, "Scoreboard: methods × layers",
+               "Colour: insertion minus deletion AUC (higher is more faithful); hover a cell for its numbers."),
+        _chart(ids.SANITY_FIGURE, ids.SANITY_FIGURE_TEXT, "Sanity check: cascading randomisation",
+               "Rank correlation of each method's maps once the weights from the logits down to a layer are "
+               "randomised (Adebayo et al. 2018); below the dotted line passes."),
     ])

@@ -34,7 +34,7 @@ def test_explanations_page_shows_the_scoreboard_and_what_it_recommends(browser):
     assert grid["type"] == "heatmap" and grid["x"][:-1] == layers and "Integrated Gradients" in grid["y"]
     until(lambda: (figure(dash_duo, ids.SANITY_FIGURE) or {}).get("data"), timeout=TIMEOUT)
     assert len(figure(dash_duo, ids.SANITY_FIGURE)["data"]) == len({row["method"] for row in section["rows"]})
-    assert "most faithful first" in dash_duo.find_element(f"#{ids.METHOD_SCOREBOARD_TEXT}").text
+    assert "most faithful first" in dash_duo.find_element(f"#{ids.METHOD_SCOREBOARD_TEXT}").get_attribute("textContent")
     assert dash_duo.get_logs() == []
 
 
