@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import DASH_TEST_PORT
 from dash.testing.wait import until
-from test_browser import TIMEOUT, figure
+from test_browser import SEVEN, TIMEOUT, draw, figure, heatmap_title, wait_for_reading
 
 from layouts import ids
 from models import DEFAULT_MODEL_PATH
@@ -53,3 +53,15 @@ def test_report_download_saves_one_html_file_that_opens_offline(browser):
     dash_duo.driver.get(saved.as_uri())
     until(lambda: len(dash_duo.find_elements(".js-plotly-plot .main-svg")) >= 4, timeout=TIMEOUT)
     assert dash_duo.find_element("h1").text.startswith("Digit Inspector: evaluation report")
+
+
+def test_predict_page_shows_a_pixel_level_method_without_a_layer(browser):
+    dash_duo = browser
+    dash_duo.wait_for_page(dash_duo.server.url)
+    dash_duo.wait_for_contains_text(f"#{ids.STATUS}", "Draw a digit", timeout=TIMEOUT)
+    draw(dash_duo, SEVEN)
+    wait_for_reading(dash_duo, 7)
+    dash_duo.select_dcc_dropdown(f"#{ids.METHOD_DROPDOWN}", value="Integrated Gradients")
+    until(lambda: heatmap_title(dash_duo) == "Integrated Gradients for 7", timeout=TIMEOUT)  # no "at layer"
+    assert "deletion AUC" in dash_duo.find_element(f"#{ids.FAITHFULNESS}").text
+    assert dash_duo.get_logs() == []
