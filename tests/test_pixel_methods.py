@@ -100,3 +100,23 @@ def test_pixel_methods_take_no_layer_and_stay_faithful(digit_model, mnist_test):
         assert scores["insertion_auc"] > scores["deletion_auc"]
         heat = np.array(explanation["heatmap"])
         assert heat.max() == 1.0 and heat[image > 0.5].mean() > heat[image == 0].mean()  # hot on the ink
+
+
+def test_cli_accepts_and_ignores_a_layer_for_a_pixel_method(tmp_path, mnist_test):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from PIL import Image
+
+    x, y = mnist_test
+    image = tmp_path / "digit.png"
+    Image.fromarray(255 - x[0]).resize((140, 140)).save(image)
+    command = [sys.executable, "-m", "models", "predict", str(image), "--method", "integrated_gradients",
+               "--layer", "not-a-layer", "--json"]
+    result = subprocess.run(command, cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True,
+                            timeout=180)
+    assert result.returncode == 0, result.stderr
+    line = json.loads(result.stdout)
+    assert line["top"][0]["digit"] == y[0] and line["explanation"]["layer"] is None
