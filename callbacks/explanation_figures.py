@@ -102,3 +102,19 @@ def sanity_text(section: dict[str, Any]) -> str:
 
 def _number(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
+
+
+def method_options(section: dict[str, Any] | None, layer: str | None) -> list[dict[str, Any]]:
+    """The predict page's method menu with each option's score at ``layer`` (pixel-level ones: at the input).
+
+    "Layer-CAM · 0.61 ✓" reads as in the scoreboard; without a scoreboard the plain labels.
+    """
+    rows = {(row["method"], row["layer"]): row for row in (section or {}).get("rows", [])}
+    options = []
+    for method in METHOD_NAMES:
+        row = rows.get((method, layer)) or rows.get((method, None))
+        label = METHOD_LABELS[method]
+        if row:
+            label += f" · {faithfulness_score(row):.2f}{' ✓' if trusted(row) else ''}"
+        options.append({"label": label, "value": method})
+    return options

@@ -133,3 +133,12 @@ def test_recommended_method_and_layer_come_from_the_report(dash_app, monkeypatch
     section["rows"][4]["insertion_auc"] = 0.1  # occlusion no longer the best: Layer-CAM at conv2 is
     monkeypatch.setattr(type(service), "explanations", lambda self, name=None: section)
     assert service.recommended() == ("layercam", "conv2")
+
+
+def test_method_menu_marks_each_option_with_its_score_at_the_layer(section):
+    from callbacks.explanation_figures import method_options
+
+    labels = {o["value"]: o["label"] for o in method_options(section, "conv1")}
+    assert labels["gradcam"] == "Grad-CAM · 0.10" and labels["layercam"] == "Layer-CAM · 0.70"
+    assert labels["occlusion"] == "Occlusion · 0.70 ✓" and labels["scorecam"] == "Score-CAM"  # not scored here
+    assert method_options(None, "conv1")[0] == {"label": "Grad-CAM", "value": "gradcam"}
