@@ -19,6 +19,7 @@ INK = "#1f2933"
 ACCENT = "#4582ec"  # the theme's primary blue
 MUTED = "#adb5bd"
 HEATMAP_COLORSCALE = "Jet"
+GREY = [[0.0, "rgb(0,0,0)"], [1.0, "rgb(255,255,255)"]]  # plotly.js knows no "gray" scale (plotly.py does)
 # Jet, transparent at zero and fading in over the coldest tenth: where the map is cold the digit
 # under it shows as it is, instead of behind a dark blue veil.
 OVERLAY_COLORSCALE = [[0.0, "rgba(0,0,131,0)"], [0.1, "rgba(0,60,170,0.85)"], [0.3, "rgb(5,255,255)"],
@@ -105,7 +106,7 @@ def top3_figure(top: Sequence[dict[str, Any]], explained: int | None = None) -> 
 
 def model_input_figure(image: np.ndarray | Sequence[Sequence[float]]) -> dict[str, Any]:
     """The 28x28 input exactly as the model saw it (white ink on black), one cell per pixel."""
-    trace = {"type": "heatmap", "z": _grid(image), "colorscale": "gray", "zmin": 0,
+    trace = {"type": "heatmap", "z": _grid(image), "colorscale": GREY, "zmin": 0,
              "zmax": 1, "showscale": False, "xgap": 1, "ygap": 1,
              "hovertemplate": "pixel (%{x}, %{y}): %{z:.2f}<extra></extra>"}
     return {"data": [trace], "layout": _bare(300, "What the model saw (28×28)", **PIXEL_AXES)}
@@ -117,7 +118,7 @@ def gradcam_figure(image: np.ndarray | Sequence[Sequence[float]], heatmap: np.nd
 
     The map's colour scale is transparent at zero, so the digit stays visible where the map is cold.
     """
-    digit = {"type": "heatmap", "z": _grid(image), "colorscale": "gray", "zmin": 0,
+    digit = {"type": "heatmap", "z": _grid(image), "colorscale": GREY, "zmin": 0,
              "zmax": 1, "showscale": False, "hoverinfo": "skip"}
     overlay = {"type": "heatmap", "z": _grid(heatmap), "colorscale": OVERLAY_COLORSCALE, "zmin": 0, "zmax": 1,
                "opacity": opacity, "colorbar": {"title": {"text": "importance", "side": "right"}, "thickness": 12},

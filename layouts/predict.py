@@ -63,7 +63,7 @@ def _drawing_column() -> dbc.Col:
 
 def _answer_column() -> dbc.Col:
     return dbc.Col([
-        html.Div("Draw a digit", id=ids.STATUS, role="status", className="status alert alert-info py-2"),
+        html.Div("Loading…", id=ids.STATUS, role="status", className="status alert alert-info py-2"),
         dcc.Graph(id=ids.TOP3_CHART, config=STATIC),
         _hidden_summary(ids.TOP3_SUMMARY),
         dbc.Label("Explain digit", html_for=ids.EXPLAIN_CLASS, className="mb-0 me-2 small"),
@@ -78,13 +78,13 @@ def _explanation_column() -> dbc.Col:
         dbc.Row([
             dbc.Col([dbc.Label("Layer", html_for=ids.LAYER_DROPDOWN),
                      dcc.Dropdown(id=ids.LAYER_DROPDOWN, clearable=False, searchable=False),
-                     dbc.FormText(LAYER_HELP)], xs=12, sm=6),
+                     dbc.FormText(LAYER_HELP)], xs=12, sm=6, lg=12, xl=6),
             dbc.Col([dbc.Label("Method", html_for=ids.METHOD_DROPDOWN),
                      dcc.Dropdown(id=ids.METHOD_DROPDOWN, value="gradcam", clearable=False, searchable=False,
                                   options=[{"label": METHOD_LABELS[m], "value": m, "title": METHOD_HELP[m]}
                                            for m in METHOD_NAMES],
                                   persistence=True, persistence_type="session"),
-                     dbc.FormText(METHOD_HELP["gradcam"], id=ids.METHOD_HELP)], xs=12, sm=6),
+                     dbc.FormText(METHOD_HELP["gradcam"], id=ids.METHOD_HELP)], xs=12, sm=6, lg=12, xl=6),
         ], className="g-2"),
         dcc.Graph(id=ids.GRADCAM_FIGURE, config=STATIC),
         _hidden_summary(ids.GRADCAM_SUMMARY),

@@ -228,6 +228,7 @@ def test_no_sideways_scrolling_and_one_h1(app_browser, width):
     dash_duo = app_browser
     dash_duo.driver.set_window_size(width, 900)
     dash_duo.wait_for_page(dash_duo.server.url)
+    dash_duo.wait_for_contains_text(f"#{ids.STATUS}", "Draw a digit", timeout=TIMEOUT)
     draw(dash_duo, SEVEN)
     wait_for_reading(dash_duo, 7)
     overflow = dash_duo.driver.execute_script(
