@@ -51,7 +51,7 @@ def example_indices(labels: np.ndarray) -> list[int]:
     return [int(np.flatnonzero(labels == digit)[0]) for digit in range(10)]
 
 
-def test_digit_source(requested: object) -> dict[str, Any]:
+def source_of_test_digit(requested: object) -> dict[str, Any]:
     """The ``digit-source`` of ``/?test=N``: MNIST test digit N as the model reads it."""
     x_test, y_test = mnist_test_set()
     try:
@@ -165,7 +165,7 @@ def open_page(requested, strokes, source, pen_width):
     strokes = strokes or []
     if requested is not None:
         try:
-            source = test_digit_source(requested)
+            source = source_of_test_digit(requested)
         except (DigitInputError, MnistError) as exc:
             source = {"kind": "error", "message": str(exc)}
         strokes = []
