@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from pathlib import Path
 
@@ -54,6 +55,16 @@ def status(dash_duo) -> str:
 
 def stored_strokes(dash_duo) -> list[str]:
     return json.loads(dash_duo.driver.execute_script(f"return sessionStorage.getItem('{ids.STROKES}')") or "[]")
+
+
+def contrast(foreground: str, background: str) -> float:
+    """WCAG contrast ratio of two CSS ``rgb(r, g, b)`` colours."""
+    def luminance(colour: str) -> float:
+        channels = [int(c) / 255 for c in re.findall(r"\d+", colour)[:3]]
+        r, g, b = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    lighter, darker = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
 
 
 def clear(dash_duo) -> None:
@@ -238,3 +249,8 @@ def test_no_sideways_scrolling_and_one_h1(app_browser, width):
     heatmap_width = dash_duo.driver.execute_script(
         f"return document.querySelector('#{ids.GRADCAM_FIGURE} .nsewdrag').getBoundingClientRect().width;")
     assert heatmap_width >= 200  # a map you can read, on a phone too
+    for colour in ("success", "warning", "danger", "info"):  # every status colour, with its text
+        foreground, background = dash_duo.driver.execute_script(
+            f"const s = document.getElementById('{ids.STATUS}'); s.className = 'status alert alert-{colour}';"
+            "const style = getComputedStyle(s); return [style.color, style.backgroundColor];")
+        assert contrast(foreground, background) >= 4.5, colour
