@@ -32,7 +32,7 @@ STATIC = {"displayModeBar": False}
 
 def _hidden_summary(summary_id: str) -> html.P:
     """A chart's text alternative: read by screen readers, not shown."""
-    return html.P(id=summary_id, className="visually-hidden", **{"aria-live": "polite"})
+    return html.P(id=summary_id, className="visually-hidden")
 
 
 def _drawing_column() -> dbc.Col:
@@ -66,8 +66,9 @@ def _answer_column() -> dbc.Col:
         html.Div("Loading…", id=ids.STATUS, role="status", className="status alert alert-info py-2"),
         dcc.Graph(id=ids.TOP3_CHART, config=STATIC),
         _hidden_summary(ids.TOP3_SUMMARY),
-        dbc.Label("Explain digit", html_for=ids.EXPLAIN_CLASS, className="mb-0 me-2 small"),
-        dbc.RadioItems(id=ids.EXPLAIN_CLASS, options=[], inline=True, className="explain-class"),
+        html.Div([html.Span("Explain digit", className="me-2 small"),
+                  dbc.RadioItems(id=ids.EXPLAIN_CLASS, options=[], inline=True, className="explain-class")],
+                 role="radiogroup", **{"aria-label": "Digit to explain"}),
         dcc.Graph(id=ids.MODEL_INPUT, config=STATIC),
         _hidden_summary(ids.MODEL_INPUT_SUMMARY),
     ], xs=12, md=True, lg=4)
