@@ -22,9 +22,9 @@ test: setup
 	$(PY) -m pytest --headless -p no:cacheprovider tests
 
 bench: setup
-	$(PY) -m models.bench
-	$(PY) -m dashapp.serving_bench
-	$(PY) -m dashapp.browser_bench
+	$(PY) -m bench.model_bench
+	$(PY) -m bench.serving_bench
+	$(PY) -m bench.browser_bench
 
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -36,4 +36,4 @@ evaluate: setup
 	$(PY) -m train.evaluate
 
 loadtest: setup
-	$(PY) -m dashapp.loadtest
+	$(PY) -m bench.loadtest

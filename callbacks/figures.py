@@ -152,18 +152,22 @@ def digit_png(image: np.ndarray | Sequence[Sequence[float]], scale: int = 4) -> 
 
 
 def confusion_matrix_figure(matrix: Sequence[Sequence[int]]) -> go.Figure:
-    """Counts, rows = true digit, columns = predicted; correct answers blue, mistakes red.
+    """Counts, rows = true digit, columns = predicted; correct answers blue, mistakes red, empty cells grey.
 
-    Colour follows log(1 + count) so that a handful of mistakes shows next to ~1000 hits.
+    Colour follows log(1 + count) so that a handful of mistakes shows next to ~1000 hits. Empty
+    cells are faint squares rather than gaps: plotly reports no click on a gap, and a click on an
+    empty cell should say that it is empty.
     """
     counts = np.asarray(matrix, dtype=np.int64)
     digits = list(range(len(counts)))
     diagonal = np.eye(len(counts), dtype=bool)
     shade = np.log10(1.0 + counts)
+    empty_cell = "#f1f3f5"
     traces = []
-    for cells, colorscale in ((diagonal, "Blues"), (~diagonal & (counts > 0), "Reds")):
+    for cells, colorscale in ((diagonal, "Blues"), (~diagonal & (counts > 0), "Reds"),
+                              (~diagonal & (counts == 0), [[0, empty_cell], [1, empty_cell]])):
         z = np.where(cells, shade, np.nan)
-        text = np.where(cells, counts.astype(str), "")
+        text = np.where(cells & (counts > 0), counts.astype(str), "")
         traces.append(go.Heatmap(
             z=z, x=digits, y=digits, text=text, texttemplate="%{text}", customdata=counts,
             colorscale=colorscale, zmin=0, zmax=max(1.0, float(shade.max())), showscale=False,

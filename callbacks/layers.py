@@ -12,6 +12,8 @@ from callbacks import model_service
 from callbacks.figures import feature_maps_figure, message_figure
 from layouts import ids
 
+# Two lines in the figure: a plotly annotation does not wrap, and a phone is narrower than one.
+NO_DIGIT = ("Draw or upload a digit on the Predict page", "to see what this layer responds to.")
 SELECTED_ROW_STYLE = {"backgroundColor": "#e7f0fd", "fontWeight": "bold"}
 
 
@@ -46,10 +48,23 @@ def select_layer(cell):
     return cell["row_id"]
 
 
-@callback(Output(ids.FEATURE_MAPS, "figure"), Input(ids.CURRENT_DIGIT, "data"), Input(ids.SELECTED_LAYER, "data"))
+def feature_maps_summary(maps: np.ndarray, layer: str) -> str:
+    """The feature-map grid in words: its size and the channels that respond most to the digit."""
+    h, w, k = maps.shape
+    peaks = maps.reshape(-1, k).max(axis=0)
+    strongest = [int(c) for c in np.argsort(-peaks, kind="stable")[:3] if peaks[c] > 0]
+    answer = f"Feature maps of {layer}: {k} channels of {h} by {w} pixels for the digit last read. "
+    if not strongest:
+        return answer + "No channel responds to it."
+    return answer + f"The channels that respond most are {', '.join(map(str, strongest))}."
+
+
+@callback(Output(ids.FEATURE_MAPS, "figure"), Output(ids.FEATURE_MAPS_SUMMARY, "children"),
+          Input(ids.CURRENT_DIGIT, "data"), Input(ids.SELECTED_LAYER, "data"))
 def show_feature_maps(digit, selected):
     if digit is None:
-        return message_figure("Draw or upload a digit on the Predict page to see what this layer responds to.")
+        return message_figure("<br>".join(NO_DIGIT)), " ".join(NO_DIGIT)
     service = model_service()
     layer = service.layer(selected)
-    return feature_maps_figure(service.model.feature_maps(np.asarray(digit, np.float32), layer), layer)
+    maps = service.model.feature_maps(np.asarray(digit, np.float32), layer)
+    return feature_maps_figure(maps, layer), feature_maps_summary(np.asarray(maps), layer)

@@ -30,8 +30,9 @@ from callbacks.figures import (
     top3_summary,
 )
 from layouts import ids
-from layouts.predict import METHOD_HELP, METHOD_LABELS
+from layouts.predict import METHOD_HELP
 from models.inference import ModelLoadError
+from models.methods import METHOD_LABELS
 from models.mnist import MnistError, load_mnist
 from models.preprocess import DEFAULT_PEN_WIDTH, DigitInputError, load_image, normalize_digit, rasterize_strokes
 

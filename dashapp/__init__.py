@@ -14,6 +14,7 @@ from flask import Flask, Request, Response
 import callbacks.evaluation  # noqa: F401  (importing a callbacks module registers its callbacks)
 import callbacks.layers  # noqa: F401
 import callbacks.predict  # noqa: F401
+import callbacks.shell  # noqa: F401
 from dashapp.api import api
 from dashapp.service import ModelService
 from dashapp.settings import Settings
@@ -28,6 +29,26 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "frame-ancestors 'none'",
     "Referrer-Policy": "same-origin",
 }
+
+
+# Dash's own page, with the language declared (screen readers pick their voice from it).
+INDEX_STRING = """<!DOCTYPE html>
+<html lang="en">
+    <head>
+        {%metas%}
+        <title>{%title%}</title>
+        {%favicon%}
+        {%css%}
+    </head>
+    <body>
+        {%app_entry%}
+        <footer>
+            {%config%}
+            {%scripts%}
+            {%renderer%}
+        </footer>
+    </body>
+</html>"""
 
 
 class InMemoryRequest(Request):
@@ -62,6 +83,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
 
     app = dash.Dash(__name__, server=server, use_pages=True, pages_folder="", title="Digit Inspector",
                     update_title=None)
+    app.index_string = INDEX_STRING
     for page in PAGES:
         dash.register_page(page.__name__, layout=page.layout, **page.PAGE)
     app.layout = shell(dash.page_registry.values())

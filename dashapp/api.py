@@ -1,4 +1,4 @@
-"""The JSON API (``/api/health``, ``/api/model``, ``/api/predict``), on the same service as the UI."""
+"""The JSON API (``/api/health``, ``/api/models``, ``/api/model``, ``/api/predict``), on the same service as the UI."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from dashapp.service import ModelService, Timings
-from models import METHOD_NAMES
 from models.inference import ModelLoadError
 from models.preprocess import DigitInputError
 
@@ -60,16 +59,33 @@ def health():
     return {"status": "loading"}, 503
 
 
+@api.get("/models")
+def models():
+    return {"models": ModelService.of(current_app).models_info()}
+
+
+@api.post("/models")
+def upload_model():
+    """A .keras model file as the multipart field ``model`` (only with DIGIT_INSPECTOR_MODEL_UPLOADS=1)."""
+    service = ModelService.of(current_app)
+    if not service.settings.model_uploads:
+        raise Rejected("Model uploads are off on this server: ask its operator to set "
+                       "DIGIT_INSPECTOR_MODEL_UPLOADS=1.", 403)
+    request.max_content_length = service.settings.max_model_bytes + 1024 * 1024  # this route's own limit
+    upload = request.files.get("model") if request.mimetype == "multipart/form-data" else None
+    if upload is None:
+        raise Rejected("Send the model as a multipart/form-data file field named 'model' (a .keras file).")
+    data = upload.read()
+    if len(data) > service.settings.max_model_bytes:
+        raise Rejected(f"The model is {len(data) / 1e6:.1f} MB, over the {service.settings.max_model_bytes / 1e6:.1f} "
+                       "MB limit: send a smaller model.", 413)
+    name = service.save_upload(upload.filename or "", data)
+    return {"name": name, "models": service.models_info()}, 201
+
+
 @api.get("/model")
 def model_info():
-    model = ModelService.of(current_app).model
-    return {
-        "name": model.name,
-        "test_accuracy": model.metadata.get("test_accuracy"),
-        "conv_layers": model.conv_layers(),
-        "default_layer": model.default_layer,
-        "methods": list(METHOD_NAMES),
-    }
+    return ModelService.of(current_app).model_info(request.values.get("model"))
 
 
 @api.post("/predict")
@@ -78,7 +94,8 @@ def predict():
     limit = service.settings.max_upload_bytes
     if request.mimetype.startswith("image/") and (request.content_length or 0) > limit:
         raise _too_large(request.content_length, limit)  # refused before the body is read
-    options = service.options(request.values.get("layer"), request.values.get("method"), request.values.get("class"))
+    options = service.options(request.values.get("layer"), request.values.get("method"), request.values.get("class"),
+                              request.values.get("model"))
     timings = Timings()
     result = service.predict_image(_uploaded_image(limit), options, timings)
     with timings.span("json"):
@@ -97,7 +114,8 @@ def predict_needs_post():
 @api.route("/<path:unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def unknown_route(unknown: str):
     # Without this the app's page route would answer /api/anything with the HTML page.
-    return _error("No such API route: use GET /api/health, GET /api/model or POST /api/predict.", 404)
+    return _error("No such API route: use GET /api/health, GET /api/models, GET /api/model or POST /api/predict.",
+                  404)
 
 
 @api.errorhandler(Rejected)
@@ -117,7 +135,11 @@ def model_missing(exc: ModelLoadError):
 
 @api.errorhandler(RequestEntityTooLarge)
 def request_too_large(exc: RequestEntityTooLarge):
-    limit = ModelService.of(current_app).settings.max_upload_bytes
+    settings = ModelService.of(current_app).settings
+    if request.path.rstrip("/").endswith("/models"):
+        return _error(f"The request is over the {settings.max_model_bytes / 1e6:.1f} MB model limit: "
+                      "send a smaller model.", 413)
+    limit = settings.max_upload_bytes
     return _error(f"The request is over the {limit / 1e6:.1f} MB image limit: send a smaller image.", 413)
 
 

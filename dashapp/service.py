@@ -1,14 +1,27 @@
-"""The one pipeline behind the UI and the JSON API: options, image or strokes -> prediction object.
+"""The one pipeline behind the UI and the JSON API: models, options, image or strokes -> prediction object.
 
-The model is loaded once per process, on first use and never at import: TensorFlow is not
-fork-safe, so under gunicorn it must first be imported in each worker, after the fork.
+Models are loaded on first use and never at import: TensorFlow is not fork-safe, so under
+gunicorn it must first be imported in each worker, after the fork. Each worker keeps at most
+``max_loaded`` models in memory (least recently used dropped first, the default model never).
+
+What the UI and the API call (``name`` is a model name from ``models()``; None means the default):
+``models()``, ``model_info(name)``, ``load(name)`` (a ``DigitModel``), ``options(..., model=name)``,
+``predict_image`` / ``predict_strokes``, ``report(name)`` with ``report_progress(name)``,
+``comparison(first, second)``, and
+``save_upload(filename, data)`` when uploads are on.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
+import re
+import shutil
+import tempfile
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,12 +32,12 @@ from flask import Flask
 
 from callbacks import SERVICE_EXTENSION
 from dashapp.settings import Settings
-from models import METHOD_NAMES
-from models.inference import DigitModel
+from models.catalog import model_files
+from models.inference import DigitModel, ModelLoadError
+from models.methods import DEFAULT_METHOD, METHOD_NAMES, unknown_method_message
 from models.preprocess import DigitInputError, load_image, normalize_digit, rasterize_strokes
-from models.report import read_report, report_path, write_report
+from models.report import read_json, read_metadata, report_path, write_json
 
-DEFAULT_METHOD = "gradcam"
 FALLBACK_METHOD = "layercam"  # keeps the positive gradients pixel by pixel: rarely all zero where Grad-CAM is
 
 
@@ -36,11 +49,23 @@ class OptionError(DigitInputError):
     """
 
 
+class UploadError(DigitInputError):
+    """An uploaded model file that is refused; the message says why and what to send instead."""
+
+
 @dataclass(frozen=True)
 class ExplainOptions:
     layer: str
     method: str
     class_index: int | None
+    model: str | None = None  # a name from ModelService.models(); None: the default model
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    path: Path
+    default: bool
 
 
 @dataclass
@@ -89,16 +114,28 @@ def warm_up(model: DigitModel) -> None:
         model.predict(blank, layer=model.default_layer, method=method)
 
 
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock shared by every process on this machine (gunicorn workers), held while inside."""
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 class ModelService:
-    """Loads the model lazily (thread-safe, once) and runs every prediction of the process."""
+    """The models of one process, loaded lazily (thread-safe, once each), and every prediction it makes."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._model: DigitModel | None = None
-        self._model_lock = threading.Lock()
-        self._report: dict[str, Any] | None = None
-        self._report_time: float | None = None
-        self._report_lock = threading.Lock()
+        self._loaded: OrderedDict[str, DigitModel] = OrderedDict()  # least recently used first
+        self._lock = threading.Lock()
+        self._loading: dict[str, threading.Lock] = {}
+        self._reports: dict[str, tuple[Path, float | None, dict[str, Any]]] = {}
+        self._report_locks: dict[str, threading.Lock] = {}
+        self._progress: dict[str, float] = {}
 
     def init_app(self, server: Flask) -> None:
         server.extensions[SERVICE_EXTENSION] = self
@@ -107,44 +144,122 @@ class ModelService:
     def of(server: Flask) -> ModelService:
         return server.extensions[SERVICE_EXTENSION]
 
+    # --- which models ---------------------------------------------------------------------------------
+
+    @property
+    def default_name(self) -> str:
+        return self.settings.model_path.stem
+
+    def models(self) -> list[ModelEntry]:
+        """Every model offered, by name: the models folder (read again each time, so that a model
+        another worker saved shows up) and the default model's file."""
+        files = model_files(self.settings.models_dir)
+        files[self.default_name] = self.settings.model_path
+        return [ModelEntry(name, path, name == self.default_name) for name, path in sorted(files.items())]
+
+    def model_name(self, name: str | None = None) -> str:
+        """``name`` if it is offered, the default for None or ""; else an ``OptionError`` listing the names."""
+        if not name:
+            return self.default_name
+        names = [entry.name for entry in self.models()]
+        if name not in names:
+            raise OptionError(f"Unknown model {name!r}: send one of {', '.join(names)}.")
+        return name
+
+    def model_path(self, name: str | None = None) -> Path:
+        name = self.model_name(name)
+        return next(entry.path for entry in self.models() if entry.name == name)
+
+    # --- loaded models --------------------------------------------------------------------------------
+
     @property
     def ready(self) -> bool:
-        return self._model is not None
+        return self.default_name in self._loaded
 
-    def load(self) -> DigitModel:
-        """Load the model if not yet done; raises ``ModelLoadError`` (one sentence naming the file and the fix)."""
-        if self._model is None:
-            with self._model_lock:
-                if self._model is None:
-                    model = DigitModel.load(self.settings.model_path, self.settings.tensorflow_threads)
-                    warm_up(model)
-                    self._model = model
-        return self._model
+    def load(self, name: str | None = None) -> DigitModel:
+        """The model ``name`` (default: the default model), loaded if not yet done; raises ``ModelLoadError``
+        (one sentence naming the file and the fix) or ``OptionError`` for a name that is not offered."""
+        name = self.model_name(name)
+        with self._lock:
+            if name in self._loaded:
+                self._loaded.move_to_end(name)
+                return self._loaded[name]
+            loading = self._loading.setdefault(name, threading.Lock())
+        with loading:  # one thread loads a model; others asking for it wait for that one
+            with self._lock:
+                if name in self._loaded:
+                    return self._loaded[name]
+            model = DigitModel.load(self.model_path(name), self.settings.tensorflow_threads)
+            warm_up(model)
+            with self._lock:
+                self._loaded[name] = model
+                self._evict()
+        return model
+
+    def _evict(self) -> None:
+        for name in list(self._loaded):
+            if len(self._loaded) <= self.settings.max_loaded:
+                break
+            if name != self.default_name:  # the default one answers /api/health: always kept
+                del self._loaded[name]
+
+    def loaded(self) -> list[str]:
+        """Names of the models in memory, least recently used first."""
+        with self._lock:
+            return list(self._loaded)
 
     @property
     def model(self) -> DigitModel:
+        """The default model."""
         return self.load()
 
-    def options(self, layer: str | None = None, method: str | None = None,
-                class_index: object = None) -> ExplainOptions:
+    def test_accuracy(self, name: str | None = None) -> float | None:
+        """From the model's metadata, else from its report if one was written; None before either exists."""
+        name = self.model_name(name)
+        path = self.model_path(name)
+        accuracy = (read_metadata(path) or {}).get("test_accuracy")
+        if accuracy is None:
+            location, cached = self._existing_report(path, name), self._reports.get(name)
+            report = cached[2] if cached else (read_json(location) if location else None)
+            accuracy = (report or {}).get("test_accuracy")
+        return accuracy
+
+    def model_info(self, name: str | None = None) -> dict[str, Any]:
+        """``GET /api/model``'s object."""
+        name = self.model_name(name)
+        model = self.load(name)
+        return {"name": name, "test_accuracy": self.test_accuracy(name), "conv_layers": model.conv_layers(),
+                "default_layer": model.default_layer, "methods": list(METHOD_NAMES)}
+
+    def models_info(self) -> list[dict[str, Any]]:
+        """``GET /api/models``'s list; reads files only, loads no model."""
+        return [{"name": entry.name, "file": entry.path.name, "test_accuracy": self.test_accuracy(entry.name),
+                 "default": entry.default} for entry in self.models()]
+
+    # --- predictions ----------------------------------------------------------------------------------
+
+    def options(self, layer: str | None = None, method: str | None = None, class_index: object = None,
+                model: str | None = None) -> ExplainOptions:
         """Validate the explanation options against the allow-lists, before any pixel is decoded."""
+        name = self.model_name(model)
         method = method or DEFAULT_METHOD
         if method not in METHOD_NAMES:
-            raise OptionError(f"Unknown method {method!r}: send one of {', '.join(METHOD_NAMES)}.")
+            raise OptionError(unknown_method_message(method))
         try:
-            layer = self.model.check_layer(layer or None)
+            layer = self.load(name).check_layer(layer or None)
         except ValueError as exc:
             raise OptionError(str(exc)) from None
-        return ExplainOptions(layer, method, _class_index(class_index))
+        return ExplainOptions(layer, method, _class_index(class_index), None if model is None else name)
 
-    def layer(self, name: str | None) -> str:
-        """``name`` if the model has that conv layer, else the default (the last one)."""
-        return name if name in self.model.layer_names else self.model.default_layer
+    def layer(self, name: str | None, model: str | None = None) -> str:
+        """``name`` if the model has that conv layer, else its default (the last one)."""
+        digit_model = self.load(model)
+        return name if name in digit_model.layer_names else digit_model.default_layer
 
     def explain(self, image: np.ndarray, options: ExplainOptions) -> dict[str, Any]:
         """The DESIGN.md prediction object for a 28x28 model input."""
-        return self.model.predict(image, layer=options.layer, method=options.method,
-                                  class_index=options.class_index)
+        return self.load(options.model).predict(image, layer=options.layer, method=options.method,
+                                                class_index=options.class_index)
 
     def explain_nonempty(self, image: np.ndarray, options: ExplainOptions) -> dict[str, Any]:
         """As ``explain``, but an empty map gives way to one with evidence: the same method at the nearest
@@ -155,7 +270,7 @@ class ModelService:
         result = self.explain(image, options)
         if not result["explanation"]["empty"]:
             return result
-        names = self.model.layer_names
+        names = self.load(options.model).layer_names
         asked = names.index(options.layer)
         nearest = sorted((i for i in range(len(names)) if i != asked), key=lambda i: (abs(i - asked), i < asked))
         tries = [replace(options, layer=names[i]) for i in nearest]
@@ -181,28 +296,111 @@ class ModelService:
     def predict_strokes(self, paths: list[str], options: ExplainOptions) -> dict[str, Any]:
         return self.explain(normalize_digit(rasterize_strokes(paths)), options)
 
-    def report(self) -> dict[str, Any]:
-        """The evaluation report next to the model, re-read when its file changes.
+    # --- evaluation reports ---------------------------------------------------------------------------
 
-        If it is missing it is computed once (about ten seconds over the MNIST test set) and written;
-        raises ``MnistError`` if MNIST cannot be loaded for that.
+    def _cached_report_path(self, name: str) -> Path:
+        return self.settings.cache_dir / f"{name}.report.json"
+
+    def _existing_report(self, path: Path, name: str) -> Path | None:
+        for candidate in (report_path(path), self._cached_report_path(name)):
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def report(self, name: str | None = None) -> dict[str, Any]:
+        """The model's evaluation report: next to the model (or in the cache folder), re-read when it changes.
+
+        If there is none it is computed once (about ten seconds over the MNIST test set; see
+        ``report_progress``) and written, once for all processes: a file lock makes the other
+        workers wait and read it. Raises ``MnistError`` if MNIST cannot be loaded for that.
         """
-        path = self.settings.model_path
-        with self._report_lock:
-            written = _modified_time(report_path(path))
-            if self._report is None or written != self._report_time:
-                report = read_report(path)
-                if report is None:
-                    report = self._evaluate()
-                self._report, self._report_time = report, _modified_time(report_path(path))
-            return self._report
+        name = self.model_name(name)
+        path = self.model_path(name)
+        with self._lock:
+            lock = self._report_locks.setdefault(name, threading.Lock())
+        with lock:
+            location = self._existing_report(path, name)
+            cached = self._reports.get(name)
+            if location and cached and cached[:2] == (location, _modified_time(location)):
+                return cached[2]
+            report = read_json(location) if location else None
+            if report is None:
+                report, location = self._evaluate_once(name, path)
+            self._reports[name] = (location, _modified_time(location), report)
+            return report
 
-    def _evaluate(self) -> dict[str, Any]:
+    def comparison(self, first: str | None, second: str) -> dict[str, Any]:
+        """Both models' metrics side by side and the test digits exactly one of them reads right
+        (``models.comparison.compare_reports``); computes a missing report as ``report`` does."""
+        from models.comparison import compare_reports
+
+        return compare_reports(self.report(first), self.report(second))
+
+    def report_progress(self, name: str | None = None) -> float | None:
+        """The fraction of the report this process is computing for ``name``, None when it is not computing one."""
+        return self._progress.get(self.model_name(name))
+
+    def _evaluate_once(self, name: str, path: Path) -> tuple[dict[str, Any], Path]:
         from models.evaluation import evaluate
 
-        report = evaluate(self.model)
+        # Next to the model where that folder is writable, else in the cache folder (read-only deployments).
+        target = report_path(path) if os.access(path.parent, os.W_OK) else self._cached_report_path(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with _file_lock(target.with_suffix(".lock")):
+            report = read_json(target)  # another worker may have written it while this one waited
+            if report is None:
+                self._progress[name] = 0.0
+                try:
+                    report = evaluate(self.load(name), progress=lambda done: self._progress.__setitem__(name, done))
+                    write_json(target, report)
+                finally:
+                    self._progress.pop(name, None)
+        return report, target
+
+    # --- uploads --------------------------------------------------------------------------------------
+
+    def save_upload(self, filename: str, data: bytes) -> str:
+        """Check an uploaded .keras file with the adapter and save it into the models folder; its new name.
+
+        A name in use gets a suffix (``name_2``): an upload never replaces a model. Raises
+        ``UploadError`` with the sentence to show.
+        """
+        settings = self.settings
+        if not settings.model_uploads:
+            raise UploadError("Model uploads are off on this server: ask its operator to set "
+                              "DIGIT_INSPECTOR_MODEL_UPLOADS=1.")
+        shown = Path(filename or "").name or "The upload"
+        if Path(shown).suffix.lower() != ".keras":
+            raise UploadError(f"{shown} is not a .keras file: send a model saved by Keras 3 with "
+                              "model.save('name.keras').")
+        if len(data) > settings.max_model_bytes:
+            raise UploadError(f"{shown} is {len(data) / 1e6:.1f} MB, over the {settings.max_model_bytes / 1e6:.1f} MB "
+                              "limit: send a smaller model.")
+        if not os.access(settings.models_dir, os.W_OK):
+            raise UploadError(f"The models folder of this server is read-only, so {shown} cannot be saved.")
+        stem = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(shown).stem).strip("_") or "model"
+        with tempfile.TemporaryDirectory() as folder:
+            checked = Path(folder) / f"{stem}.keras"
+            checked.write_bytes(data)
+            try:
+                DigitModel.load(checked, settings.tensorflow_threads)
+            except ModelLoadError as exc:
+                raise UploadError(str(exc).replace(str(checked), shown)) from None
+            return self._save_new(checked, stem)
+
+    def _save_new(self, checked: Path, stem: str) -> str:
+        partial = self.settings.models_dir / f".{stem}.{os.getpid()}.partial"
+        shutil.copyfile(checked, partial)
         try:
-            write_report(self.settings.model_path, report)
-        except OSError:
-            pass  # a read-only deployment still shows the report it just computed
-        return report
+            for number in range(1, 1000):
+                name = stem if number == 1 else f"{stem}_{number}"
+                if name in {entry.name for entry in self.models()}:
+                    continue
+                try:
+                    os.link(partial, self.settings.models_dir / f"{name}.keras")  # fails if it exists: no replacing
+                except FileExistsError:
+                    continue
+                return name
+            raise UploadError(f"Too many models named {stem}: rename the file and send it again.")
+        finally:
+            partial.unlink(missing_ok=True)

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from models import DEFAULT_MODEL_PATH
+from models import DEFAULT_MODEL_NAME, DEFAULT_MODEL_PATH, MODELS_DIR
+from models.catalog import is_path, model_files
 from models.preprocess import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS
 
 PREFIX = "DIGIT_INSPECTOR_"
@@ -34,26 +35,55 @@ def _flag(environ: Mapping[str, str], name: str) -> bool:
     return environ.get(PREFIX + name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+MAX_MODEL_BYTES = 50_000_000
+DEFAULT_CACHE_DIR = Path.home() / ".cache" / "digit-inspector"
+
+
+def _default_model(environ: Mapping[str, str], models_dir: Path) -> Path:
+    """DIGIT_INSPECTOR_MODEL: a path to a model file, or the name of one in the models folder."""
+    value = environ.get(PREFIX + "MODEL", "").strip()
+    if value and is_path(value):
+        return Path(value)
+    files = model_files(models_dir)
+    if value and value not in files:
+        raise SettingsError(f"{PREFIX}MODEL names {value!r}, but {models_dir} has no {value}.keras or {value}.h5: "
+                            f"name one of {', '.join(files) or 'none'}, or give the path of a model file.")
+    if not value and DEFAULT_MODEL_NAME not in files and files:
+        return next(iter(files.values()))  # a models folder without digit_cnn: its first model
+    return files.get(value or DEFAULT_MODEL_NAME, models_dir / f"{DEFAULT_MODEL_NAME}.keras")
+
+
 @dataclass(frozen=True)
 class Settings:
-    model_path: Path = DEFAULT_MODEL_PATH
+    model_path: Path = DEFAULT_MODEL_PATH  # the default model's file (DIGIT_INSPECTOR_MODEL)
     max_upload_bytes: int = MAX_IMAGE_BYTES  # checked before an image is decoded
     max_image_pixels: int = MAX_IMAGE_PIXELS  # width x height, read from the header before decoding
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8050
     tensorflow_threads: int = 1  # per op, in each process: under gunicorn, scale with workers instead
+    models_dir: Path = MODELS_DIR  # every *.keras and *.h5 in it is offered, named by its stem
+    max_loaded: int = 4  # models each process keeps in memory, least recently used dropped first
+    model_uploads: bool = False  # whether .keras files may be uploaded into models_dir
+    max_model_bytes: int = MAX_MODEL_BYTES
+    cache_dir: Path = DEFAULT_CACHE_DIR  # evaluation reports of models in a read-only models_dir
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
-        """DIGIT_INSPECTOR_MODEL, _MAX_BYTES, _MAX_PIXELS, _DEBUG, _HOST, _PORT, _TF_THREADS; unset ones keep
-        the defaults."""
+        """DIGIT_INSPECTOR_MODEL, _MODELS, _MAX_LOADED, _MODEL_UPLOADS, _MAX_MODEL_BYTES, _CACHE, _MAX_BYTES,
+        _MAX_PIXELS, _DEBUG, _HOST, _PORT, _TF_THREADS; unset ones keep the defaults."""
+        models_dir = Path(environ.get(PREFIX + "MODELS") or MODELS_DIR)
         return cls(
-            model_path=Path(environ.get(PREFIX + "MODEL") or DEFAULT_MODEL_PATH),
+            model_path=_default_model(environ, models_dir),
             max_upload_bytes=_integer(environ, "MAX_BYTES", MAX_IMAGE_BYTES),
             max_image_pixels=_integer(environ, "MAX_PIXELS", MAX_IMAGE_PIXELS),
             debug=_flag(environ, "DEBUG"),
             host=environ.get(PREFIX + "HOST") or "127.0.0.1",
             port=_integer(environ, "PORT", 8050),
             tensorflow_threads=_integer(environ, "TF_THREADS", 1),
+            models_dir=models_dir,
+            max_loaded=_integer(environ, "MAX_LOADED", 4),
+            model_uploads=_flag(environ, "MODEL_UPLOADS"),
+            max_model_bytes=_integer(environ, "MAX_MODEL_BYTES", MAX_MODEL_BYTES),
+            cache_dir=Path(environ.get(PREFIX + "CACHE") or DEFAULT_CACHE_DIR),
         )

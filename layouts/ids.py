@@ -2,6 +2,9 @@
 
 # On every page (the navbar in the shell; each page carries its own copy of the session stores)
 NAV = "nav"
+NAV_TOGGLER = "nav-toggler"  # the menu button of the navbar on narrow screens
+NAV_COLLAPSE = "nav-collapse"
+NAV_LINK = "nav-link"  # pattern-matching type: {"type": NAV_LINK, "path": page path}
 SELECTED_LAYER = "selected-layer"  # session store: the Grad-CAM target layer
 CURRENT_DIGIT = "current-digit"  # session store: the 28x28 input of the last prediction
 
@@ -43,12 +46,17 @@ MODEL_INPUT_SUMMARY = "model-input-summary"
 # Layers page
 LAYERS_TABLE = "layers-table"
 FEATURE_MAPS = "feature-maps"
+FEATURE_MAPS_SUMMARY = "feature-maps-summary"  # the figure's text alternative
 
 # Evaluation page
 EVALUATION_OPENED = "evaluation-opened"  # a store in the page, so the report callback fires when it renders
 EVALUATION_STATUS = "evaluation-status"
 CONFUSION_MATRIX = "confusion-matrix"
+CONFUSION_MATRIX_SUMMARY = "confusion-matrix-summary"  # the figure's text alternative
+CELL_TRUE = "cell-true"  # keyboard twin of a confusion cell click: the true digit...
+CELL_READ_AS = "cell-read-as"  # ...and what the model read it as
 MISCLASSIFIED_GALLERY = "misclassified-gallery"
 GALLERY_ORDER = "gallery-order"
 METRICS_TABLE = "metrics-table"
 CALIBRATION_FIGURE = "calibration-figure"
+CALIBRATION_SUMMARY = "calibration-summary"  # the figure's text alternative

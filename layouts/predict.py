@@ -7,20 +7,12 @@ from dash import dcc, html
 
 from layouts import ids
 from layouts.shell import session_stores
-from models import METHOD_NAMES  # names only: models/__init__ imports no TensorFlow
+from models.methods import DEFAULT_METHOD, METHOD_LABELS, METHOD_NAMES, METHODS  # the registry: no TensorFlow
 from models.preprocess import DEFAULT_PEN_WIDTH
 
 PAGE = {"path": "/", "name": "Predict", "title": "Digit Inspector: predict", "order": 0}
 
-METHOD_LABELS = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "layercam": "Layer-CAM",
-                 "hirescam": "HiResCAM", "scorecam": "Score-CAM"}
-METHOD_HELP = {
-    "gradcam": "Grad-CAM: the layer's channels, each weighted by its mean gradient: where the layer saw the digit.",
-    "gradcam++": "Grad-CAM++: Grad-CAM that weighs positive gradients more: fairer to digits made of several parts.",
-    "layercam": "Layer-CAM: every cell weighted by its own positive gradient: finer maps, even at early layers.",
-    "hirescam": "HiResCAM: gradient times activation cell by cell: exactly what the layer's score adds up.",
-    "scorecam": "Score-CAM: no gradients: each channel masks the input, weighted by the score it keeps (slower).",
-}
+METHOD_HELP = {method.name: f"{method.label}: {method.description}" for method in METHODS}
 LAYER_HELP = ("Early layers see strokes, deeper ones see larger parts of the digit (the px is how much of the "
               "input one cell sees).")
 
@@ -81,11 +73,11 @@ def _explanation_column() -> dbc.Col:
                      dcc.Dropdown(id=ids.LAYER_DROPDOWN, clearable=False, searchable=False),
                      dbc.FormText(LAYER_HELP)], xs=12, sm=6, lg=12, xl=6),
             dbc.Col([dbc.Label("Method", html_for=ids.METHOD_DROPDOWN),
-                     dcc.Dropdown(id=ids.METHOD_DROPDOWN, value="gradcam", clearable=False, searchable=False,
+                     dcc.Dropdown(id=ids.METHOD_DROPDOWN, value=DEFAULT_METHOD, clearable=False, searchable=False,
                                   options=[{"label": METHOD_LABELS[m], "value": m, "title": METHOD_HELP[m]}
                                            for m in METHOD_NAMES],
                                   persistence=True, persistence_type="session"),
-                     dbc.FormText(METHOD_HELP["gradcam"], id=ids.METHOD_HELP)], xs=12, sm=6, lg=12, xl=6),
+                     dbc.FormText(METHOD_HELP[DEFAULT_METHOD], id=ids.METHOD_HELP)], xs=12, sm=6, lg=12, xl=6),
         ], className="g-2"),
         dcc.Graph(id=ids.GRADCAM_FIGURE, config=STATIC),
         _hidden_summary(ids.GRADCAM_SUMMARY),

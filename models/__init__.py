@@ -2,8 +2,9 @@
 
 from pathlib import Path
 
-MODELS_DIR = Path(__file__).resolve().parent
-DEFAULT_MODEL_PATH = MODELS_DIR / "digit_cnn.keras"
+from models.methods import DEFAULT_METHOD, METHOD_LABELS, METHOD_NAMES  # noqa: F401  (TensorFlow-free)
 
-# Explanation methods, listed here so that callers can validate names without importing TensorFlow.
-METHOD_NAMES = ("gradcam", "gradcam++", "layercam", "hirescam", "scorecam")
+MODELS_DIR = Path(__file__).resolve().parent
+DEFAULT_MODEL_NAME = "digit_cnn"
+DEFAULT_MODEL_PATH = MODELS_DIR / f"{DEFAULT_MODEL_NAME}.keras"
+MODEL_SUFFIXES = (".keras", ".h5")  # the files Keras 3 loads; a models folder offers each by its stem

@@ -1,4 +1,4 @@
-"""Command line: ``python -m models predict IMAGE [IMAGE ...] [--model PATH] [--layer NAME] [--method M] --json``."""
+"""Command line: ``python -m models predict IMAGE [IMAGE ...] [--model PATH_OR_NAME] [--layer NAME] --json``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from models import DEFAULT_MODEL_PATH, METHOD_NAMES
+from models import DEFAULT_MODEL_PATH, MODELS_DIR
+from models.methods import DEFAULT_METHOD, METHOD_NAMES
 from models.preprocess import DigitInputError, image_to_model_input
 
 
@@ -37,19 +38,22 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     predict = commands.add_parser("predict", help="read digits from image files and explain the answer")
     predict.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
-    predict.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH, help="a trained .keras file")
+    predict.add_argument("--model", default=str(DEFAULT_MODEL_PATH), metavar="PATH_OR_NAME",
+                         help=f"a .keras or .h5 model file, or the name of one in {MODELS_DIR} (e.g. seed_cnn)")
     predict.add_argument("--layer", default=None, help="conv layer to explain (default: the last one)")
-    predict.add_argument("--method", default="gradcam", choices=METHOD_NAMES)
-    predict.add_argument("--class", dest="digit", type=int, choices=range(10), default=None,
+    predict.add_argument("--method", default=DEFAULT_METHOD, choices=METHOD_NAMES)
+    predict.add_argument("--class", dest="digit", type=int, default=None,
                          help="digit to explain (default: the top-1 answer)")
     predict.add_argument("--json", action="store_true", help="one JSON object per image, one per line")
     args = parser.parse_args(argv)
 
+    from models.catalog import resolve_model
     from models.inference import DigitModel, ModelLoadError
 
     try:
-        model = DigitModel.load(args.model)
+        model = DigitModel.load(resolve_model(args.model))
         model.check_layer(args.layer)
+        model.check_class(args.digit)
     except (ModelLoadError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -52,7 +53,7 @@ def evaluation_report(probabilities: np.ndarray, labels: np.ndarray, images: np.
     predicted = probabilities.argmax(axis=1)
     confidence = probabilities.max(axis=1)
     correct = predicted == labels
-    matrix = confusion_matrix(labels, predicted)
+    matrix = confusion_matrix(labels, predicted, classes=probabilities.shape[1])
     mistakes = []
     for index in np.flatnonzero(~correct):
         top = np.argsort(-probabilities[index], kind="stable")[:3]
@@ -75,13 +76,15 @@ def evaluation_report(probabilities: np.ndarray, labels: np.ndarray, images: np.
     }
 
 
-def evaluate(model, batch_size: int = 1000) -> dict[str, Any]:
-    """Run a ``DigitModel`` over the MNIST test set and build its report."""
-    from models.mnist import as_model_input, load_mnist
+def evaluate(model, batch_size: int = 1000, progress: Callable[[float], None] | None = None) -> dict[str, Any]:
+    """Run a ``DigitModel`` over the MNIST test set and build its report; ``progress`` gets the fraction done."""
+    from models.mnist import load_mnist
 
     _, _, x_test, y_test = load_mnist()
-    x = as_model_input(x_test)
-    probabilities = np.concatenate([
-        np.asarray(model.keras_model(x[i:i + batch_size], training=False)) for i in range(0, len(x), batch_size)
-    ])
-    return evaluation_report(probabilities, y_test.astype(np.int64), x_test, model.name)
+    x = x_test.astype(np.float32) / 255.0
+    batches = []
+    for start in range(0, len(x), batch_size):
+        batches.append(model.probabilities(x[start:start + batch_size]))
+        if progress:
+            progress(min(start + batch_size, len(x)) / len(x))
+    return evaluation_report(np.concatenate(batches), y_test.astype(np.int64), x_test, model.name)

@@ -3,7 +3,9 @@
 The engine (``CamEngine``) does the shared work once per layer and method, inside a single
 compiled ``tf.function`` with a fixed input signature: forward pass, class choice, the
 gradient of the class score *before softmax* w.r.t. the layer's activations, the per-method
-weighting, sum over channels, ReLU, bilinear upsampling to 28x28 and scaling to [0, 1].
+weighting, sum over channels, ReLU, bilinear upsampling to the input's size and scaling to [0, 1].
+It reads everything about the model from its ``ModelSpec`` (``models.adapter``): the graph, the
+logits, each conv layer's activation tap, the input size and the number of classes.
 Each method below only says how activations and gradients become per-channel contributions
 (the shape of pytorch-grad-cam's ``BaseCAM``).
 """
@@ -11,6 +13,7 @@ Each method below only says how activations and gradients become per-channel con
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -18,9 +21,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from models import METHOD_NAMES
+from models.adapter import ModelSpec, adapt
 from models.faithfulness import faithfulness_auc
-from models.network import LOGITS_LAYER, PROBABILITIES_LAYER, fold_batch_norm
+from models.methods import DEFAULT_METHOD, METHOD_NAMES
 
 EPSILON = 1e-7
 
@@ -28,10 +31,10 @@ EPSILON = 1e-7
 class CamInputs(NamedTuple):
     activations: tf.Tensor  # (B, h, w, K)
     gradients: tf.Tensor  # (B, h, w, K): d class logit / d activations
-    images: tf.Tensor  # (B, 28, 28, 1)
+    images: tf.Tensor  # (B, H, W, 1)
     classes: tf.Tensor  # (B,)
     class_probability: Callable[[tf.Tensor, tf.Tensor], tf.Tensor]  # (images, classes) -> (N,)
-    blank_probabilities: tf.Tensor  # (10,): the network's answer for an all-zero input
+    blank_probabilities: tf.Tensor  # (classes,): the network's answer for an all-zero input
 
 
 def gradcam(c: CamInputs) -> tf.Tensor:
@@ -67,11 +70,11 @@ def scorecam(c: CamInputs) -> tf.Tensor:
     """
     b, k = tf.shape(c.activations)[0], tf.shape(c.activations)[3]
     size = tf.shape(c.images)[1:3]
-    maps = tf.image.resize(c.activations, size, method="bilinear")  # (B, 28, 28, K)
+    maps = tf.image.resize(c.activations, size, method="bilinear")  # (B, H, W, K)
     low = tf.reduce_min(maps, axis=(1, 2), keepdims=True)
     high = tf.reduce_max(maps, axis=(1, 2), keepdims=True)
     masks = tf.math.divide_no_nan(maps - low, high - low)
-    masked = c.images * masks  # (B, 28, 28, K)
+    masked = c.images * masks  # (B, H, W, K)
     masked = tf.reshape(tf.transpose(masked, (0, 3, 1, 2)), (-1, size[0], size[1], 1))
     scores = c.class_probability(masked, tf.repeat(c.classes, k))
     baseline = tf.gather(c.blank_probabilities, c.classes)
@@ -79,15 +82,15 @@ def scorecam(c: CamInputs) -> tf.Tensor:
     return c.activations * weights[:, None, None, :]
 
 
-METHODS: dict[str, Callable[[CamInputs], tf.Tensor]] = {
+# One weighting rule per entry of the registry (``models.methods``), in its order.
+WEIGHTINGS: dict[str, Callable[[CamInputs], tf.Tensor]] = {
     "gradcam": gradcam,
     "gradcam++": gradcam_plus_plus,
     "layercam": layercam,
     "hirescam": hirescam,
     "scorecam": scorecam,
 }
-DEFAULT_METHOD = "gradcam"
-assert tuple(METHODS) == METHOD_NAMES
+assert tuple(WEIGHTINGS) == METHOD_NAMES
 
 
 def finish_cam(contributions: tf.Tensor, size: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -103,30 +106,44 @@ def finish_cam(contributions: tf.Tensor, size: tf.Tensor) -> tuple[tf.Tensor, tf
     return tf.clip_by_value(cam, 0.0, 1.0), empty
 
 
+_TAP_LAYERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def activation_layer_name(model: keras.Model, conv_name: str) -> str:
-    """A conv layer's activations are the output of the ReLU that follows it, if there is one."""
-    relu = f"{conv_name}_relu"
-    return relu if any(layer.name == relu for layer in model.layers) else conv_name
+    """The name of the layer whose output is ``conv_name``'s activations in the loaded ``model`` (the block rule).
+
+    For code that works on the loaded model itself, such as the naive baseline of ``make bench``;
+    adapted once per model, so that calling it per request costs a dictionary look-up.
+    """
+    if model not in _TAP_LAYERS:
+        _TAP_LAYERS[model] = {conv.name: conv.tap_layer for conv in adapt(model, fold_batch_norm=False).convs}
+    return _TAP_LAYERS[model][conv_name]
 
 
 class CamEngine:
     """Compiled probabilities + class-activation maps for one model, cached per (layer, method)."""
 
-    def __init__(self, model: keras.Model) -> None:
-        self.model = fold_batch_norm(model)  # same maps and probabilities, 15-25 % less time per digit here
-        self._explainers: dict[tuple[str, str], Callable] = {}
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+        self.network = spec.network  # BatchNorm folded by the adapter: 15-25 % less time per digit here
+        self._shape = (*spec.image_size, 1)
+        self._explainers: dict[tuple[str, str, int], Callable] = {}
         self._lock = threading.Lock()  # threaded workers: build each function once
         # Score-CAM's baseline and the end of every deletion curve: a constant of the model.
-        self._blank = self._probabilities(tf.zeros((1, 28, 28, 1)))[0]
+        self._blank = self._probabilities(tf.zeros((1, *self._shape)))[0]
 
     def _probabilities(self, images: tf.Tensor) -> tf.Tensor:
-        return self.model(images, training=False)
+        return tf.nn.softmax(self.network(images, training=False))
 
     def _class_probability(self, images: tf.Tensor, classes: tf.Tensor) -> tf.Tensor:
         return tf.gather(self._probabilities(images), classes, batch_dims=1)
 
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        """images (B, H, W) in [0, 1] -> class probabilities (B, classes)."""
+        return self._probabilities(tf.constant(np.asarray(images, np.float32).reshape(-1, *self._shape))).numpy()
+
     def explainer(self, layer: str, method: str, faithfulness_steps: int = 0) -> Callable:
-        """The compiled ``(images (B,28,28,1), classes (B,)) -> probs, cams, classes, empty, faithfulness``.
+        """The compiled ``(images (B,H,W,1), classes (B,)) -> probs, cams, classes, empty, faithfulness``.
 
         A negative class means "the top-1 class of that image". With ``faithfulness_steps`` the
         same call also scores each map (deletion and insertion AUC, (B, 2)); else that is zeros.
@@ -134,23 +151,21 @@ class CamEngine:
         key = (layer, method, faithfulness_steps)
         with self._lock:
             if key not in self._explainers:
-                self._explainers[key] = self._compile(layer, METHODS[method], faithfulness_steps)
+                self._explainers[key] = self._compile(layer, WEIGHTINGS[method], faithfulness_steps)
             return self._explainers[key]
 
     def _compile(self, layer: str, weighting: Callable[[CamInputs], tf.Tensor], faithfulness_steps: int) -> Callable:
-        model = self.model
-        taps = keras.Model(model.input, [model.get_layer(activation_layer_name(model, layer)).output,
-                                          model.get_layer(LOGITS_LAYER).output,
-                                          model.get_layer(PROBABILITIES_LAYER).output])
+        taps = self.spec.taps(layer)
 
-        @tf.function(input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32),
+        @tf.function(input_signature=[tf.TensorSpec([None, *self._shape], tf.float32),
                                       tf.TensorSpec([None], tf.int32)])
         def explain(images, classes):
             with tf.GradientTape() as tape:
-                activations, logits, probabilities = taps(images, training=False)
+                activations, logits = taps(images, training=False)
                 classes = tf.where(classes < 0, tf.argmax(logits, axis=-1, output_type=tf.int32), classes)
                 score = tf.gather(logits, classes, batch_dims=1)
             gradients = tape.gradient(score, activations)
+            probabilities = tf.nn.softmax(logits)
             contributions = weighting(CamInputs(activations, gradients, images, classes, self._class_probability,
                                                 self._blank))
             cams, empty = finish_cam(contributions, tf.shape(images)[1:3])
@@ -167,9 +182,9 @@ class CamEngine:
 
     def explain(self, images: np.ndarray, layer: str, method: str = DEFAULT_METHOD,
                 classes: np.ndarray | None = None, faithfulness_steps: int = 0) -> tuple[np.ndarray, ...]:
-        """NumPy in and out: images (B, 28, 28) in [0, 1] -> probs (B,10), cams (B,28,28), classes, empty,
+        """NumPy in and out: images (B, H, W) in [0, 1] -> probs (B, classes), cams (B, H, W), classes, empty,
         faithfulness (B, 2)."""
-        x = np.asarray(images, np.float32).reshape(-1, 28, 28, 1)
+        x = np.asarray(images, np.float32).reshape(-1, *self._shape)
         c = np.full(len(x), -1, np.int32) if classes is None else np.asarray(classes, np.int32).reshape(-1)
         outputs = self.explainer(layer, method, faithfulness_steps)(tf.constant(x), tf.constant(c))
         return tuple(t.numpy() for t in outputs)

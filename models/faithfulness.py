@@ -16,28 +16,28 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
-PIXELS = 28 * 28
-
 
 def faithfulness_auc(images: tf.Tensor, maps: tf.Tensor, classes: tf.Tensor, original: tf.Tensor,
                      blank: tf.Tensor, probabilities: Callable[[tf.Tensor], tf.Tensor], steps: int) -> tf.Tensor:
     """(B, 2) deletion and insertion AUC.
 
-    images (B, 28, 28, 1), maps (B, 28, 28), classes (B,); original and blank (B,): the class
-    probability on the unchanged and on the all-zero input; ``probabilities(images) -> (N, 10)``
-    is the network.
+    images (B, H, W, 1) with a static H and W, maps (B, H, W), classes (B,); original and blank
+    (B,): the class probability on the unchanged and on the all-zero input;
+    ``probabilities(images) -> (N, classes)`` is the network.
     """
     b = tf.shape(images)[0]
-    flat = tf.reshape(images, (b, 1, PIXELS))
-    order = tf.argsort(-tf.reshape(maps, (b, PIXELS)), axis=-1, stable=True)
+    shape = images.shape[1:]
+    pixels = shape[0] * shape[1]
+    flat = tf.reshape(images, (b, 1, pixels))
+    order = tf.argsort(-tf.reshape(maps, (b, pixels)), axis=-1, stable=True)
     rank = tf.argsort(order, axis=-1, stable=True)  # position of each pixel in the map's order
-    counts = np.round(np.linspace(0, PIXELS, steps + 1)).astype(np.int32)[1:-1, None]
+    counts = np.round(np.linspace(0, pixels, steps + 1)).astype(np.int32)[1:-1, None]
     chosen = rank[:, None, :] < counts  # (B, steps-1, pixels): the inner steps
     # Two batches, not one: independent ops, so two inter-op threads run them side by side.
-    deleted = probabilities(tf.reshape(tf.where(chosen, 0.0, flat), (-1, 28, 28, 1)))
-    revealed = probabilities(tf.reshape(tf.where(chosen, flat, 0.0), (-1, 28, 28, 1)))
-    scores = tf.reshape(tf.stack([deleted, revealed], axis=1), (b, steps - 1, 2, 10))
-    inner = tf.reduce_sum(scores * tf.one_hot(classes, 10)[:, None, None, :], axis=-1)  # (B, steps-1, 2)
+    deleted = probabilities(tf.reshape(tf.where(chosen, 0.0, flat), (-1, *shape)))
+    revealed = probabilities(tf.reshape(tf.where(chosen, flat, 0.0), (-1, *shape)))
+    scores = tf.reshape(tf.stack([deleted, revealed], axis=1), (b, steps - 1, 2, -1))
+    inner = tf.gather(scores, classes, axis=3, batch_dims=1)  # (B, steps-1, 2)
     # Trapezoids over equal steps: deletion runs original -> blank, insertion blank -> original, so
     # both curves have the same two end points, each weighing half a step.
     return (tf.reduce_sum(inner, axis=1) + 0.5 * (original + blank)[:, None]) / steps

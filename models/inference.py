@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from models import DEFAULT_MODEL_PATH
+from models.methods import DEFAULT_METHOD, METHOD_NAMES, unknown_method_message
 from models.report import read_metadata
 
 FAITHFULNESS_STEPS = 8  # 2 x 7 perturbed digits (deleted, revealed), batched through the network
@@ -43,42 +43,40 @@ def set_tensorflow_threads(intra_op: int | None = None) -> None:
 
 
 class DigitModel:
-    """A trained digit CNN with compiled prediction + explanation functions."""
+    """A trained digit model (any of DESIGN.md's "Any model") with compiled prediction + explanation functions.
+
+    Everything about the model's graph (logits, conv taps, input size) comes from its ``ModelSpec``.
+    """
 
     def __init__(self, keras_model, path: Path | None = None) -> None:
+        from models.adapter import adapt
         from models.explain import CamEngine
-        from models.network import conv_layer_names
 
-        self.keras_model = keras_model
+        self.keras_model = keras_model  # as loaded, never changed
         self.path = Path(path) if path else None
         self.metadata = (read_metadata(self.path) if self.path else None) or {}
-        self.layer_names = conv_layer_names(keras_model)
-        if not self.layer_names:
-            raise ModelLoadError(f"{self.path or 'The model'} has no convolution layer to explain.")
-        self.engine = CamEngine(keras_model)
-        self._lock = threading.Lock()  # builds each feature-map sub-model only once
-        self._feature_taps: dict[str, Any] = {}
+        self.spec = adapt(keras_model, self.path)
+        self.layer_names = self.spec.conv_names
+        self.engine = CamEngine(self.spec)
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_MODEL_PATH, intra_op_threads: int | None = None) -> DigitModel:
-        """Load a trained model; ``intra_op_threads`` as in ``set_tensorflow_threads``."""
-        path = Path(path)
-        fix = ("make it with `python -m train`, or point DIGIT_INSPECTOR_MODEL (app) or --model (CLI) "
-               "at a trained .keras file")
-        if not path.is_file():
-            raise ModelLoadError(f"Model file {path} does not exist: {fix}.")
-        import keras
+        """Load, adapt and check a model; ``intra_op_threads`` as in ``set_tensorflow_threads``.
 
+        The default explanation is compiled and run on a blank digit here, so that a model the
+        engine cannot explain is refused now, with a ``ModelLoadError``, never at the first request.
+        """
         set_tensorflow_threads(intra_op_threads)
+        from models.adapter import SEND_INSTEAD, load_keras_model
+
+        model = cls(load_keras_model(path), path)
         try:
-            model = keras.models.load_model(path, safe_mode=True, compile=False)
-        except Exception as exc:  # Keras raises many kinds for a corrupt archive
-            reason = f"{type(exc).__name__}: {exc}"
-            raise ModelLoadError(f"Model file {path} could not be loaded ({reason}); {fix}.") from exc
-        try:
-            return cls(model, path)
-        except (ValueError, KeyError) as exc:
-            raise ModelLoadError(f"Model file {path} is not a digit CNN this app can explain ({exc}); {fix}.") from exc
+            blank = np.zeros((1, *model.spec.image_size), np.float32)
+            model.engine.explain(blank, model.default_layer, DEFAULT_METHOD, None, FAITHFULNESS_STEPS)
+        except Exception as exc:  # anything the engine cannot trace or run through this graph
+            raise ModelLoadError(f"Model file {path} loads but cannot be explained ({type(exc).__name__}): "
+                                 f"{SEND_INSTEAD}.") from exc
+        return model
 
     @property
     def name(self) -> str:
@@ -88,23 +86,20 @@ class DigitModel:
     def default_layer(self) -> str:
         return self.layer_names[-1]
 
+    @property
+    def num_classes(self) -> int:
+        return self.spec.num_classes
+
     def conv_layers(self) -> list[dict[str, Any]]:
         """One entry per conv layer: name, type, output shape, params, kernel, receptive field."""
-        from models.network import receptive_fields
-
-        fields = receptive_fields(self.keras_model)
-        rows = []
-        for name in self.layer_names:
-            layer = self.keras_model.get_layer(name)
-            rows.append({
-                "name": name,
-                "type": type(layer).__name__,
-                "output_shape": [int(d) for d in layer.output.shape[1:]],
-                "params": int(layer.count_params()),
-                "kernel": list(layer.kernel_size),
-                "receptive_field": fields[name],
-            })
-        return rows
+        return [{
+            "name": conv.name,
+            "type": type(conv.layer).__name__,
+            "output_shape": [int(d) for d in conv.tap.shape[1:]],
+            "params": int(conv.layer.count_params()),
+            "kernel": list(conv.layer.kernel_size),
+            "receptive_field": conv.receptive_field,
+        } for conv in self.spec.convs]
 
     def check_layer(self, layer: str | None) -> str:
         if layer is None or layer == "":
@@ -113,30 +108,37 @@ class DigitModel:
             raise ValueError(f"Unknown layer {layer!r}: choose one of {', '.join(self.layer_names)}.")
         return layer
 
-    def explain_batch(self, images: np.ndarray, layer: str | None = None, method: str = "gradcam",
+    def check_class(self, class_index: int | None) -> int | None:
+        if class_index is not None and not 0 <= int(class_index) < self.num_classes:
+            raise ValueError(f"class must be a digit from 0 to {self.num_classes - 1}, not {class_index}.")
+        return class_index
+
+    def probabilities(self, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+        """Class probabilities (N, classes) of images (N, 28, 28) in [0, 1], in batches."""
+        return np.concatenate([self.engine.probabilities(images[i:i + batch_size])
+                               for i in range(0, len(images), batch_size)])
+
+    def explain_batch(self, images: np.ndarray, layer: str | None = None, method: str = DEFAULT_METHOD,
                       classes: np.ndarray | None = None):
         """Batched probabilities (B,10), maps (B,28,28), explained classes (B,), empty flags (B,)."""
         return self._explain(images, layer, method, classes)[:4]
 
-    def explain_with_faithfulness(self, images: np.ndarray, layer: str | None = None, method: str = "gradcam",
-                                  classes: np.ndarray | None = None):
+    def explain_with_faithfulness(self, images: np.ndarray, layer: str | None = None,
+                                  method: str = DEFAULT_METHOD, classes: np.ndarray | None = None):
         """As ``explain_batch``, plus each map's deletion and insertion AUC (B, 2), in the same compiled call."""
         return self._explain(images, layer, method, classes, FAITHFULNESS_STEPS)
 
     def _explain(self, images, layer, method, classes, faithfulness_steps: int = 0):
-        from models.explain import METHODS
-
         layer = self.check_layer(layer)
-        if method not in METHODS:
-            raise ValueError(f"Unknown method {method!r}: choose one of {', '.join(METHODS)}.")
+        if method not in METHOD_NAMES:
+            raise ValueError(unknown_method_message(method))
         return self.engine.explain(images, layer, method, classes, faithfulness_steps)
 
-    def predict(self, image: np.ndarray, layer: str | None = None, method: str = "gradcam",
+    def predict(self, image: np.ndarray, layer: str | None = None, method: str = DEFAULT_METHOD,
                 class_index: int | None = None, with_faithfulness: bool = True) -> dict[str, Any]:
         """The prediction object of DESIGN.md for one 28x28 input in [0, 1]."""
         layer = self.check_layer(layer)
-        if class_index is not None and not 0 <= int(class_index) <= 9:
-            raise ValueError(f"class must be a digit from 0 to 9, not {class_index}.")
+        self.check_class(class_index)
         classes = None if class_index is None else np.array([int(class_index)])
         steps = FAITHFULNESS_STEPS if with_faithfulness else 0
         probs, cams, explained, empty, scores = self._explain(image[None], layer, method, classes, steps)
@@ -164,14 +166,5 @@ class DigitModel:
 
     def feature_maps(self, image: np.ndarray, layer: str | None = None) -> np.ndarray:
         """The layer's activations (h, w, K) for one 28x28 input."""
-        import keras
-
-        from models.explain import activation_layer_name
-
-        layer = self.check_layer(layer)
-        with self._lock:
-            if layer not in self._feature_taps:
-                output = self.keras_model.get_layer(activation_layer_name(self.keras_model, layer)).output
-                self._feature_taps[layer] = keras.Model(self.keras_model.input, output)
-        tap = self._feature_taps[layer]
-        return np.asarray(tap(np.asarray(image, np.float32).reshape(1, 28, 28, 1), training=False))[0]
+        tap = self.spec.activations(self.check_layer(layer))
+        return np.asarray(tap(np.asarray(image, np.float32).reshape(1, *self.spec.image_size, 1), training=False))[0]

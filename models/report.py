@@ -19,14 +19,15 @@ def report_path(model_path: str | Path) -> Path:
     return Path(model_path).with_suffix(".report.json")
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> Path:
+def write_json(path: Path, data: dict[str, Any]) -> Path:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(data, indent=1) + "\n")
     tmp.replace(path)  # atomic: a reader never sees half a report
     return path
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+def read_json(path: Path) -> dict[str, Any] | None:
+    """The file's JSON object, or None if it is missing or unreadable."""
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
@@ -34,17 +35,17 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 def write_metadata(model_path: str | Path, metadata: dict[str, Any]) -> Path:
-    return _write_json(metadata_path(model_path), metadata)
+    return write_json(metadata_path(model_path), metadata)
 
 
 def read_metadata(model_path: str | Path) -> dict[str, Any] | None:
-    return _read_json(metadata_path(model_path))
+    return read_json(metadata_path(model_path))
 
 
 def write_report(model_path: str | Path, report: dict[str, Any]) -> Path:
-    return _write_json(report_path(model_path), report)
+    return write_json(report_path(model_path), report)
 
 
 def read_report(model_path: str | Path) -> dict[str, Any] | None:
     """The evaluation report, or None if it is missing or unreadable."""
-    return _read_json(report_path(model_path))
+    return read_json(report_path(model_path))

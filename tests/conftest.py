@@ -55,3 +55,35 @@ def dash_app():
     from dashapp import create_app
 
     return create_app()
+
+
+@pytest.fixture(scope="session")
+def model_zoo(tmp_path_factory):
+    """Small models of every accepted shape (``tests/model_zoo.py``), briefly trained: name -> file."""
+    from model_zoo import build_zoo
+
+    return build_zoo(tmp_path_factory.mktemp("zoo"))
+
+
+@pytest.fixture(scope="session")
+def refused_models(tmp_path_factory):
+    """Files that are not digit models (Lambda layer, random bytes, 5 outputs...): name -> file."""
+    from model_zoo import build_refused
+
+    return build_refused(tmp_path_factory.mktemp("refused"))
+
+
+_LOADED: dict = {}
+
+
+@pytest.fixture(scope="session", params=["digit_cnn", "seed_h5", "seed_keras", "functional_fused",
+                                         "conv_bn_relu_blocks", "nested_sequential"])
+def any_model(request, model_zoo, digit_model):
+    """Each model the formula and faithfulness tests run over: the shipped CNN and every zoo model."""
+    from models.inference import DigitModel
+
+    if request.param == "digit_cnn":
+        return digit_model
+    if request.param not in _LOADED:
+        _LOADED[request.param] = DigitModel.load(model_zoo[request.param])
+    return _LOADED[request.param]

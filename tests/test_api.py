@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from bench.loadtools import server_timing
 from callbacks import SERVICE_EXTENSION
-from dashapp.loadtools import server_timing
 from dashapp.service import ModelService
 from dashapp.settings import Settings
-from models import METHOD_NAMES
+from models import DEFAULT_MODEL_PATH, METHOD_NAMES
 
 LIMIT = Settings().max_upload_bytes
 
@@ -218,3 +218,72 @@ def test_byte_and_pixel_limits_are_settings(seven):
         ModelService(Settings(max_upload_bytes=len(seven) - 1)).predict_image(seven, options)
     with pytest.raises(DigitInputError, match="pixel limit"):
         ModelService(Settings(max_image_pixels=100)).predict_image(seven, options)
+
+
+def test_models_lists_every_model_file_by_name(client):
+    response = client.get("/api/models")
+    assert response.status_code == 200
+    models = {entry["name"]: entry for entry in response.json["models"]}
+    assert {"digit_cnn", "seed_cnn"} <= set(models)
+    assert models["digit_cnn"]["default"] is True and models["seed_cnn"]["default"] is False
+    assert models["seed_cnn"]["file"] == "seed_cnn.h5" and models["seed_cnn"]["test_accuracy"] > 0.98
+    assert all(set(entry) == {"name", "file", "test_accuracy", "default"} for entry in models.values())
+
+
+def test_model_and_predict_take_a_model_name(client, seven):
+    body = client.get("/api/model?model=seed_cnn").json
+    assert body["name"] == "seed_cnn" and body["test_accuracy"] > 0.98
+    assert [layer["name"] for layer in body["conv_layers"]] == ["conv2d", "conv2d_1"]
+    assert body["default_layer"] == "conv2d_1" and body["methods"] == list(METHOD_NAMES)
+    response = client.post("/api/predict", **multipart(seven, model="seed_cnn", method="scorecam"))
+    assert response.status_code == 200
+    assert_prediction(response.json, 7, layer="conv2d_1", method="scorecam")
+    response = client.post("/api/predict?model=seed_cnn&layer=conv2d", data=seven, content_type="image/png")
+    assert_prediction(response.json, 7, layer="conv2d")
+    assert client.get("/api/model").json["name"] == "digit_cnn"  # no model field: the default one
+
+
+@pytest.mark.parametrize("value", ["lenet", "models/seed_cnn.h5", "../models/digit_cnn"])
+def test_unknown_model_names_get_a_400_listing_the_names(client, seven, value):
+    for response in (client.get("/api/model", query_string={"model": value}),
+                     client.post("/api/predict", **multipart(seven, model=value))):
+        assert response.status_code == 400
+        assert "Unknown model" in response.json["error"] and "digit_cnn, seed_cnn" in response.json["error"]
+
+
+def test_model_uploads_are_off_by_default(client, model_zoo):
+    response = client.post("/api/models", data={"model": (model_zoo["seed_keras"].open("rb"), "mine.keras")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 403 and "DIGIT_INSPECTOR_MODEL_UPLOADS=1" in response.json["error"]
+
+
+def test_an_uploaded_model_is_checked_saved_under_a_free_name_and_offered(dash_app, monkeypatch, tmp_path, model_zoo,
+                                                                          refused_models, seven):
+    models_dir = tmp_path / "models"
+    models_dir.mkdir()
+    settings = Settings(model_path=DEFAULT_MODEL_PATH, models_dir=models_dir, model_uploads=True,
+                        max_model_bytes=5_000_000)
+    monkeypatch.setitem(dash_app.server.extensions, SERVICE_EXTENSION, ModelService(settings))
+    client = dash_app.server.test_client()
+
+    def upload(path, name):
+        return client.post("/api/models", data={"model": (path.open("rb"), name)}, content_type="multipart/form-data")
+
+    first = upload(model_zoo["conv_bn_relu_blocks"], "my net.keras")
+    second = upload(model_zoo["seed_keras"], "my net.keras")
+    assert (first.status_code, first.json["name"]) == (201, "my_net")
+    assert (second.status_code, second.json.get("name")) == (201, "my_net_2"), second.json  # never replaces one
+    assert {"my_net", "my_net_2", "digit_cnn"} <= {m["name"] for m in client.get("/api/models").json["models"]}
+    response = client.post("/api/predict", **multipart(seven, model="my_net_2"))
+    assert response.status_code == 200 and response.json["explanation"]["layer"] == "conv2d_1"
+    for path, name, status, words in ((refused_models["lambda"], "lambda.keras", 400, "Lambda layer"),
+                                      (refused_models["random_bytes"], "junk.keras", 400, "not a model Keras 3"),
+                                      (model_zoo["seed_h5"], "seed.h5", 400, "not a .keras file"),
+                                      (models_dir / "my_net.keras", "big.keras", 413, "limit")):
+        if status == 413:
+            path = tmp_path / "big.keras"
+            path.write_bytes(b"\0" * 5_100_000)
+        response = upload(path, name)
+        assert response.status_code == status and words in response.json["error"], name
+        assert str(tmp_path) not in response.json["error"] or status == 413
+    assert sorted(p.name for p in models_dir.iterdir()) == ["my_net.keras", "my_net_2.keras"]

@@ -119,15 +119,15 @@ def test_missing_report_is_computed_once_and_written(tmp_path):
 def test_an_empty_map_gives_way_to_the_nearest_layer_with_evidence(service):
     from models.preprocess import normalize_digit, rasterize_strokes
 
-    one = normalize_digit(rasterize_strokes(["M140,40L150,220"]))  # Grad-CAM at conv4 finds nothing here
-    options = service.options("conv4", "gradcam")
-    assert service.explain(one, options)["explanation"]["empty"]
-    explanation = service.explain_nonempty(one, options)["explanation"]
+    seven = normalize_digit(rasterize_strokes([SEVEN]))  # the shipped model's Grad-CAM at conv3 finds nothing here
+    options = service.options("conv3", "gradcam")
+    assert service.explain(seven, options)["explanation"]["empty"]
+    explanation = service.explain_nonempty(seven, options)["explanation"]
     assert not explanation["empty"] and np.array(explanation["heatmap"]).max() > 0
-    assert (explanation["method"], explanation["layer"]) == ("gradcam", "conv3")
-    assert explanation["instead_of"] == {"method": "gradcam", "layer": "conv4"}
-    text, colour = status_message({"top": [{"digit": 1, "probability": 1.0}], "explanation": explanation})
-    assert "Grad-CAM found no evidence for digit 1 at layer conv4, so the map shown is Grad-CAM at layer conv3" in text
+    assert (explanation["method"], explanation["layer"]) == ("gradcam", "conv4")  # the nearest, deeper first
+    assert explanation["instead_of"] == {"method": "gradcam", "layer": "conv3"}
+    text, colour = status_message({"top": [{"digit": 7, "probability": 1.0}], "explanation": explanation})
+    assert "Grad-CAM found no evidence for digit 7 at layer conv3, so the map shown is Grad-CAM at layer conv4" in text
     assert colour == "warning"
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from dashapp.loadtools import free_port
+from bench.loadtools import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 120  # a worker imports TensorFlow and loads the model before it takes requests

@@ -73,8 +73,23 @@ def wait_for_reading(dash_duo, digit: int) -> None:
           msg=f"top3-chart never showed {digit}; status: {dash_duo.find_element('#' + ids.STATUS).text}")
 
 
+def plotted(dash_duo, graph_id: str) -> bool:
+    """Whether plotly has drawn a figure with data in the graph, its plot area laid out."""
+    return bool(dash_duo.driver.execute_script(
+        f"const gd = document.querySelector('#{graph_id} .js-plotly-plot');"
+        f"const area = document.querySelector('#{graph_id} .nsewdrag');"
+        "return gd && gd.data && gd.data.length > 0 && area && gd._fullLayout.xaxis"
+        " && Math.abs(area.getBoundingClientRect().width - gd._fullLayout.xaxis._length) < 1;"))
+
+
 def click_plot(dash_duo, graph_id: str, x, y) -> None:
-    """Click a graph with the mouse at data coordinates (x, y)."""
+    """Click a graph with the mouse at data coordinates (x, y), once plotly has drawn it.
+
+    The other outputs of the graph's callback can be on the page well before its figure is:
+    plotly.js is loaded lazily (5 MB, in a fresh browser for every test), and a click before the
+    figure is drawn lands on nothing.
+    """
+    until(lambda: plotted(dash_duo, graph_id), timeout=TIMEOUT, msg=f"{graph_id} was never drawn")
     offset = dash_duo.driver.execute_script(
         f"const gd = document.querySelector('#{graph_id} .js-plotly-plot');"
         f"const [x, y] = {json.dumps([x, y])}; const l = gd._fullLayout;"
@@ -226,10 +241,13 @@ def test_clicking_a_confusion_cell_shows_its_digits(app_browser):
     metrics = dash_duo.find_element(f"#{ids.METRICS_TABLE}").text
     assert f"{report['test_accuracy']:.2%}" in metrics
     assert f"ECE {report['calibration']['ece']:.2%}" in metrics.replace("\n", " ")
-    assert figure(dash_duo, ids.CALIBRATION_FIGURE)["data"]
+    # plotly draws the figures after the table is on the page (see click_plot)
+    until(lambda: plotted(dash_duo, ids.CALIBRATION_FIGURE), timeout=TIMEOUT)
 
     click_plot(dash_duo, ids.CONFUSION_MATRIX, int(predicted), int(true))
-
+    # the click picks the cell in the two menus that keyboard users pick it with
+    until(lambda: [dash_duo.find_element(f"#{i}").get_attribute("value") for i in (ids.CELL_TRUE, ids.CELL_READ_AS)]
+          == [str(true), str(predicted)], timeout=TIMEOUT)
     until(lambda: len(dash_duo.find_elements(f"#{ids.MISCLASSIFIED_GALLERY} .sample img")) == min(count, 30),
           timeout=TIMEOUT)
     captions = dash_duo.find_elements(f"#{ids.MISCLASSIFIED_GALLERY} .sample figcaption")

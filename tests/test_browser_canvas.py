@@ -144,12 +144,13 @@ def test_a_finger_draws_without_scrolling_the_page(app_browser):
 
 def test_an_empty_map_gives_way_to_one_with_evidence(predict_page):
     dash_duo = predict_page
-    draw(dash_duo, [[(140, 40), (150, 220)]])  # a 1 whose Grad-CAM map at conv4 is all zero
-    wait_for_reading(dash_duo, 1)
+    draw(dash_duo, SEVEN)
+    wait_for_reading(dash_duo, 7)
+    dash_duo.select_dcc_dropdown(f"#{ids.LAYER_DROPDOWN}", index=2)  # conv3: the shipped model's map of this 7 is empty
     until(lambda: "found no evidence" in status(dash_duo), timeout=TIMEOUT)
-    assert "the map shown is Grad-CAM at layer conv3" in status(dash_duo)
+    assert "for digit 7 at layer conv3, so the map shown is Grad-CAM at layer conv4" in status(dash_duo)
     assert as_array(figure(dash_duo, ids.GRADCAM_FIGURE)["data"][1]["z"]).max() > 0
-    assert "conv3" in heatmap_title(dash_duo)
+    assert "conv4" in heatmap_title(dash_duo)
     assert dash_duo.get_logs() == []
 
 

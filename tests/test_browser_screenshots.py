@@ -58,3 +58,18 @@ def test_screenshots(dash_duo, dash_app):
     dash_duo.wait_for_element(f"#{ids.MISCLASSIFIED_GALLERY} .sample img", timeout=TIMEOUT)
     dash_duo.driver.save_screenshot(str(DOCS / "evaluation.png"))
     assert dash_duo.get_logs() == []
+
+
+def test_phone_screenshot(dash_duo, dash_app):
+    """The evaluation page on a 390 px phone, its menu folded, a mistake's digits below the matrix."""
+    matrix = np.array(read_report(DEFAULT_MODEL_PATH)["confusion_matrix"])
+    np.fill_diagonal(matrix, 0)
+    true, predicted = np.unravel_index(matrix.argmax(), matrix.shape)
+    dash_duo.driver.set_window_size(390, 1500)
+    dash_duo.start_server(dash_app, navigate=False, port=DASH_TEST_PORT)
+    dash_duo.wait_for_page(dash_duo.server.url + "/evaluation")
+    dash_duo.wait_for_contains_text(f"#{ids.METRICS_TABLE}", "accuracy", timeout=TIMEOUT)
+    click_plot(dash_duo, ids.CONFUSION_MATRIX, int(predicted), int(true))
+    dash_duo.wait_for_element(f"#{ids.MISCLASSIFIED_GALLERY} .sample img", timeout=TIMEOUT)
+    dash_duo.driver.save_screenshot(str(DOCS / "evaluation-phone.png"))
+    assert dash_duo.get_logs() == []

@@ -65,3 +65,17 @@ def test_predict_all_good_exits_zero_and_bad_model_is_one_sentence(digit_files, 
     result = run_cli(str(path), "--model", str(broken), "--json")
     assert result.returncode == 2 and str(broken) in result.stderr and "python -m train" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_model_is_a_path_or_a_name_and_a_refused_one_is_one_sentence(digit_files, refused_models):
+    path, digit = digit_files[0]
+    result = run_cli(str(path), "--model", "seed_cnn", "--json")
+    assert result.returncode == 0, result.stderr
+    line = json.loads(result.stdout)
+    assert line["top"][0]["digit"] == digit and line["explanation"]["layer"] == "conv2d_1"
+    result = run_cli(str(path), "--model", "lenet", "--json")
+    assert result.returncode == 2 and "No model named 'lenet'" in result.stderr and "seed_cnn" in result.stderr
+    result = run_cli(str(path), "--model", str(refused_models["lambda"]), "--json")
+    assert result.returncode == 2 and "Lambda layer" in result.stderr and str(refused_models["lambda"]) in result.stderr
+    error = next(line for line in result.stderr.splitlines() if line.startswith("error: "))
+    assert "Traceback" not in result.stderr and error.endswith("`python -m train`.")  # the whole sentence, one line

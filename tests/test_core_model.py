@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from models import DEFAULT_MODEL_PATH
+from models.adapter import adapt
 from models.evaluation import calibration, confusion_matrix, evaluation_report, per_class_metrics
+from models.inference import ModelLoadError
 from models.mnist import MnistError, load_mnist
-from models.network import fold_batch_norm
 from models.report import read_metadata, read_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,27 +35,30 @@ def test_shipped_model_is_a_functional_cnn_with_separate_softmax(digit_model):
 
 
 def test_folded_batch_norm_gives_the_same_answers_and_taps(digit_model, mnist_test):
-    """The explainer runs a copy with BatchNorm folded into the convs: same probabilities, same activations."""
+    """The explainer runs a graph with BatchNorm folded into the convs: same probabilities, same activations."""
     model = digit_model.keras_model
-    folded = fold_batch_norm(model)
-    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in folded.layers)
+    folded, plain = adapt(model), adapt(model, fold_batch_norm=False)
+    assert folded.folded_batch_norms > 0 and plain.folded_batch_norms == 0
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in folded.network.layers)
     x = mnist_test[0][:64, ..., None].astype(np.float32) / 255
-    np.testing.assert_allclose(folded(x, training=False), model(x, training=False), atol=1e-5)
-    for name in ("conv1_relu", "conv4_relu"):
-        taps = [keras.Model(m.input, m.get_layer(name).output) for m in (model, folded)]
-        np.testing.assert_allclose(taps[1](x, training=False), taps[0](x, training=False), rtol=1e-4, atol=1e-4)
-    assert model.get_layer("conv1_bn") is not None  # the loaded model itself is left as it was
+    np.testing.assert_allclose(keras.ops.softmax(folded.network(x)), model(x, training=False), atol=1e-5)
+    for name in digit_model.layer_names:
+        np.testing.assert_allclose(folded.activations(name)(x), plain.activations(name)(x), rtol=1e-4, atol=1e-4)
+    assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)  # loaded model as it was
 
 
-def test_folding_leaves_branching_and_shared_layers_alone():
+def test_folding_leaves_a_shared_output_alone_and_a_reused_conv_is_refused():
     inputs = keras.Input((28, 28, 1))
-    a = keras.layers.Conv2D(4, 3, padding="same")(inputs)
-    b = keras.layers.BatchNormalization()(keras.layers.Conv2D(4, 3, padding="same")(inputs))
-    branching = keras.Model(inputs, keras.layers.Add()([a, b]))
-    assert fold_batch_norm(branching) is branching
+    conv_layer = keras.layers.Conv2D(4, 3, padding="same")
+    conv = conv_layer(inputs)
+    relu = keras.layers.ReLU()(keras.layers.BatchNormalization()(conv))
+    branching = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Flatten()(keras.layers.Add()([conv, relu]))))
+    spec = adapt(branching)  # the conv's output also feeds the Add: BN cannot be folded into it
+    assert spec.folded_batch_norms == 0 and spec.convs[0].tap_layer == conv_layer.name
     shared = keras.layers.Conv2D(1, 3, padding="same")
-    twice = keras.Model(inputs, keras.layers.BatchNormalization()(shared(shared(inputs))))
-    assert fold_batch_norm(twice) is twice
+    twice = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Flatten()(shared(shared(inputs)))))
+    with pytest.raises(ModelLoadError, match="more than once"):
+        adapt(twice)
 
 
 def test_shipped_model_reaches_99_5_percent(digit_model, mnist_test):

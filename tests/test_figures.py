@@ -108,11 +108,13 @@ def test_model_input_shows_every_pixel():
 def test_confusion_matrix_annotates_hits_and_mistakes_separately():
     matrix = np.diag(np.full(10, 1000))
     matrix[4, 9] = 7  # seven 4s read as 9
-    hits, mistakes = confusion_matrix_figure(matrix.tolist()).data
+    hits, mistakes, empty = confusion_matrix_figure(matrix.tolist()).data
     assert hits.text[3][3] == "1000" and hits.text[4][9] == ""
     assert mistakes.text[4][9] == "7" and mistakes.text[3][3] == "" and mistakes.text[0][1] == ""
-    assert np.isnan(mistakes.z[0][1])  # an empty cell is blank, not a zero-coloured square
-    assert mistakes.customdata[4][9] == 7
+    assert np.isnan(mistakes.z[0][1])  # an empty cell is not a zero-coloured mistake...
+    assert empty.z[0][1] == 0 and empty.text[0][1] == ""  # ...but a faint square that takes a click
+    assert np.isnan(empty.z[4][9]) and np.isnan(empty.z[3][3])
+    assert mistakes.customdata[4][9] == 7 and empty.customdata[0][1] == 0
     assert list(hits.x) == list(range(10)) and list(hits.y) == list(range(10))
 
 

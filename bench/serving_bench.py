@@ -19,10 +19,10 @@ import contextlib
 
 import numpy as np
 
-from dashapp.loadtools import Client, LoadResult, digit_pngs, gunicorn, load
+from bench.loadtools import Client, LoadResult, digit_pngs, gunicorn, load
 
 SERVERS = {  # name: (app, gunicorn config)
-    "naive": ("dashapp.naive_server:server", "python:dashapp.naive_server"),  # no model service for the hook
+    "naive": ("bench.naive_server:server", "python:bench.naive_server"),  # no model service for the hook
     "ours": ("dashapp.wsgi:server", "gunicorn.conf.py"),
 }
 # (name, server, query)
@@ -57,7 +57,7 @@ def where_time_goes(result: LoadResult) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dashapp.serving_bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.serving_bench", description=__doc__)
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args(argv)
     images = digit_pngs()

@@ -54,7 +54,7 @@ def row(name: str, ms: np.ndarray, baseline: np.ndarray | None = None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m models.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.model_bench", description=__doc__)
     parser.add_argument("--model", default=str(DEFAULT_MODEL_PATH))
     parser.add_argument("--images", type=int, default=100, help="MNIST test digits to time")
     args = parser.parse_args(argv)

@@ -15,13 +15,13 @@ import threading
 import time
 import urllib.request
 
-from dashapp.loadtools import digit_pngs, gunicorn, post_image
+from bench.loadtools import digit_pngs, gunicorn, post_image
 
 RSS_LIMIT_MB = 1536
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dashapp.loadtest", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.loadtest", description=__doc__)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)

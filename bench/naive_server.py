@@ -1,4 +1,4 @@
-"""The baseline the serving benchmark compares against: ``gunicorn dashapp.naive_server:server``.
+"""The baseline the serving benchmark compares against: ``gunicorn bench.naive_server:server``.
 
 Same pre-processing and answer as ``/api/predict``, but the model work is done the naive way
 of the original app: ``model.predict``, then a Grad-CAM model built per request and an eager
@@ -40,7 +40,7 @@ def health():
 
 @server.post("/api/predict")
 def predict():
-    from models.bench import naive_top3_gradcam
+    from bench.model_bench import naive_top3_gradcam
 
     model = _keras_model()
     try:

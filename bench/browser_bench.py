@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from dashapp.loadtools import gunicorn
+from bench.loadtools import gunicorn
 
 # Records the pen-up and every change of the Grad-CAM figure, in page time (ms). A pointer event:
 # the canvas cancels pointerdown, so the browser sends no mouse events while drawing.
@@ -124,7 +124,7 @@ def summary(name: str, ms: list[float]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dashapp.browser_bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.browser_bench", description=__doc__)
     parser.add_argument("--trials", type=int, default=20)
     args = parser.parse_args(argv)
     driver = chromium()

@@ -1,0 +1,1 @@
+"""Benchmarks, the naive baseline server and load tools: measured against the app, never part of it."""
