@@ -142,13 +142,14 @@ def test_a_finger_draws_without_scrolling_the_page(app_browser):
     assert dash_duo.get_logs() == []
 
 
-def test_an_empty_map_gives_way_to_one_with_evidence(predict_page):
-    dash_duo = predict_page
-    draw(dash_duo, SEVEN)
-    wait_for_reading(dash_duo, 7)
-    dash_duo.select_dcc_dropdown(f"#{ids.LAYER_DROPDOWN}", index=2)  # conv3: the shipped model's map of this 7 is empty
+def test_an_empty_map_gives_way_to_one_with_evidence(app_browser, mnist_test):
+    dash_duo = app_browser
+    x, y = mnist_test
+    dash_duo.wait_for_page(dash_duo.server.url + "/?test=1")  # a 2 whose Grad-CAM map at conv3 is empty
+    wait_for_reading(dash_duo, int(y[1]))
+    dash_duo.select_dcc_dropdown(f"#{ids.LAYER_DROPDOWN}", index=2)  # conv3
     until(lambda: "found no evidence" in status(dash_duo), timeout=TIMEOUT)
-    assert "for digit 7 at layer conv3, so the map shown is Grad-CAM at layer conv4" in status(dash_duo)
+    assert f"for digit {y[1]} at layer conv3, so the map shown is Grad-CAM at layer conv4" in status(dash_duo)
     assert as_array(figure(dash_duo, ids.GRADCAM_FIGURE)["data"][1]["z"]).max() > 0
     assert "conv4" in heatmap_title(dash_duo)
     assert dash_duo.get_logs() == []
