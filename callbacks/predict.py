@@ -126,7 +126,8 @@ def status_message(result: dict[str, Any]) -> tuple[str, str]:
     asked = explanation.get("instead_of")
     if asked:
         asked_method = METHOD_LABELS[asked["method"]]
-        return (f"{read} {asked_method} found no evidence for digit {digit} at layer {asked['layer']}, so the map "
+        at = f" at layer {asked['layer']}" if asked["layer"] else ""  # None: a pixel-level method
+        return (f"{read} {asked_method} found no evidence for digit {digit}{at}, so the map "
                 f"shown is {method} at layer {explanation['layer']}."), "warning"
     if explanation["empty"]:
         return (f"{read} {method} found no evidence for digit {digit} at any layer, and neither did Layer-CAM: "

@@ -273,12 +273,16 @@ class ModelService:
         result = self.explain(image, options)
         if not result["explanation"]["empty"]:
             return result
-        names = self.load(options.model).layer_names
-        asked = names.index(options.layer)
-        nearest = sorted((i for i in range(len(names)) if i != asked), key=lambda i: (abs(i - asked), i < asked))
-        tries = [replace(options, layer=names[i]) for i in nearest]
-        if options.method != FALLBACK_METHOD:
-            tries.append(replace(options, method=FALLBACK_METHOD))
+        model = self.load(options.model)
+        if options.layer is None:  # a pixel-level method: no layer to move along
+            tries = [replace(options, method=FALLBACK_METHOD, layer=model.default_layer)]
+        else:
+            names = model.layer_names
+            asked = names.index(options.layer)
+            nearest = sorted((i for i in range(len(names)) if i != asked), key=lambda i: (abs(i - asked), i < asked))
+            tries = [replace(options, layer=names[i]) for i in nearest]
+            if options.method != FALLBACK_METHOD:
+                tries.append(replace(options, method=FALLBACK_METHOD))
         for other in tries:
             shown = self.explain(image, other)
             if not shown["explanation"]["empty"]:

@@ -135,6 +135,26 @@ def test_an_empty_map_gives_way_to_the_nearest_layer_with_evidence(service):
     assert colour == "warning"
 
 
+def test_an_empty_pixel_level_map_gives_way_to_layercam_at_the_default_layer(service, monkeypatch):
+    from models.preprocess import normalize_digit, rasterize_strokes
+
+    seven = normalize_digit(rasterize_strokes([SEVEN]))
+    explain = service.explain
+
+    def occlusion_finds_nothing(image, options):
+        result = explain(image, options)
+        if options.method == "occlusion":
+            result["explanation"]["empty"] = True
+        return result
+
+    monkeypatch.setattr(service, "explain", occlusion_finds_nothing)
+    explanation = service.explain_nonempty(seven, service.options(None, "occlusion"))["explanation"]
+    assert (explanation["method"], explanation["layer"]) == ("layercam", service.model.default_layer)
+    assert explanation["instead_of"] == {"method": "occlusion", "layer": None}
+    text, _ = status_message({"top": [{"digit": 7, "probability": 1.0}], "explanation": explanation})
+    assert "Occlusion found no evidence for digit 7, so the map shown is Layer-CAM at layer" in text
+
+
 def test_test_digits_open_by_index_and_a_bad_index_says_what_to_send(mnist_test):
     x, y = mnist_test
     source = source_of_test_digit("42")
