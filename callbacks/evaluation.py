@@ -68,9 +68,14 @@ def cell_samples(report: dict[str, Any], true: int, predicted: int, order: str) 
     return sorted(samples, key=key)
 
 
-def sample_card(sample: dict[str, Any], heatmap: np.ndarray) -> dcc.Link:
-    """A test digit with the map of its wrong answer, linking to the Predict page, which opens it."""
-    caption = f"#{sample['index']}: a {sample['true']} read as {sample['predicted']} ({sample['confidence']:.0%})"
+def sample_card(sample: dict[str, Any], heatmap: np.ndarray, corruption: str | None = None) -> dcc.Link:
+    """A test digit with the map of its wrong answer, linking to the Predict page, which opens it.
+
+    ``corruption`` names the MNIST-C corruption the card's image was put through (the link opens the clean digit).
+    """
+    under = f" under {corruption}" if corruption else ""
+    caption = (f"#{sample['index']}{under}: a {sample['true']} read as {sample['predicted']} "
+               f"({sample['confidence']:.0%})")
     alt = f"Test digit {caption}, with the Grad-CAM map of {sample['predicted']} over it"
     return dcc.Link(html.Figure([
         html.Img(src=heatmap_overlay_png(np.asarray(sample["image"]), heatmap, scale=CARD_SCALE), alt=alt),

@@ -260,3 +260,38 @@ def png_bytes(picture: Image.Image) -> bytes:
 
 def _png_uri(picture: Image.Image) -> str:
     return "data:image/png;base64," + base64.b64encode(png_bytes(picture)).decode("ascii")
+
+
+def robustness_figure(sections: Sequence[tuple[str, dict[str, Any]]], height: int = 460) -> dict[str, Any]:
+    """Accuracy per MNIST-C corruption, one horizontal bar per corruption and model (a plain dict).
+
+    ``sections`` are (model name, report ``robustness`` section) pairs: one model, or two side by
+    side when comparing. Each bar's customdata is [model name, corruption], which a click reads.
+    """
+    colours = (ACCENT, "#f0ad4e")
+    data = []
+    for (name, section), colour in zip(sections, colours, strict=False):
+        rows = section["corruptions"]
+        data.append({
+            "type": "bar", "orientation": "h", "name": f"{name} (mean {section['mean_accuracy']:.1%})",
+            "y": [row["name"] for row in rows], "x": [row["accuracy"] for row in rows],
+            "customdata": [[name, row["name"]] for row in rows], "marker": {"color": colour},
+            "text": [f"{row['accuracy']:.1%}" for row in rows], "textposition": "auto",
+            "hovertemplate": "%{y}: %{x:.1%} read right<extra>" + name + "</extra>",
+        })
+    return {"data": data, "layout": _bare(
+        height, barmode="group", showlegend=len(data) > 1, legend={"orientation": "h", "y": -0.12},
+        xaxis={"range": [0, 1], "tickformat": ".0%", "fixedrange": True, "title": {"text": "accuracy"}},
+        yaxis={"autorange": "reversed", "fixedrange": True, "automargin": True})}
+
+
+def robustness_summary(sections: Sequence[tuple[str, dict[str, Any]]]) -> str:
+    """The robustness chart in words: each model's mean, weakest corruption and every accuracy."""
+    parts = []
+    for name, section in sections:
+        rows = section["corruptions"]
+        weakest = min(rows, key=lambda row: row["accuracy"])
+        every = "; ".join(f"{row['name']} {row['accuracy']:.1%}" for row in rows)
+        parts.append(f"{name}: mean accuracy {section['mean_accuracy']:.1%} over {len(rows)} MNIST-C corruptions, "
+                     f"weakest {weakest['name']} ({weakest['accuracy']:.1%}). {every}.")
+    return " ".join(parts)

@@ -16,6 +16,7 @@ import callbacks.explanations  # noqa: F401
 import callbacks.layers  # noqa: F401
 import callbacks.predict  # noqa: F401
 import callbacks.report_download  # noqa: F401
+import callbacks.robustness  # noqa: F401
 import callbacks.shell  # noqa: F401
 from dashapp.api import api
 from dashapp.service import ModelService

@@ -60,6 +60,8 @@ GALLERY_ORDER = "gallery-order"
 METRICS_TABLE = "metrics-table"
 CALIBRATION_FIGURE = "calibration-figure"
 CALIBRATION_SUMMARY = "calibration-summary"  # the figure's text alternative
+ROBUSTNESS_FIGURE = "robustness-figure"  # accuracy per MNIST-C corruption; a bar's click fills the gallery
+ROBUSTNESS_SUMMARY = "robustness-summary"  # the figure's text alternative
 
 # Explanations page
 SELECTED_MODEL = "selected-model"  # session store: the model chosen in the navbar (the default model when empty)
