@@ -280,8 +280,10 @@ def robustness_figure(sections: Sequence[tuple[str, dict[str, Any]]], height: in
             "hovertemplate": "%{y}: %{x:.1%} read right<extra>" + name + "</extra>",
         })
     return {"data": data, "layout": _bare(
-        height, barmode="group", showlegend=len(data) > 1, legend={"orientation": "h", "y": -0.12},
-        xaxis={"range": [0, 1], "tickformat": ".0%", "fixedrange": True, "title": {"text": "accuracy"}},
+        height, barmode="group", showlegend=len(data) > 1, legend={"orientation": "h", "y": -0.15},
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        xaxis={"range": [0, 1], "tickformat": ".0%", "fixedrange": True, "title": {"text": "accuracy"},
+               "automargin": True},
         yaxis={"autorange": "reversed", "fixedrange": True, "automargin": True})}
 
 

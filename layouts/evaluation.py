@@ -60,14 +60,14 @@ def layout() -> html.Div:
                              described_graph(dcc.Graph(id=ids.CALIBRATION_FIGURE, config={"displayModeBar": False}),
                                              ids.CALIBRATION_SUMMARY)],
                             delay_show=300),
+                html.Section([
+                    html.H2("Robustness to corruptions (MNIST-C)", className="h5 mt-3"),
+                    html.P("Accuracy on test digits put through each of the 15 MNIST-C corruptions (Mu & Gilmer 2019). "
+                           "Click a bar to see the digits misread under that corruption in the gallery of digits.",
+                           className="text-muted mb-1"),
+                    dcc.Loading(described_graph(dcc.Graph(id=ids.ROBUSTNESS_FIGURE, config={"displayModeBar": False}),
+                                                ids.ROBUSTNESS_SUMMARY), delay_show=300),
+                ]),
             ], lg=5),
-        ]),
-        html.Section([
-            html.H2("Robustness to corruptions (MNIST-C)", className="h5 mt-3"),
-            html.P("Accuracy on test digits put through each of the 15 MNIST-C corruptions (Mu & Gilmer 2019). "
-                   "Click a bar to see the digits misread under that corruption in the gallery above.",
-                   className="text-muted mb-1"),
-            dcc.Loading(described_graph(dcc.Graph(id=ids.ROBUSTNESS_FIGURE, config={"displayModeBar": False}),
-                                        ids.ROBUSTNESS_SUMMARY), delay_show=300),
         ]),
     ])
