@@ -17,6 +17,7 @@ from dash import Input, Output, Patch, State, callback, clientside_callback, ctx
 from dash.exceptions import PreventUpdate
 
 from callbacks import model_service
+from callbacks.explanation_figures import method_options
 from callbacks.figures import (
     canvas_figure,
     digit_png,
@@ -32,7 +33,7 @@ from callbacks.figures import (
 from layouts import ids
 from layouts.predict import METHOD_HELP
 from models.inference import ModelLoadError
-from models.methods import METHOD_LABELS
+from models.methods import METHOD_LABELS, METHOD_NAMES
 from models.mnist import MnistError, load_mnist
 from models.preprocess import DEFAULT_PEN_WIDTH, DigitInputError, load_image, normalize_digit, rasterize_strokes
 
@@ -254,6 +255,34 @@ def show_layer_choice(selected, shown):
 )
 def remember_layer(chosen, selected):
     if chosen is None or chosen == selected:
+        raise PreventUpdate
+    return chosen
+
+
+@callback(
+    Output(ids.METHOD_DROPDOWN, "options"), Output(ids.METHOD_DROPDOWN, "value"),
+    Input(ids.SELECTED_METHOD, "data"), Input(ids.LAYER_DROPDOWN, "value"), State(ids.METHOD_DROPDOWN, "value"),
+)
+def show_method_choice(selected, layer, shown):
+    """The session's chosen method, else the scoreboard's recommended one; each labelled with its score at the layer."""
+    service = model_service()
+    try:
+        recommended, section = service.recommended()[0], service.explanations()
+    except ModelLoadError:
+        raise PreventUpdate from None  # the predict callback shows why
+    method = selected if selected in METHOD_NAMES else recommended
+    options = [{**option, "title": METHOD_HELP[option["value"]]} for option in method_options(section, layer)]
+    return options, no_update if method == shown else method
+
+
+@callback(
+    Output(ids.SELECTED_METHOD, "data", allow_duplicate=True),
+    Input(ids.METHOD_DROPDOWN, "value"), State(ids.SELECTED_METHOD, "data"),
+    prevent_initial_call=True,
+)
+def remember_method(chosen, selected):
+    """Only a choice of the user's is remembered: the recommendation shown by default is not a choice."""
+    if chosen is None or chosen == selected or (selected is None and chosen == model_service().recommended()[0]):
         raise PreventUpdate
     return chosen
 

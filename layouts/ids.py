@@ -20,6 +20,7 @@ OPACITY_SLIDER = "opacity-slider"
 MODEL_INPUT = "model-input"
 LAYER_DROPDOWN = "layer-dropdown"
 METHOD_DROPDOWN = "method-dropdown"
+SELECTED_METHOD = "selected-method"  # session store: the method the user chose (the recommended one when empty)
 STATUS = "status"
 FAITHFULNESS = "faithfulness"
 PEN_WIDTH = "pen-width"

@@ -73,10 +73,11 @@ def _explanation_column() -> dbc.Col:
                      dcc.Dropdown(id=ids.LAYER_DROPDOWN, clearable=False, searchable=False),
                      dbc.FormText(LAYER_HELP)], xs=12, sm=6, lg=12, xl=6),
             dbc.Col([dbc.Label("Method", html_for=ids.METHOD_DROPDOWN),
-                     dcc.Dropdown(id=ids.METHOD_DROPDOWN, value=DEFAULT_METHOD, clearable=False, searchable=False,
+                     # Its value is the session's choice or the recommended method (callbacks/predict.py).
+                     dcc.Dropdown(id=ids.METHOD_DROPDOWN, clearable=False, searchable=False,
                                   options=[{"label": METHOD_LABELS[m], "value": m, "title": METHOD_HELP[m]}
-                                           for m in METHOD_NAMES],
-                                  persistence=True, persistence_type="session"),
+                                           for m in METHOD_NAMES]),
+                     dcc.Store(id=ids.SELECTED_METHOD, storage_type="session"),
                      dbc.FormText(METHOD_HELP[DEFAULT_METHOD], id=ids.METHOD_HELP)], xs=12, sm=6, lg=12, xl=6),
         ], className="g-2"),
         dcc.Graph(id=ids.GRADCAM_FIGURE, config=STATIC),

@@ -30,6 +30,7 @@ from test_browser import (  # noqa: F401  (fixtures, shared with the other brows
 )
 
 from layouts import ids
+from models.methods import METHOD_NAMES
 
 
 def arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float,
@@ -147,6 +148,7 @@ def test_an_empty_map_gives_way_to_one_with_evidence(app_browser, mnist_test):
     x, y = mnist_test
     dash_duo.wait_for_page(dash_duo.server.url + "/?test=1")  # a 2 whose Grad-CAM map at conv3 is empty
     wait_for_reading(dash_duo, int(y[1]))
+    dash_duo.select_dcc_dropdown(f"#{ids.METHOD_DROPDOWN}", index=METHOD_NAMES.index("gradcam"))  # not the default
     dash_duo.select_dcc_dropdown(f"#{ids.LAYER_DROPDOWN}", index=2)  # conv3
     until(lambda: "found no evidence" in status(dash_duo), timeout=TIMEOUT)
     assert f"for digit {y[1]} at layer conv3, so the map shown is Grad-CAM at layer conv4" in status(dash_duo)

@@ -11,6 +11,7 @@ from test_browser import SEVEN, TIMEOUT, draw, figure, heatmap_title, wait_for_r
 
 from layouts import ids
 from models import DEFAULT_MODEL_PATH
+from models.methods import METHOD_NAMES
 from models.report import read_report
 
 
@@ -61,7 +62,8 @@ def test_predict_page_shows_a_pixel_level_method_without_a_layer(browser):
     dash_duo.wait_for_contains_text(f"#{ids.STATUS}", "Draw a digit", timeout=TIMEOUT)
     draw(dash_duo, SEVEN)
     wait_for_reading(dash_duo, 7)
-    dash_duo.select_dcc_dropdown(f"#{ids.METHOD_DROPDOWN}", value="Integrated Gradients")
+    dash_duo.select_dcc_dropdown(f"#{ids.METHOD_DROPDOWN}",
+                                 index=METHOD_NAMES.index("integrated_gradients"))  # labels carry scores
     until(lambda: heatmap_title(dash_duo) == "Integrated Gradients for 7", timeout=TIMEOUT)  # no "at layer"
     assert "deletion AUC" in dash_duo.find_element(f"#{ids.FAITHFULNESS}").text
     assert dash_duo.get_logs() == []
