@@ -30,15 +30,15 @@ PICK_A_CELL = ("Click a cell of the confusion matrix, or pick a true digit and w
                "to see those test digits.")
 
 
-def metrics_table(report: dict[str, Any], model: str) -> list[html.Thead | html.Tbody | html.Tfoot]:
-    """Per-class precision, recall and F1, then the model, its accuracy and expected calibration error."""
+def metrics_table(report: dict[str, Any], model: str | None = None) -> list[html.Thead | html.Tbody | html.Tfoot]:
+    """Per-class precision, recall and F1, then the model (when named), its accuracy and expected calibration error."""
     head = html.Thead(html.Tr([html.Th(name) for name in ("digit", "precision", "recall", "F1", "test digits")]))
     body = html.Tbody([html.Tr([
         html.Td(row["digit"]), html.Td(f"{row['precision']:.2%}"), html.Td(f"{row['recall']:.2%}"),
         html.Td(f"{row['f1']:.2%}"), html.Td(f"{row['support']:,}"),
     ]) for row in report["classes"]])
-    summary = [("model", model),
-               ("accuracy", f"{report['test_accuracy']:.2%} of {report['test_size']:,} test digits")]
+    summary = [("model", model)] if model else []
+    summary.append(("accuracy", f"{report['test_accuracy']:.2%} of {report['test_size']:,} test digits"))
     if "calibration" in report:
         summary.append(("ECE", f"{report['calibration']['ece']:.2%} (expected calibration error)"))
     foot = html.Tfoot([html.Tr([html.Th(name), html.Th(value, colSpan=4)]) for name, value in summary])

@@ -19,15 +19,17 @@ NO_COMPARISON = "none"  # compare-dropdown's value when no second model is picke
 def model_menu(model_uploads: bool = False) -> html.Div:
     """The session's model (its callback fills the names); with uploads on, a .keras file can join them.
 
-    The upload is only in the page when the server takes uploads: its callback never fires otherwise.
+    With uploads off the upload is still in the page, hidden and disabled: Dash checks every
+    callback's ids against the layout, and the server refuses uploads then anyway.
     """
-    menu = [dbc.Label("Model", html_for=ids.MODEL_DROPDOWN, className="text-white mb-0 me-2"),
-            dcc.Dropdown(id=ids.MODEL_DROPDOWN, clearable=False, searchable=False, style={"minWidth": "13rem"})]
-    if model_uploads:
-        menu.append(dcc.Upload(dbc.Button("Add a model", size="sm", color="light", outline=True,
-                                          title="Upload a Keras 3 .keras model of handwritten digits"),
-                               id=ids.MODEL_UPLOAD, accept=".keras", className="ms-2"))
-    return html.Div(menu, className="d-flex align-items-center ms-md-3 my-2 my-md-0")
+    upload = dcc.Upload(dbc.Button("Add a model", size="sm", color="light", outline=True,
+                                   title="Upload a Keras 3 .keras model of handwritten digits"),
+                        id=ids.MODEL_UPLOAD, accept=".keras", className="ms-2", disabled=not model_uploads)
+    return html.Div([
+        dbc.Label("Model", html_for=ids.MODEL_DROPDOWN, className="text-white mb-0 me-2"),
+        dcc.Dropdown(id=ids.MODEL_DROPDOWN, clearable=False, searchable=False, style={"minWidth": "13rem"}),
+        html.Div(upload, hidden=not model_uploads),
+    ], className="d-flex align-items-center ms-md-3 my-2 my-md-0")
 
 
 def navbar(pages: Iterable[dict[str, Any]], model_uploads: bool = False) -> dbc.Navbar:
@@ -84,7 +86,7 @@ def shell(pages: Iterable[dict[str, Any]], model_uploads: bool = False) -> html.
 
     The session's model lives here, beside its menu: every page reads it, none writes it.
     """
-    upload_status = [html.Div(id=ids.MODEL_UPLOAD_STATUS, role="status")] if model_uploads else []
     return html.Div([dcc.Store(id=ids.SELECTED_MODEL, storage_type="session"),
                      navbar(pages, model_uploads),
-                     dbc.Container([*upload_status, dash.page_container], fluid="lg", className="pb-4")])
+                     dbc.Container([html.Div(id=ids.MODEL_UPLOAD_STATUS, role="status"), dash.page_container],
+                                   fluid="lg", className="pb-4")])
