@@ -221,16 +221,17 @@ def show_comparison(compared, model, selected):
         comparison = service.comparison(model, compared)
     except (MnistError, ModelLoadError) as exc:
         return html.P(f"These two models cannot be compared: {exc}", className="text-danger-emphasis")
-    sections = [comparison_table(comparison)]
+    groups = []
     for right, wrong in (comparison["models"], comparison["models"][::-1]):
         digits = [d for d in comparison["only_one_right"] if d["right"] == right]
         shown = digits[:COMPARISON_LIMIT]
-        sections += [
+        groups += [
             html.H3(f"{len(digits)} test digits {right} reads right and {wrong} does not"
-                    f"{f' (the first {len(shown)})' if len(shown) < len(digits) else ''}", className="h6 mt-3"),
+                    f"{f' (the first {len(shown)})' if len(shown) < len(digits) else ''}", className="h6"),
             html.Div([comparison_card(d, m) for d, m in zip(shown, comparison_maps(service, shown, selected),
-                                                              strict=True)], className="sample-grid"),
+                                                              strict=True)], className="sample-grid mb-3"),
         ]
-    return [_hint(f"{model} beside {compared}. Each digit shows {comparison['models'][0]}'s map, then "
-                  f"{comparison['models'][1]}'s, each of the digit that model read. Open one to try it on its own."),
-            *sections]
+    first, second = comparison["models"]
+    return [_hint(f"{model} beside {compared}. Each digit shows {first}'s map, then {second}'s, each of the "
+                  "digit that model read. Open one to try it on its own."),
+            dbc.Row([dbc.Col(comparison_table(comparison), lg=4, className="mb-3"), dbc.Col(groups, lg=8)])]

@@ -126,9 +126,13 @@ def browser(dash_duo, dash_app):
 
 
 def pick(dash_duo, dropdown_id: str, label: str) -> None:
-    dash_duo.select_dcc_dropdown(f"#{dropdown_id}", value=label)
-    until(lambda: label in dash_duo.find_element(f"#{dropdown_id}").text, timeout=TIMEOUT,
-          msg=f"{dropdown_id} never showed {label}")
+    """Choose an option by its label, again while the menu's callback has not filled it in yet."""
+    def picked() -> bool:
+        if label not in dash_duo.find_element(f"#{dropdown_id}").text:
+            dash_duo.select_dcc_dropdown(f"#{dropdown_id}", value=label)
+        return label in dash_duo.find_element(f"#{dropdown_id}").text
+
+    until(picked, timeout=TIMEOUT, msg=f"{dropdown_id} never showed {label}")
 
 
 def text_of(dash_duo, element_id: str) -> str:
