@@ -26,9 +26,17 @@ CONV_FILTERS = (16, 32, 32, 64)
 
 
 def build_digit_cnn(dropout: float = 0.3) -> keras.Model:
-    """Four 3x3 convs (``CONV_FILTERS``) with BatchNorm + ReLU, max-pool after each pair."""
+    """Per-image standardisation, then four 3x3 convs (``CONV_FILTERS``) with BatchNorm + ReLU,
+    max-pool after each pair.
+
+    The standardisation (each image to zero mean, unit variance; no weights) makes the network
+    blind to a grey or brighter background: without it conv1's BatchNorm, whose statistics come
+    from black backgrounds, shifted every activation by many standard deviations and a bright
+    image read as one class whatever its digit.
+    """
     inputs = keras.Input(shape=INPUT_SHAPE, name="digit")
-    x = _conv_block(inputs, CONV_FILTERS[0], "conv1")
+    x = layers.LayerNormalization(axis=(1, 2, 3), center=False, scale=False, name="standardize")(inputs)
+    x = _conv_block(x, CONV_FILTERS[0], "conv1")
     x = _conv_block(x, CONV_FILTERS[1], "conv2")
     x = layers.MaxPooling2D(name="pool1")(x)
     x = _conv_block(x, CONV_FILTERS[2], "conv3")

@@ -99,16 +99,68 @@ def _ink_from_image(image: Image.Image) -> np.ndarray:
     return _ink_from_grey(grey)
 
 
+def _paper_is_light(grey: np.ndarray) -> bool:
+    """Whether the paper is lighter than the ink.
+
+    The border's tone usually says, but ink can cover half of it (a thick digit filling its
+    frame), and a ramp of light can split it. So four cues vote, each "the paper is light" or not:
+    the border's median tone; which of Otsu's two tones covers more of the border; which tone forms
+    narrow features (a black-hat or white-hat transform: strokes are narrow, paper is open); which
+    tone has the deeper open areas. The narrow-feature cue abstains when too close to call, and
+    breaks a two-two tie otherwise.
+    """
+    border = _border(grey)
+    median_vote = bool(np.median(border) > 0.5)
+    if np.ptp(border) < 0.1:
+        return median_vote  # no ink on the border (a canvas, a photo with a margin): it is paper
+    small = _to_work_size(grey)
+    light = _otsu_mask(small)
+    if light.all() or not light.any():
+        return median_vote
+    share = _border(light).mean()
+    share_vote = bool(share > 0.5)
+    if share_vote == median_vote and not 0.1 < share < 0.9:
+        return median_vote  # a border of one tone, paper: the usual case, decided cheaply
+    depth_light, depth_dark = (np.percentile(cv2.distanceTransform(tone.astype(np.uint8), cv2.DIST_L2, 3)[tone], 90)
+                               for tone in (light, ~light))
+    k = max(3, max(small.shape) // 4) | 1
+    square = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    dark_features = float((cv2.morphologyEx(small, cv2.MORPH_CLOSE, square) - small).mean())
+    light_features = float((small - cv2.morphologyEx(small, cv2.MORPH_OPEN, square)).mean())
+    votes = [median_vote, share_vote, bool(depth_light > depth_dark)]
+    if abs(dark_features - light_features) > 0.05 * (dark_features + light_features):
+        votes.append(dark_features > light_features)
+    if 2 * sum(votes) == len(votes):
+        return votes[-1]
+    return 2 * sum(votes) > len(votes)
+
+
 def _ink_from_grey(grey: np.ndarray) -> np.ndarray:
-    if np.median(_border(grey)) > 0.5:
+    if _paper_is_light(grey):
         grey = 1.0 - grey  # dark ink on light paper: MNIST is light ink on dark
     return grey
 
 
+def _otsu_mask(ink: np.ndarray) -> np.ndarray:
+    u8 = np.round(np.clip(ink, 0.0, 1.0) * 255).astype(np.uint8)
+    return cv2.threshold(u8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1] > 0
+
+
 def _remove_background(ink: np.ndarray) -> np.ndarray:
-    """Subtract a smooth background (uneven lighting on paper) estimated by a wide opening."""
-    k = max(3, min(ink.shape) // 4) | 1
-    background = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    """Subtract a smooth background (uneven lighting on paper) estimated by a wide opening.
+
+    The opening keeps whatever its square fits in, so a stroke wider than the square would be
+    taken for background and removed: a digit that fills its frame, a thick pen on a tight crop.
+    The square is wider than the strokes and than a quarter of the longer side, and the image is
+    padded with paper first, so that ink touching the border still has paper beside it.
+    """
+    mask = _otsu_mask(ink)
+    width = _stroke_width(mask) if 0 < mask.sum() < mask.size else 0.0
+    k = max(3, max(ink.shape) // 4, round(3 * width)) | 1
+    paper = float(np.median(ink[~mask])) if (~mask).any() else 0.0
+    padded = np.pad(ink, k, constant_values=paper)
+    square = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    background = cv2.morphologyEx(padded, cv2.MORPH_OPEN, square)[k:-k, k:-k]
     return np.clip(ink - background, 0.0, 1.0)
 
 
@@ -152,19 +204,66 @@ def _centre_in_mnist_field(digit: np.ndarray) -> np.ndarray:
     return field
 
 
-def normalize_ink(ink: np.ndarray) -> np.ndarray:
-    """Ink strength (H, W) in [0, 1] -> the 28x28 float32 MNIST-style input."""
-    ink = _to_work_size(np.asarray(ink, dtype=np.float32))
-    ink = _remove_background(ink)
+def _block_size(ink: np.ndarray) -> float:
+    """How many pixels wide the blocks of a nearest-neighbour upscale are (1 for a real image)."""
+    sizes = []
+    for a in (ink, ink.T):
+        varied = np.ptp(a, axis=1) > 0  # blank rows repeat in any drawing
+        repeats = np.all(a[1:] == a[:-1], axis=1) & varied[1:] & varied[:-1]
+        sizes.append(1.0 / max(1.0 - repeats.sum() / max((varied[1:] & varied[:-1]).sum(), 1), 1e-3))
+    return min(sizes)
+
+
+def _digit_box(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int, int, int]:
+    """The digit's mask, its extent and the extent's bounding box (top, bottom, left, right) in a
+    background-free ink image.
+
+    The extent adds the faint ink connected to the mask: the ends of a stroke in a blurry,
+    low-resolution digit fall under Otsu's threshold but are part of its shape.
+    """
     if ink.max() < 0.1:
         raise NoDigitFound()
     mask = _digit_mask(ink / ink.max())
-    x, y, w, h = cv2.boundingRect(mask.astype(np.uint8))
-    top, bottom, left, right = y, y + h, x, x + w
-    height = max(h, w)
-    if height < 3 or mask.sum() < 6:
+    _, labels = cv2.connectedComponents((ink > 0.2 * ink.max()).astype(np.uint8), connectivity=8)
+    extent = (np.isin(labels, np.unique(labels[mask])) & (labels > 0)) | mask
+    x, y, w, h = cv2.boundingRect(extent.astype(np.uint8))
+    if max(h, w) < 3 or mask.sum() < 6:
         raise NoDigitFound()
-    near_digit = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    return mask, extent, y, y + h, x, x + w
+
+
+def _background_free(ink: np.ndarray) -> np.ndarray:
+    """The ink at ``WORK_SIZE`` or less, background removed.
+
+    A small digit on a big image would be a few pixels wide there: it is found at that size, and
+    the full-resolution region around it (with paper around it for the background estimate) is
+    taken down to ``WORK_SIZE`` instead.
+    """
+    work = _remove_background(_to_work_size(ink))
+    scale = max(ink.shape) / max(work.shape)
+    if scale <= 1.0:
+        return work
+    _, _, top, bottom, left, right = _digit_box(work)
+    side = max(bottom - top, right - left)
+    if side > 0.5 * max(work.shape):
+        return work
+    margin = 0.5 * side
+    rows = slice(max(0, int((top - margin) * scale)), int(np.ceil((bottom + margin) * scale)))
+    cols = slice(max(0, int((left - margin) * scale)), int(np.ceil((right + margin) * scale)))
+    return _remove_background(_to_work_size(ink[rows, cols]))
+
+
+def normalize_ink(ink: np.ndarray) -> np.ndarray:
+    """Ink strength (H, W) in [0, 1] -> the 28x28 float32 MNIST-style input."""
+    ink = np.asarray(ink, dtype=np.float32)
+    block = _block_size(ink)
+    if block >= 2:
+        # A thumbnail blown up without smoothing: its blocks would survive as jagged strokes.
+        ink = cv2.GaussianBlur(ink, (0, 0), 0.25 * block)
+    ink = _background_free(ink)
+    mask, extent, top, bottom, left, right = _digit_box(ink)
+    height = max(bottom - top, right - left)
+    near_digit = cv2.dilate(extent.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     ink = np.where(near_digit, ink, 0.0)[top:bottom, left:right]
     ink = ink / np.percentile(ink[mask[top:bottom, left:right]], 90)
     ink = np.clip(ink, 0.0, 1.0)

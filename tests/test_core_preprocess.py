@@ -206,3 +206,63 @@ def test_realistic_drawings_are_read_correctly(digit_model, mnist_test):
     naive_acc = (digit_model.explain_batch(naive)[0].argmax(1) == labels).mean()
     assert ours_acc >= 0.98, ours_acc
     assert naive_acc < 0.6, naive_acc  # the set is hard: a plain resize fails it
+
+
+def tight_crop(digit: np.ndarray, factor: int = 6) -> np.ndarray:
+    """Dark on white, cropped to the ink and blown up: the crop's edges lie on the strokes."""
+    rows, cols = np.nonzero(digit)
+    crop = 255 - digit[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    return np.asarray(Image.fromarray(crop).resize((crop.shape[1] * factor, crop.shape[0] * factor), Image.BICUBIC))
+
+
+def test_ink_touching_the_border_is_kept_whole(mnist_test):
+    """A digit cropped to its ink (dark on white) comes out whole, not as fragments of stroke."""
+    x, y = mnist_test
+    for index in np.flatnonzero(np.isin(y, (5, 6, 0, 1)))[:8]:
+        reference = normalize_digit(x[index])
+        cropped = normalize_digit(tight_crop(x[index]))
+        assert cropped.sum() > 0.7 * reference.sum(), index
+        # whole but for a pixel of shift or of thickness, which costs thin strokes much correlation
+        assert np.corrcoef(reference.ravel(), cropped.ravel())[0, 1] > 0.7, index
+
+
+def test_thick_digit_filling_its_frame_keeps_its_polarity(seven):
+    """Ink over much of the border is still ink: the thick strokes, not the paper, become the digit."""
+    reference = normalize_digit(seven)
+    bold = np.asarray(Image.fromarray(seven).resize((140, 140), Image.BICUBIC)) > 60
+    rows, cols = np.nonzero(bold)
+    frame = np.where(bold[rows.min():rows.max() + 1, cols.min():cols.max() + 1], 30, 230).astype(np.uint8)
+    for image in (frame, 255 - frame):
+        assert np.corrcoef(reference.ravel(), normalize_digit(image).ravel())[0, 1] > 0.85
+
+
+@pytest.mark.parametrize("side", [8, 12, 16])
+def test_blocky_thumbnail_reads_like_a_smooth_one(seven, side):
+    """A thumbnail blown up without smoothing: its blocks are not read as jagged strokes."""
+    thumbnail = Image.fromarray(seven).resize((side, side), Image.BOX)
+    smooth = normalize_digit(np.asarray(thumbnail.resize((224, 224), Image.BILINEAR)))
+    blocky = normalize_digit(np.asarray(thumbnail.resize((224, 224), Image.NEAREST)))
+    assert np.corrcoef(smooth.ravel(), blocky.ravel())[0, 1] > 0.9
+
+
+def test_small_digit_on_a_big_canvas(seven):
+    """A digit 15 % of a 1200 px canvas is found at full resolution, not read from a few pixels."""
+    reference = normalize_digit(on_canvas(seven))
+    x = normalize_digit(on_canvas(seven, size=1200, scale=7, at=(900, 60)))
+    assert np.corrcoef(reference.ravel(), x.ravel())[0, 1] > 0.9
+
+
+def test_edge_kinds_are_read_correctly(digit_model, mnist_test):
+    """Tight crops, frame-filling scans, upscaled thumbnails and small digits: >= 98 % each."""
+    from train.drawings import EDGE_KINDS, naive_input, realistic_drawings
+
+    x, y = mnist_test
+    drawings = realistic_drawings(x, y, 400, seed=7, styles=EDGE_KINDS)
+    labels = np.array([d.label for d in drawings])
+    kinds = np.array([d.style for d in drawings])
+    ours = digit_model.explain_batch(np.stack([image_to_model_input(d.data) for d in drawings]))[0].argmax(1)
+    naive = digit_model.explain_batch(np.stack([naive_input(d.data) for d in drawings]))[0].argmax(1)
+    for kind in EDGE_KINDS:
+        chosen = kinds == kind
+        assert (ours[chosen] == labels[chosen]).mean() >= 0.98, kind
+    assert (naive == labels).mean() < (ours == labels).mean()

@@ -4,6 +4,10 @@ Digits are blown up to 25-85 % of a canvas, put anywhere on it, drawn with a thi
 pen, in either polarity, as transparent PNGs or as noisy JPEG photos of unevenly lit paper.
 It measures what a person's drawing or upload goes through: ``normalize_digit`` must read
 these as well as MNIST itself, where a naive resize to 28x28 fails most of them.
+
+The edge kinds (``EDGE_KINDS``) are what breaks a pipeline that assumes a margin of paper:
+photos cropped tightly to the digit, scans the digit fills (ink cut by the frame), thumbnails
+of 8-16 px blown up, and a small digit (15-20 % of the side) on a big canvas.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 STYLES = ("white-on-black", "black-on-white", "transparent-png", "paper-photo")
+EDGE_KINDS = ("tight-crop", "frame-filling", "low-res-upscale", "small-on-canvas")
 
 
 @dataclass(frozen=True)
@@ -80,12 +85,67 @@ def render(digit: np.ndarray, style: str, rng: np.random.Generator) -> bytes:
     raise ValueError(f"unknown style {style!r}")
 
 
-def realistic_drawings(images: np.ndarray, labels: np.ndarray, count: int, seed: int = 0) -> list[Drawing]:
-    """``count`` drawings from random MNIST digits, the styles in turn."""
+def _ink_box(ink: np.ndarray, level: float) -> tuple[slice, slice]:
+    ys, xs = np.nonzero(ink > level)
+    return slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1)
+
+
+def _paper(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Dark ink on light, slightly noisy paper, grey levels in [0, 1]."""
+    paper, ink_level = rng.uniform(0.75, 0.95), rng.uniform(0.05, 0.3)
+    return np.clip(paper * (1 - ink) + ink_level * ink + rng.normal(0, 0.02, ink.shape), 0, 1)
+
+
+def render_edge(digit: np.ndarray, kind: str, rng: np.random.Generator) -> bytes:
+    """One MNIST digit (uint8 28x28) as an image file of one of the ``EDGE_KINDS``."""
+    if kind == "tight-crop":
+        # A photo cropped to the digit's ink: dark on white, the crop's edges on the strokes.
+        crop = digit[_ink_box(digit, 0)].astype(np.float32) / 255.0
+        factor = rng.uniform(3, 10)
+        size = (round(crop.shape[1] * factor), round(crop.shape[0] * factor))
+        big = cv2.resize(_paper(crop, rng), size, interpolation=cv2.INTER_CUBIC)
+        return _encode(Image.fromarray(np.uint8(np.clip(big, 0, 1) * 255)), "JPEG", quality=int(rng.integers(60, 95)))
+    if kind == "frame-filling":
+        # A low-resolution scan the digit fills, a little of it cut off by the frame, upscaled.
+        ink = _stroke(digit, int(rng.integers(20, 40)), rng.uniform(0.2, 0.8))
+        rows, cols = _ink_box(ink, 0.5)
+        cut = [int(rng.integers(0, 2)) for _ in range(4)]
+        if rows.stop - rows.start < 6 or cols.stop - cols.start < 6:
+            cut = [0, 0, 0, 0]  # a 1 a pixel or two wide: cutting it would leave nothing
+        ink = ink[rows.start + cut[0]:rows.stop - cut[1], cols.start + cut[2]:cols.stop - cut[3]]
+        factor = rng.uniform(3, 8)
+        size = (round(ink.shape[1] * factor), round(ink.shape[0] * factor))
+        big = cv2.resize(_paper(ink, rng), size, interpolation=cv2.INTER_LINEAR)
+        return _encode(Image.fromarray(np.uint8(np.clip(big, 0, 1) * 255)), "PNG")
+    if kind == "low-res-upscale":
+        # A thumbnail 8-16 px wide, blown up blocky or smooth, either polarity.
+        side = int(rng.integers(8, 17))
+        small = cv2.resize(digit.astype(np.float32) / 255.0, (side, side), interpolation=cv2.INTER_AREA)
+        if rng.random() < 0.5:
+            small = 1.0 - small
+        big_side = int(rng.integers(112, 320))
+        method = cv2.INTER_NEAREST if rng.random() < 0.5 else cv2.INTER_LINEAR
+        big = cv2.resize(small, (big_side, big_side), interpolation=method)
+        return _encode(Image.fromarray(np.uint8(np.clip(big, 0, 1) * 255)), "PNG")
+    if kind == "small-on-canvas":
+        side = int(rng.integers(400, 1000))
+        ink = _place(_stroke(digit, int(side * rng.uniform(0.15, 0.2)), rng.uniform(0.0, 1.0)), (side, side), rng)
+        grey = ink if rng.random() < 0.5 else 1.0 - ink
+        return _encode(Image.fromarray(np.uint8(grey * 255)), "PNG")
+    raise ValueError(f"unknown kind {kind!r}")
+
+
+def realistic_drawings(images: np.ndarray, labels: np.ndarray, count: int, seed: int = 0,
+                       styles: tuple[str, ...] = STYLES) -> list[Drawing]:
+    """``count`` drawings from random MNIST digits, the ``styles`` (or ``EDGE_KINDS``) in turn."""
     rng = np.random.default_rng(seed)
     picks = rng.choice(len(images), size=count, replace=False)
-    return [Drawing(render(images[i], STYLES[n % len(STYLES)], rng), int(labels[i]), STYLES[n % len(STYLES)])
-            for n, i in enumerate(picks)]
+    drawings = []
+    for n, i in enumerate(picks):
+        style = styles[n % len(styles)]
+        data = render_edge(images[i], style, rng) if style in EDGE_KINDS else render(images[i], style, rng)
+        drawings.append(Drawing(data, int(labels[i]), style))
+    return drawings
 
 
 def naive_input(data: bytes) -> np.ndarray:
@@ -95,7 +155,7 @@ def naive_input(data: bytes) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m train.drawings [--count N]``: accuracy on the drawing set, ours vs a naive resize."""
+    """``python -m train.drawings [--count N]``: accuracy per style and per edge kind, ours vs a naive resize."""
     import argparse
 
     from models import DEFAULT_MODEL_PATH
@@ -110,17 +170,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     model = DigitModel.load(args.model)
     _, _, x_test, y_test = load_mnist()
-    drawings = realistic_drawings(x_test, y_test, args.count, args.seed)
-    labels = np.array([d.label for d in drawings])
-    styles = np.array([d.style for d in drawings])
-    predictions = {}
-    for name, prepare in (("naive resize", naive_input), ("normalize_digit", image_to_model_input)):
-        inputs = np.stack([prepare(d.data) for d in drawings])
-        predictions[name] = model.explain_batch(inputs)[0].argmax(1) == labels
-    print(f"{'style':<18}" + "".join(f"{name:>17}" for name in predictions))
-    for style in (*STYLES, "all"):
-        chosen = styles == style if style != "all" else np.ones(len(styles), bool)
-        print(f"{style:<18}" + "".join(f"{correct[chosen].mean():>17.2%}" for correct in predictions.values()))
+    for title, styles in (("style", STYLES), ("edge kind", EDGE_KINDS)):
+        drawings = realistic_drawings(x_test, y_test, args.count, args.seed, styles)
+        labels = np.array([d.label for d in drawings])
+        kinds = np.array([d.style for d in drawings])
+        predictions = {}
+        for name, prepare in (("naive resize", naive_input), ("normalize_digit", image_to_model_input)):
+            inputs = np.stack([prepare(d.data) for d in drawings])
+            predictions[name] = model.explain_batch(inputs)[0].argmax(1) == labels
+        print(f"{title:<18}" + "".join(f"{name:>17}" for name in predictions))
+        for style in (*styles, "all"):
+            chosen = kinds == style if style != "all" else np.ones(len(kinds), bool)
+            print(f"{style:<18}" + "".join(f"{correct[chosen].mean():>17.2%}" for correct in predictions.values()))
+        print()
     return 0
 
 

@@ -19,16 +19,22 @@ def main(argv: list[str] | None = None) -> int:
     from models.catalog import resolve_model
     from models.evaluation import evaluate
     from models.inference import DigitModel, ModelLoadError
+    from models.mnist import load_mnist
+    from models.robustness import robustness_report
 
     try:
         model_path = resolve_model(args.model)
-        report = evaluate(DigitModel.load(model_path))
+        model = DigitModel.load(model_path)
+        report = evaluate(model)
+        _, _, x_test, y_test = load_mnist()
+        report["robustness"] = robustness_report(model.keras_model, x_test, y_test)
     except (ModelLoadError, MnistError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     path = write_report(model_path, report)
     print(f"wrote {path}: test accuracy {report['test_accuracy']:.4f}, "
-          f"{len(report['misclassified'])} misclassified, ECE {report['calibration']['ece']:.4f}")
+          f"{len(report['misclassified'])} misclassified, ECE {report['calibration']['ece']:.4f}, "
+          f"MNIST-C mean accuracy {report['robustness']['mean_accuracy']:.4f}")
     return 0
 
 
