@@ -116,6 +116,18 @@ def test_comparison_puts_both_models_side_by_side_and_cards_carry_both_maps():
     assert "✓" in caption.children and f"#{digit['index']}" in caption.children
 
 
+def test_a_report_computed_on_first_use_shows_its_progress(dash_app, monkeypatch):
+    from callbacks.evaluation import show_progress
+
+    service = ModelService.of(dash_app.server)
+    monkeypatch.setattr(service, "report_progress", lambda name: 0.4 if name == SEED else None)
+    with dash_app.server.app_context():
+        shown = show_progress(3, False, "digit_cnn", SEED)  # the compared model is being computed
+        assert "Computing the evaluation report of seed_cnn" in str(shown) and "40%" in str(shown)
+        assert show_progress(3, False, "digit_cnn", NO_COMPARISON) is None
+        assert show_progress(3, True, SEED, None) is None  # the report callbacks are done
+
+
 # --- in the browser -------------------------------------------------------------------------------------
 
 
