@@ -76,7 +76,7 @@ def bench_model(path: Path, images: np.ndarray) -> None:
     print(row("naive: predict + grad model per call + tape", naive))
     ours = timings(lambda image: model.explain_batch(image[None], layer), images, repeats=5)
     print(row("ours: compiled top-3 + Grad-CAM", ours, naive))
-    for method in METHOD_NAMES[1:]:
+    for method in METHOD_NAMES[1:]:  # a pixel-level method ignores the layer
         ms = timings(lambda image, m=method: model.explain_batch(image[None], layer, m), images, repeats=2)
         print(row(f"ours: compiled top-3 + {method}", ms, naive))
     print(row("ours: predict() object, no faithfulness",

@@ -58,8 +58,9 @@ def status_message(result: dict[str, Any]) -> tuple[str, str]:
     """The status line and its colour for a prediction object."""
     best = result["top"][0]
     explanation = result["explanation"]
+    where = f" at layer {explanation['layer']}" if explanation["layer"] else ""  # None: a pixel-level method
     text = (f"Read as {best['digit']} ({best['probability']:.0%} sure). {METHOD_LABELS[explanation['method']]} "
-            f"for digit {explanation['class']} at layer {explanation['layer']}.")
+            f"for digit {explanation['class']}{where}.")
     if explanation["empty"]:
         return f"{text} {explanation['note']}", "warning"
     return text, "success"
@@ -146,7 +147,8 @@ def predict(strokes, upload, layer, method, bar_click, opacity):
     except (DigitInputError, ModelLoadError) as exc:
         return _nothing_to_show(str(exc), "danger")
     explanation = result["explanation"]
-    title = f"{METHOD_LABELS[explanation['method']]} for {explanation['class']} at {explanation['layer']}"
+    title = f"{METHOD_LABELS[explanation['method']]} for {explanation['class']}"
+    title += f" at {explanation['layer']}" if explanation["layer"] else ""
     return (top3_figure(result["top"], explanation["class"]),
             gradcam_figure(result["input"], explanation["heatmap"], opacity, title),
             model_input_figure(result["input"]),

@@ -12,17 +12,19 @@ import dash
 from flask import Flask, Request, Response
 
 import callbacks.evaluation  # noqa: F401  (importing a callbacks module registers its callbacks)
+import callbacks.explanations  # noqa: F401
 import callbacks.layers  # noqa: F401
 import callbacks.models  # noqa: F401
 import callbacks.predict  # noqa: F401
+import callbacks.report_download  # noqa: F401
 import callbacks.shell  # noqa: F401
 from dashapp.api import api
 from dashapp.service import ModelService
 from dashapp.settings import Settings
-from layouts import evaluation, layers, predict
+from layouts import evaluation, explanations, layers, predict
 from layouts.shell import shell
 
-PAGES = (predict, layers, evaluation)
+PAGES = (predict, layers, evaluation, explanations)
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

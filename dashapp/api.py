@@ -1,4 +1,5 @@
-"""The JSON API (``/api/health``, ``/api/models``, ``/api/model``, ``/api/predict``), on the same service as the UI."""
+"""The JSON API (``/api/health``, ``/api/models``, ``/api/model``, ``/api/predict``, ``/api/explanations``),
+on the same service as the UI."""
 
 from __future__ import annotations
 
@@ -86,6 +87,18 @@ def upload_model():
 @api.get("/model")
 def model_info():
     return ModelService.of(current_app).model_info(request.values.get("model"))
+
+
+@api.get("/explanations")
+def explanations():
+    """The scoreboard section of the model's evaluation report (which explanation to trust)."""
+    service = ModelService.of(current_app)
+    name = service.model_name(request.values.get("model"))
+    section = service.explanations(name)
+    if section is None:
+        raise Rejected(f"Model {name} has no explanation scoreboard yet: run "
+                       f"`python -m train.evaluate --model {name} --only explanations` on the server.", 404)
+    return section
 
 
 @api.post("/predict")

@@ -34,7 +34,7 @@ from callbacks import SERVICE_EXTENSION
 from dashapp.settings import Settings
 from models.catalog import model_files
 from models.inference import DigitModel, ModelLoadError
-from models.methods import DEFAULT_METHOD, METHOD_NAMES, unknown_method_message
+from models.methods import DEFAULT_METHOD, METHOD_NAMES, needs_layer, unknown_method_message
 from models.preprocess import DigitInputError, load_image, normalize_digit, rasterize_strokes
 from models.report import read_json, read_metadata, report_path, write_json
 
@@ -53,7 +53,7 @@ class UploadError(DigitInputError):
 
 @dataclass(frozen=True)
 class ExplainOptions:
-    layer: str
+    layer: str | None  # None for a pixel-level method
     method: str
     class_index: int | None
     model: str | None = None  # a name from ModelService.models(); None: the default model
@@ -234,15 +234,18 @@ class ModelService:
         if method not in METHOD_NAMES:
             raise OptionError(unknown_method_message(method))
         try:
-            layer = self.load(name).check_layer(layer or None)
+            # A pixel-level method accepts and ignores a layer (DESIGN.md).
+            layer = self.load(name).check_layer(layer or None) if needs_layer(method) else None
         except ValueError as exc:
             raise OptionError(str(exc)) from None
         return ExplainOptions(layer, method, _class_index(class_index), None if model is None else name)
 
     def layer(self, name: str | None, model: str | None = None) -> str:
-        """``name`` if the model has that conv layer, else its default (the last one)."""
+        """``name`` if the model has that conv layer, else the scoreboard's recommended one, else the last one."""
         digit_model = self.load(model)
-        return name if name in digit_model.layer_names else digit_model.default_layer
+        if name in digit_model.layer_names:
+            return name
+        return self.recommended(model)[1] or digit_model.default_layer
 
     def explain(self, image: np.ndarray, options: ExplainOptions) -> dict[str, Any]:
         """The DESIGN.md prediction object for a 28x28 model input."""
@@ -300,6 +303,26 @@ class ModelService:
         from models.comparison import compare_reports
 
         return compare_reports(self.report(first), self.report(second))
+
+    def explanations(self, name: str | None = None) -> dict[str, Any] | None:
+        """The report's scoreboard section (``models.scoreboard``); None if the model has no report with one.
+
+        Reads an existing report only: the scoreboard takes minutes, so it is made by
+        ``python -m train.evaluate --model NAME``, never on a request.
+        """
+        name = self.model_name(name)
+        if self._existing_report(self.model_path(name), name) is None:
+            return None
+        return self.report(name).get("explanations")
+
+    def recommended(self, name: str | None = None) -> tuple[str, str | None]:
+        """The (method, layer) the scoreboard recommends for the model; the defaults without a scoreboard."""
+        from models.scoreboard import recommended_row
+
+        best = recommended_row(self.explanations(name) or {})
+        if best is None:
+            return DEFAULT_METHOD, self.load(name).default_layer
+        return best["method"], best["layer"]
 
     def report_progress(self, name: str | None = None) -> float | None:
         """The fraction of the report this process is computing for ``name``, None when it is not computing one."""

@@ -38,7 +38,11 @@ def layout() -> html.Div:
         *session_stores(),
         dcc.Store(id=ids.EVALUATION_OPENED, data=True),
         html.H1("Evaluation on the 10,000 MNIST test digits", className="h4"),
-        compare_menu(),
+        html.Div([compare_menu(),
+                  html.Div([dbc.Button("Download the report (HTML)", id=ids.REPORT_DOWNLOAD, color="primary",
+                                       outline=True, size="sm"), dcc.Download(id=ids.REPORT_DOWNLOAD_FILE)],
+                           className="mb-2")],
+                 className="d-flex flex-wrap justify-content-between align-items-center column-gap-3"),
         html.Div(id=ids.EVALUATION_STATUS),
         # Polled only while a report is being computed (the report callbacks turn it on while they run).
         dcc.Interval(id=ids.EVALUATION_PROGRESS_POLL, interval=500, disabled=True),

@@ -49,3 +49,16 @@ GALLERY_ORDER = "gallery-order"
 METRICS_TABLE = "metrics-table"
 CALIBRATION_FIGURE = "calibration-figure"
 CALIBRATION_SUMMARY = "calibration-summary"  # the figure's text alternative
+
+# Explanations page
+EXPLANATIONS_OPENED = "explanations-opened"  # a store in the page, so that its callback fires when it renders
+EXPLANATIONS_STATUS = "explanations-status"
+METHOD_SCOREBOARD = "method-scoreboard"
+METHOD_SCOREBOARD_TEXT = "method-scoreboard-text"
+SANITY_FIGURE = "sanity-figure"
+SANITY_FIGURE_TEXT = "sanity-figure-text"
+RECOMMENDATION = "recommendation"
+
+# Evaluation page: the report as one HTML file (the evaluation page's own ids are above)
+REPORT_DOWNLOAD = "report-download"  # the button
+REPORT_DOWNLOAD_FILE = "report-download-file"  # its dcc.Download

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from models import DEFAULT_MODEL_PATH, MODELS_DIR
-from models.methods import DEFAULT_METHOD, METHOD_NAMES
+from models.methods import DEFAULT_METHOD, METHOD_NAMES, needs_layer
 from models.preprocess import DigitInputError, image_to_model_input
 
 
@@ -30,7 +30,8 @@ def _summary(result: dict) -> str:
     top = ", ".join(f"{t['digit']} ({t['probability']:.1%})" for t in result["top"])
     explanation = result["explanation"]
     note = " (map is empty)" if explanation["empty"] else ""
-    return f"{result['file']}: {top}; {explanation['method']} at {explanation['layer']}{note}"
+    where = f" at {explanation['layer']}" if explanation["layer"] else ""  # None: a pixel-level method
+    return f"{result['file']}: {top}; {explanation['method']}{where}{note}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         model = DigitModel.load(resolve_model(args.model))
-        model.check_layer(args.layer)
+        if needs_layer(args.method):  # a pixel-level method accepts and ignores --layer
+            model.check_layer(args.layer)
         model.check_class(args.digit)
     except (ModelLoadError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

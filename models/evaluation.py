@@ -88,3 +88,13 @@ def evaluate(model, batch_size: int = 1000, progress: Callable[[float], None] | 
         if progress:
             progress(min(start + batch_size, len(x)) / len(x))
     return evaluation_report(np.concatenate(batches), y_test.astype(np.int64), x_test, model.name)
+
+
+def explanations(model, digits: int | None = None, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """The report's ``explanations`` section (``models.scoreboard``) over the first MNIST test digits."""
+    from models.mnist import load_mnist
+    from models.scoreboard import SCOREBOARD_DIGITS, explanations_section
+
+    _, _, x_test, _ = load_mnist()
+    images = x_test[:digits or SCOREBOARD_DIGITS].astype(np.float32) / 255.0
+    return explanations_section(model, images, progress=progress)

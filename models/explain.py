@@ -8,10 +8,16 @@ It reads everything about the model from its ``ModelSpec`` (``models.adapter``):
 logits, each conv layer's activation tap, the input size and the number of classes.
 Each method below only says how activations and gradients become per-channel contributions
 (the shape of pytorch-grad-cam's ``BaseCAM``).
+
+Pixel-level methods (``needs_layer=False`` in the registry: occlusion, Integrated Gradients) need
+no layer, as captum splits layer and input attribution: each is one function from the input
+images to per-pixel attributions, and the engine finishes them as it finishes a CAM (ReLU: the
+positive evidence; scaling to [0, 1]; the same empty flag and faithfulness scores).
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 import weakref
 from collections.abc import Callable
@@ -23,7 +29,7 @@ import tensorflow as tf
 
 from models.adapter import ModelSpec, adapt
 from models.faithfulness import faithfulness_auc
-from models.methods import DEFAULT_METHOD, METHOD_NAMES
+from models.methods import DEFAULT_METHOD, METHOD_NAMES, needs_layer
 
 EPSILON = 1e-7
 
@@ -90,7 +96,80 @@ WEIGHTINGS: dict[str, Callable[[CamInputs], tf.Tensor]] = {
     "hirescam": hirescam,
     "scorecam": scorecam,
 }
-assert tuple(WEIGHTINGS) == METHOD_NAMES
+
+
+class PixelInputs(NamedTuple):
+    images: tf.Tensor  # (B, H, W, 1)
+    classes: tf.Tensor  # (B,)
+    logits: Callable[[tf.Tensor], tf.Tensor]  # the network: images (N, H, W, 1) -> class scores (N, classes)
+
+
+OCCLUSION_PATCH = 7  # pixels per side of the blacked-out square: a quarter of the digit, about two strokes wide
+OCCLUSION_STRIDE = 3  # 8 x 8 = 64 patch positions that tile 28 x 28 exactly, all in one batch
+INTEGRATED_GRADIENTS_STEPS = 32  # path points, all in one batch: <= 10 ms per digit here
+
+
+def occlusion_patches(size: tuple[int, int], patch: int = OCCLUSION_PATCH,
+                      stride: int = OCCLUSION_STRIDE) -> np.ndarray:
+    """(P, H, W) float masks, 1 inside each patch position: a grid that covers every pixel."""
+    h, w = size
+    tops = list(range(0, h - patch + 1, stride))
+    lefts = list(range(0, w - patch + 1, stride))
+    tops += [h - patch] if tops[-1] != h - patch else []
+    lefts += [w - patch] if lefts[-1] != w - patch else []
+    masks = np.zeros((len(tops) * len(lefts), h, w), np.float32)
+    for i, (top, left) in enumerate(itertools.product(tops, lefts)):
+        masks[i, top:top + patch, left:left + patch] = 1.0
+    return masks
+
+
+def occlusion(p: PixelInputs) -> tf.Tensor:
+    """Zeiler & Fergus 2014: the class probability's drop when a patch is blacked out, averaged over
+    the patches that cover each pixel (captum's ``Occlusion``). All B*P occluded inputs are one batch."""
+    size = p.images.shape[1:3]
+    masks = tf.constant(occlusion_patches(tuple(size)))  # (P, H, W)
+    count = tf.shape(masks)[0]
+    occluded = p.images[:, None, :, :, 0] * (1.0 - masks[None])  # (B, P, H, W): black is MNIST's background
+    occluded = tf.reshape(occluded, (-1, size[0], size[1], 1))
+    probabilities = tf.nn.softmax(p.logits(tf.concat([p.images, occluded], axis=0)))
+    b = tf.shape(p.images)[0]
+    original = tf.gather(probabilities[:b], p.classes, batch_dims=1)  # (B,)
+    masked = tf.gather(probabilities[b:], tf.repeat(p.classes, count), batch_dims=1)
+    drops = original[:, None] - tf.reshape(masked, (b, count))  # (B, P)
+    covered = tf.reduce_sum(masks, axis=0)  # (H, W): patches over each pixel
+    return tf.einsum("bp,phw->bhw", drops, masks) / covered
+
+
+def integrated_gradient_path(steps: int = INTEGRATED_GRADIENTS_STEPS) -> tuple[np.ndarray, np.ndarray]:
+    """Points alpha in (0, 1) and their weights: the midpoint rule in t with alpha = t^2.
+
+    The class score of a ReLU network bends most near the black baseline, where each unit starts
+    to fire; points spaced by t^2 sit denser there, which on the shipped model halves the
+    completeness error of evenly spaced points at the same count.
+    """
+    t = (np.arange(steps, dtype=np.float64) + 0.5) / steps
+    return (t ** 2).astype(np.float32), (2 * t / steps).astype(np.float32)
+
+
+def integrated_gradients(p: PixelInputs, steps: int = INTEGRATED_GRADIENTS_STEPS) -> tf.Tensor:
+    """Sundararajan et al. 2017, black baseline: (x - 0) times the path integral of the gradient of
+    the class score (before softmax) from 0 to x. All B*steps path points are one batch."""
+    alphas, weights = (tf.constant(a) for a in integrated_gradient_path(steps))
+    size = p.images.shape[1:]
+    path = tf.reshape(alphas[None, :, None, None, None] * p.images[:, None], (-1, *size))  # (B*steps, H, W, 1)
+    with tf.GradientTape() as tape:
+        tape.watch(path)
+        score = tf.gather(p.logits(path), tf.repeat(p.classes, steps), batch_dims=1)
+    gradients = tf.reshape(tape.gradient(score, path), (-1, steps, *size))
+    return (p.images * tf.tensordot(weights, tf.transpose(gradients, (1, 0, 2, 3, 4)), axes=1))[..., 0]
+
+
+# One attribution function per pixel-level entry of the registry, in its order.
+PIXEL_ATTRIBUTIONS: dict[str, Callable[[PixelInputs], tf.Tensor]] = {
+    "occlusion": occlusion,
+    "integrated_gradients": integrated_gradients,
+}
+assert (*WEIGHTINGS, *PIXEL_ATTRIBUTIONS) == METHOD_NAMES
 
 
 def finish_cam(contributions: tf.Tensor, size: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -99,7 +178,11 @@ def finish_cam(contributions: tf.Tensor, size: tf.Tensor) -> tuple[tf.Tensor, tf
     A map with no positive evidence stays all zero (never NaN); the second result flags it.
     """
     cam = tf.nn.relu(tf.reduce_sum(contributions, axis=-1, keepdims=True))
-    cam = tf.image.resize(cam, size, method="bilinear")[..., 0]
+    return scale_maps(tf.image.resize(cam, size, method="bilinear")[..., 0])
+
+
+def scale_maps(cam: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """(B, H, W) non-negative maps -> each scaled to [0, 1] by its maximum, and the empty flags."""
     peak = tf.reduce_max(cam, axis=(1, 2))
     empty = peak <= EPSILON
     cam = tf.where(empty[:, None, None], 0.0, cam / tf.maximum(peak, EPSILON)[:, None, None])
@@ -142,33 +225,58 @@ class CamEngine:
         """images (B, H, W) in [0, 1] -> class probabilities (B, classes)."""
         return self._probabilities(tf.constant(np.asarray(images, np.float32).reshape(-1, *self._shape))).numpy()
 
-    def explainer(self, layer: str, method: str, faithfulness_steps: int = 0) -> Callable:
+    def explainer(self, layer: str | None, method: str, faithfulness_steps: int = 0) -> Callable:
         """The compiled ``(images (B,H,W,1), classes (B,)) -> probs, cams, classes, empty, faithfulness``.
 
         A negative class means "the top-1 class of that image". With ``faithfulness_steps`` the
         same call also scores each map (deletion and insertion AUC, (B, 2)); else that is zeros.
+        ``layer`` is ignored for a method that needs none.
         """
+        layer = layer if needs_layer(method) else None
         key = (layer, method, faithfulness_steps)
         with self._lock:
             if key not in self._explainers:
-                self._explainers[key] = self._compile(layer, WEIGHTINGS[method], faithfulness_steps)
+                if layer is None:
+                    maps = self._pixel_maps(PIXEL_ATTRIBUTIONS[method])
+                else:
+                    maps = self._cam_maps(layer, WEIGHTINGS[method])
+                self._explainers[key] = self._compile(maps, faithfulness_steps)
             return self._explainers[key]
 
-    def _compile(self, layer: str, weighting: Callable[[CamInputs], tf.Tensor], faithfulness_steps: int) -> Callable:
+    def _cam_maps(self, layer: str, weighting: Callable[[CamInputs], tf.Tensor]) -> Callable:
+        """(images, classes) -> logits, classes, maps, empty: one class-activation method at one layer."""
         taps = self.spec.taps(layer)
 
-        @tf.function(input_signature=[tf.TensorSpec([None, *self._shape], tf.float32),
-                                      tf.TensorSpec([None], tf.int32)])
-        def explain(images, classes):
+        def maps(images, classes):
             with tf.GradientTape() as tape:
                 activations, logits = taps(images, training=False)
                 classes = tf.where(classes < 0, tf.argmax(logits, axis=-1, output_type=tf.int32), classes)
                 score = tf.gather(logits, classes, batch_dims=1)
             gradients = tape.gradient(score, activations)
-            probabilities = tf.nn.softmax(logits)
             contributions = weighting(CamInputs(activations, gradients, images, classes, self._class_probability,
                                                 self._blank))
-            cams, empty = finish_cam(contributions, tf.shape(images)[1:3])
+            return (logits, classes, *finish_cam(contributions, tf.shape(images)[1:3]))
+
+        return maps
+
+    def _pixel_maps(self, attribution: Callable[[PixelInputs], tf.Tensor]) -> Callable:
+        """(images, classes) -> logits, classes, maps, empty: one pixel-level method."""
+        network = self.network
+
+        def maps(images, classes):
+            logits = network(images, training=False)
+            classes = tf.where(classes < 0, tf.argmax(logits, axis=-1, output_type=tf.int32), classes)
+            attributions = attribution(PixelInputs(images, classes, lambda x: network(x, training=False)))
+            return (logits, classes, *scale_maps(tf.nn.relu(attributions)))
+
+        return maps
+
+    def _compile(self, maps: Callable, faithfulness_steps: int) -> Callable:
+        @tf.function(input_signature=[tf.TensorSpec([None, *self._shape], tf.float32),
+                                      tf.TensorSpec([None], tf.int32)])
+        def explain(images, classes):
+            logits, classes, cams, empty = maps(images, classes)
+            probabilities = tf.nn.softmax(logits)
             if faithfulness_steps:
                 original = tf.gather(probabilities, classes, batch_dims=1)
                 blank = tf.gather(self._blank, classes)
@@ -180,7 +288,7 @@ class CamEngine:
 
         return explain.get_concrete_function()  # called directly: no signature matching per call
 
-    def explain(self, images: np.ndarray, layer: str, method: str = DEFAULT_METHOD,
+    def explain(self, images: np.ndarray, layer: str | None, method: str = DEFAULT_METHOD,
                 classes: np.ndarray | None = None, faithfulness_steps: int = 0) -> tuple[np.ndarray, ...]:
         """NumPy in and out: images (B, H, W) in [0, 1] -> probs (B, classes), cams (B, H, W), classes, empty,
         faithfulness (B, 2)."""

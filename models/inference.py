@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from models import DEFAULT_MODEL_PATH
-from models.methods import DEFAULT_METHOD, METHOD_NAMES, unknown_method_message
+from models.methods import DEFAULT_METHOD, METHOD_NAMES, needs_layer, unknown_method_message
 from models.report import read_metadata
 
 FAITHFULNESS_STEPS = 8  # 2 x 7 perturbed digits (deleted, revealed), batched through the network
@@ -129,15 +129,15 @@ class DigitModel:
         return self._explain(images, layer, method, classes, FAITHFULNESS_STEPS)
 
     def _explain(self, images, layer, method, classes, faithfulness_steps: int = 0):
-        layer = self.check_layer(layer)
         if method not in METHOD_NAMES:
             raise ValueError(unknown_method_message(method))
+        layer = self.check_layer(layer) if needs_layer(method) else None  # pixel-level: accepted and ignored
         return self.engine.explain(images, layer, method, classes, faithfulness_steps)
 
     def predict(self, image: np.ndarray, layer: str | None = None, method: str = DEFAULT_METHOD,
                 class_index: int | None = None, with_faithfulness: bool = True) -> dict[str, Any]:
-        """The prediction object of DESIGN.md for one 28x28 input in [0, 1]."""
-        layer = self.check_layer(layer)
+        """The prediction object of DESIGN.md for one 28x28 input in [0, 1]; a pixel-level method's layer is None."""
+        layer = self.check_layer(layer) if needs_layer(method) else None
         self.check_class(class_index)
         classes = None if class_index is None else np.array([int(class_index)])
         steps = FAITHFULNESS_STEPS if with_faithfulness else 0
@@ -152,8 +152,9 @@ class DigitModel:
             "empty": bool(empty[0]),
         }
         if empty[0]:
-            explanation["note"] = (f"{method} found no positive evidence for digit {int(explained[0])} at layer "
-                                   f"{layer}; the map is all zero. Try a deeper layer or the layercam method.")
+            where = f" at layer {layer}" if layer else ""
+            explanation["note"] = (f"{method} found no positive evidence for digit {int(explained[0])}{where}; "
+                                   "the map is all zero. Try a deeper layer or the layercam method.")
         if with_faithfulness:
             deletion, insertion = scores[0]
             explanation["faithfulness"] = {"deletion_auc": round(float(deletion), 4),

@@ -14,7 +14,7 @@ import pytest
 from models import MODELS_DIR
 from models.adapter import adapt
 from models.inference import DigitModel, ModelLoadError
-from models.methods import DEFAULT_METHOD, METHOD_LABELS, METHOD_NAMES, METHODS
+from models.methods import DEFAULT_METHOD, METHOD_LABELS, METHOD_NAMES, METHODS, needs_layer
 from models.report import read_metadata, read_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,7 +127,8 @@ def test_seed_network_is_shipped_as_the_original_app_trained_it(mnist_test):
     assert report["test_accuracy"] == pytest.approx(accuracy, abs=1e-4) and report["model"] == "seed_cnn"
     for method in METHOD_NAMES:
         result = model.predict(x[0].astype(np.float32) / 255, method=method)
-        assert result["top"][0]["digit"] == y[0] and result["explanation"]["layer"] == model.default_layer
+        layer = model.default_layer if needs_layer(method) else None
+        assert result["top"][0]["digit"] == y[0] and result["explanation"]["layer"] == layer
 
 
 def test_cli_reads_a_digit_with_the_seed_network(tmp_path, mnist_test):
@@ -147,9 +148,9 @@ def test_method_registry_spells_each_method_once():
     assert METHOD_NAMES == tuple(m.name for m in METHODS) and DEFAULT_METHOD in METHOD_NAMES
     assert len(set(METHOD_NAMES)) == len(METHODS) and all(METHOD_LABELS[m.name] == m.label for m in METHODS)
     assert all(m.description for m in METHODS)
-    from models.explain import WEIGHTINGS
+    from models.explain import PIXEL_ATTRIBUTIONS, WEIGHTINGS
 
-    assert tuple(WEIGHTINGS) == METHOD_NAMES
+    assert (*WEIGHTINGS, *PIXEL_ATTRIBUTIONS) == METHOD_NAMES
     check = "import models.methods, layouts.predict, sys; assert 'tensorflow' not in sys.modules"
     subprocess.run([sys.executable, "-c", check], cwd=ROOT, check=True, timeout=60)
 

@@ -17,7 +17,7 @@ from callbacks.layers import layer_rows
 from callbacks.predict import status_message, strokes_after_relayout, uploaded_bytes
 from dashapp.service import ModelService, OptionError
 from dashapp.settings import Settings, SettingsError
-from layouts import evaluation, ids, layers, predict
+from layouts import evaluation, explanations, ids, layers, predict
 from models import DEFAULT_MODEL_PATH
 from models.preprocess import DigitInputError, NoDigitFound
 from models.report import report_path
@@ -44,7 +44,8 @@ def service(dash_app) -> ModelService:
 
 def test_pages_are_registered_at_the_design_paths(dash_app):
     paths = {page["module"]: page["path"] for page in dash.page_registry.values()}
-    assert paths == {"layouts.predict": "/", "layouts.layers": "/layers", "layouts.evaluation": "/evaluation"}
+    assert paths == {"layouts.predict": "/", "layouts.layers": "/layers", "layouts.evaluation": "/evaluation",
+                     "layouts.explanations": "/explanations"}
     assert ids.NAV in component_ids(dash_app.layout)
 
 
@@ -52,7 +53,9 @@ def test_pages_are_registered_at_the_design_paths(dash_app):
     (predict, {"canvas", "clear-button", "upload", "top3-chart", "gradcam-figure", "model-input", "layer-dropdown",
                "status", "method-dropdown"}),
     (layers, {"layers-table", "feature-maps"}),
-    (evaluation, {"confusion-matrix", "misclassified-gallery", "metrics-table", "calibration-figure"}),
+    (evaluation, {"confusion-matrix", "misclassified-gallery", "metrics-table", "calibration-figure",
+                  "report-download"}),
+    (explanations, {"method-scoreboard", "sanity-figure"}),  # selected-model is in the shell, by its menu
 ])
 def test_every_page_has_its_design_ids_and_the_session_stores(page, design_ids):
     found = component_ids(page.layout())
@@ -94,7 +97,8 @@ def test_service_validates_options_against_the_model(service):
         with pytest.raises(OptionError):
             service.options(**bad)
     assert issubclass(OptionError, DigitInputError)  # the UI and the API answer both with the message
-    assert service.layer("conv1") == "conv1" and service.layer("nonsense") == service.layer(None) == "conv4"
+    default = service.recommended()[1] or "conv4"  # the scoreboard's layer, when it recommends a layer method
+    assert service.layer("conv1") == "conv1" and service.layer("nonsense") == service.layer(None) == default
 
 
 def test_service_reads_drawn_strokes(service):

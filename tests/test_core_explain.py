@@ -15,7 +15,7 @@ import tensorflow as tf
 from models.adapter import ModelSpec, adapt
 from models.explain import finish_cam
 from models.inference import FAITHFULNESS_STEPS, DigitModel
-from models.methods import METHOD_NAMES
+from models.methods import LAYER_METHODS
 
 _REFERENCES: dict[int, ModelSpec] = {}
 
@@ -92,7 +92,7 @@ def samples(mnist_test):
     return (x[:4].astype(np.float32) / 255), y[:4]
 
 
-@pytest.mark.parametrize("method", METHOD_NAMES)
+@pytest.mark.parametrize("method", LAYER_METHODS)
 @pytest.mark.parametrize("depth", ["first", "last"])
 def test_engine_matches_the_formula(any_model, samples, method, depth):
     images, labels = samples
