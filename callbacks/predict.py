@@ -7,13 +7,16 @@ import binascii
 import re
 from typing import Any
 
+import numpy as np
 from dash import Input, Output, Patch, State, callback, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks import model_service
 from callbacks.figures import canvas_figure, gradcam_figure, message_figure, model_input_figure, top3_figure
+from callbacks.models import session_model
 from layouts import ids
 from layouts.predict import METHOD_LABELS
+from layouts.shell import NO_COMPARISON
 from models.inference import ModelLoadError
 from models.preprocess import DigitInputError
 
@@ -99,16 +102,18 @@ def update_strokes(relayout, _clear, _undo, upload, strokes):
 
 @callback(
     Output(ids.LAYER_DROPDOWN, "options"), Output(ids.LAYER_DROPDOWN, "value"),
-    Input(ids.SELECTED_LAYER, "data"), State(ids.LAYER_DROPDOWN, "value"),
+    Input(ids.SELECTED_LAYER, "data"), Input(ids.SELECTED_MODEL, "data"), State(ids.LAYER_DROPDOWN, "value"),
 )
-def show_layer_choice(selected, shown):
-    """The dropdown shows the session's selected layer (set here or on the layers page)."""
+def show_layer_choice(selected, model, shown):
+    """The dropdown shows the session model's conv layers and the selected one (set here or on the layers
+    page); a layer of another model gives way to this model's default."""
     service = model_service()
     try:
-        layers = service.model.conv_layers()
+        model = session_model(model)
+        layers = service.load(model).conv_layers()
     except ModelLoadError:
         raise PreventUpdate from None  # the predict callback shows why
-    layer = service.layer(selected)
+    layer = service.layer(selected, model)
     return [{"label": layer_label(row), "value": row["name"]} for row in layers], no_update if layer == shown else layer
 
 
@@ -130,16 +135,19 @@ def remember_layer(chosen, selected):
     Output(ids.STATUS, "children"), Output(ids.STATUS, "color"), Output(ids.FAITHFULNESS, "children"),
     Output(ids.CURRENT_DIGIT, "data"),
     Input(ids.STROKES, "data"), Input(ids.UPLOAD, "contents"), Input(ids.LAYER_DROPDOWN, "value"),
-    Input(ids.METHOD_DROPDOWN, "value"), Input(ids.TOP3_CHART, "clickData"), State(ids.OPACITY_SLIDER, "value"),
+    Input(ids.METHOD_DROPDOWN, "value"), Input(ids.TOP3_CHART, "clickData"), Input(ids.SELECTED_MODEL, "data"),
+    State(ids.OPACITY_SLIDER, "value"),
     prevent_initial_call=True,  # it writes current-digit (on every page); update_strokes starts it on page open
 )
-def predict(strokes, upload, layer, method, bar_click, opacity):
+def predict(strokes, upload, layer, method, bar_click, model, opacity):
     if not strokes and not upload:
         return _nothing_to_show(DRAW_A_DIGIT, "info")
     service = model_service()
     clicked = bar_click["points"][0]["customdata"] if ctx.triggered_id == ids.TOP3_CHART and bar_click else None
     try:
-        options = service.options(layer, method, clicked)
+        model = session_model(model)
+        # The layer menu may still show the previous model's layer: this one's default then.
+        options = service.options(service.layer(layer, model), method, clicked, model=model)
         if upload:
             result = service.predict_image(uploaded_bytes(upload), options)
         else:
@@ -147,12 +155,53 @@ def predict(strokes, upload, layer, method, bar_click, opacity):
     except (DigitInputError, ModelLoadError) as exc:
         return _nothing_to_show(str(exc), "danger")
     explanation = result["explanation"]
-    title = f"{METHOD_LABELS[explanation['method']]} for {explanation['class']}"
-    title += f" at {explanation['layer']}" if explanation["layer"] else ""
+    title = map_title(explanation)
     return (top3_figure(result["top"], explanation["class"]),
             gradcam_figure(result["input"], explanation["heatmap"], opacity, title),
             model_input_figure(result["input"]),
             *status_message(result), faithfulness_text(explanation), result["input"])
+
+
+def map_title(explanation: dict[str, Any], model: str | None = None) -> str:
+    """"Grad-CAM for 7 at conv4", after the model's name when one is given."""
+    title = f"{METHOD_LABELS[explanation['method']]} for {explanation['class']}"
+    title += f" at {explanation['layer']}" if explanation["layer"] else ""
+    return f"{model}: {title}" if model else title
+
+
+def compared_reading(result: dict[str, Any], model: str) -> tuple[str, str]:
+    """The compared model's reading as a heading and, for screen readers, in words."""
+    best, explanation = result["top"][0], result["explanation"]
+    heading = f"{model} reads it as {best['digit']} ({best['probability']:.0%} sure)"
+    others = ", ".join(f"{t['digit']} ({t['probability']:.0%})" for t in result["top"][1:])
+    return heading, f"{heading}; then {others}. Its map: {map_title(explanation)}."
+
+
+@callback(
+    Output(ids.COMPARE_PANEL, "hidden"), Output(ids.COMPARE_HEADING, "children"), Output(ids.COMPARE_TOP3, "figure"),
+    Output(ids.COMPARE_MAP, "figure"), Output(ids.COMPARE_SUMMARY, "children"),
+    Input(ids.CURRENT_DIGIT, "data"), Input(ids.COMPARE_MODEL, "data"), Input(ids.METHOD_DROPDOWN, "value"),
+    Input(ids.SELECTED_LAYER, "data"), State(ids.OPACITY_SLIDER, "value"),
+)
+def show_compared(digit, compared, method, layer, opacity):
+    """The digit the session's model just read, read by the compared model too (its own top-1 explained)."""
+    if compared in (None, NO_COMPARISON):
+        return True, no_update, no_update, no_update, no_update
+    if digit is None:
+        return (False, f"{compared} reads the digit too, once there is one.", message_figure("No digit yet", 260),
+                message_figure("No heatmap yet", 340), "")
+    service = model_service()
+    try:
+        options = service.options(service.layer(layer, compared), method, None, model=compared)
+        result = service.explain(np.asarray(digit, np.float32), options)
+    except (DigitInputError, ModelLoadError) as exc:
+        return (False, f"{compared} cannot read it: {exc}", message_figure("No answer", 260),
+                message_figure("No heatmap", 340), str(exc))
+    heading, summary = compared_reading(result, compared)
+    explanation = result["explanation"]
+    return (False, heading, top3_figure(result["top"], explanation["class"]),
+            gradcam_figure(result["input"], explanation["heatmap"], opacity, map_title(explanation, compared)),
+            summary)
 
 
 def _nothing_to_show(message: str, color: str) -> tuple:

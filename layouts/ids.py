@@ -28,6 +28,11 @@ LAYER_DROPDOWN = "layer-dropdown"
 METHOD_DROPDOWN = "method-dropdown"
 STATUS = "status"
 FAITHFULNESS = "faithfulness"
+COMPARE_PANEL = "compare-panel"  # the compared model's reading of the same digit, hidden without one
+COMPARE_HEADING = "compare-heading"
+COMPARE_TOP3 = "compare-top3-chart"
+COMPARE_MAP = "compare-gradcam-figure"
+COMPARE_SUMMARY = "compare-summary"  # the compared reading in words, for screen readers
 
 # Layers page
 LAYERS_TABLE = "layers-table"

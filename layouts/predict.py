@@ -6,7 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import ids
-from layouts.shell import session_stores
+from layouts.shell import compare_menu, session_stores
 from models.methods import DEFAULT_METHOD, METHOD_LABELS, METHOD_NAMES  # the registry: imports no TensorFlow
 
 PAGE = {"path": "/", "name": "Predict", "title": "Digit Inspector: predict", "order": 0}
@@ -56,5 +56,21 @@ def _explanation_column() -> dbc.Col:
     ])
 
 
+def compare_section() -> html.Section:
+    """A second model (compare-dropdown) reads the same digit: its top 3 and its map, beside the first's."""
+    static = {"displayModeBar": False}
+    return html.Section([
+        compare_menu(),
+        html.Div(id=ids.COMPARE_PANEL, hidden=True, children=[
+            html.H2(id=ids.COMPARE_HEADING, className="h5"),
+            html.Div(dbc.Row([dbc.Col(dcc.Graph(id=ids.COMPARE_TOP3, config=static), xs=12, md=5),
+                              dbc.Col(dcc.Graph(id=ids.COMPARE_MAP, config=static), xs=12, md=7)], className="g-3"),
+                     **{"aria-hidden": "true"}),
+            html.P(id=ids.COMPARE_SUMMARY, className="visually-hidden"),
+        ]),
+    ], className="mt-3")
+
+
 def layout() -> html.Div:
-    return html.Div([*session_stores(), dbc.Row([_drawing_column(), _answer_column(), _explanation_column()])])
+    return html.Div([*session_stores(), dbc.Row([_drawing_column(), _answer_column(), _explanation_column()]),
+                     compare_section()])

@@ -11,7 +11,7 @@ import pytest
 from conftest import DASH_TEST_PORT
 from dash import dcc, html
 from dash.testing.wait import until
-from test_browser import TIMEOUT
+from test_browser import SEVEN, TIMEOUT, draw, figure, heatmap_title, wait_for_reading
 from test_browser_pages import open_page
 
 from callbacks.evaluation import comparison_card, comparison_table
@@ -190,4 +190,37 @@ def test_comparing_shows_both_models_metrics_and_the_digits_only_one_reads(brows
     cards = dash_duo.find_elements(f"#{ids.COMPARISON} a.sample")
     assert cards and cards[0].get_attribute("href").split("/")[-1].startswith("?test=")
     assert len(cards[0].find_elements("css selector", "img")) == 2
+    assert dash_duo.get_logs() == []
+
+
+def menu_label(dash_app, name: str) -> str:
+    """A model's label in the model menus (its name and test accuracy)."""
+    options = model_options(ModelService.of(dash_app.server).models_info())
+    return next(option["label"] for option in options if option["value"] == name)
+
+
+def test_the_predict_page_reads_with_the_session_model_and_sets_a_second_one_beside_it(browser, dash_app):
+    dash_duo = browser
+    dash_duo.driver.set_window_size(1400, 1000)
+    dash_duo.wait_for_page(dash_duo.server.url)
+    dash_duo.wait_for_contains_text(f"#{ids.STATUS}", "Draw a digit", timeout=TIMEOUT)
+    service = ModelService.of(dash_app.server)
+    seed_layer = service.layer("conv4", SEED)  # digit_cnn's layer: seed_cnn's default (recommended) one instead
+    assert seed_layer in SEED_LAYERS
+    pick(dash_duo, ids.MODEL_DROPDOWN, menu_label(dash_app, SEED))
+    until(lambda: seed_layer in dash_duo.find_element(f"#{ids.LAYER_DROPDOWN}").text, timeout=TIMEOUT,
+          msg="the layer menu kept digit_cnn's layers")
+    draw(dash_duo, SEVEN)
+    wait_for_reading(dash_duo, 7)
+    until(lambda: seed_layer in heatmap_title(dash_duo), timeout=TIMEOUT)
+    assert not dash_duo.find_element(f"#{ids.COMPARE_PANEL}").is_displayed()  # nothing compared yet
+
+    pick(dash_duo, ids.COMPARE_DROPDOWN, menu_label(dash_app, "digit_cnn"))
+    dash_duo.wait_for_contains_text(f"#{ids.COMPARE_HEADING}", "digit_cnn reads it as 7", timeout=TIMEOUT)
+    # The compared model explains at its own default layer (seed_cnn's layer is not one of its own).
+    compared_title = f"digit_cnn: Grad-CAM for 7 at {service.layer(seed_layer, 'digit_cnn')}"
+    until(lambda: compared_title in (figure(dash_duo, ids.COMPARE_MAP) or {})
+          .get("layout", {}).get("title", {}).get("text", ""), timeout=TIMEOUT)
+    assert int((figure(dash_duo, ids.COMPARE_TOP3) or {})["data"][0]["x"][0]) == 7
+    assert seed_layer in heatmap_title(dash_duo)  # the session's model still answers first
     assert dash_duo.get_logs() == []
