@@ -101,12 +101,17 @@ def update_strokes(relayout, _clear, _undo, upload, strokes):
 
 
 @callback(
-    Output(ids.LAYER_DROPDOWN, "options"), Output(ids.LAYER_DROPDOWN, "value"),
+    Output(ids.LAYER_DROPDOWN, "options"), Output(ids.LAYER_DROPDOWN, "value"), Output(ids.PREDICT_MODEL, "data"),
     Input(ids.SELECTED_LAYER, "data"), Input(ids.SELECTED_MODEL, "data"), State(ids.LAYER_DROPDOWN, "value"),
+    State(ids.PREDICT_MODEL, "data"),
 )
-def show_layer_choice(selected, model, shown):
+def show_layer_choice(selected, model, shown, predicting):
     """The dropdown shows the session model's conv layers and the selected one (set here or on the layers
-    page); a layer of another model gives way to this model's default."""
+    page); a layer of another model gives way to this model's default.
+
+    The model goes on to ``predict`` through this page's own store: ``predict`` writes current-digit,
+    which every page has, so a store of the shell among its inputs would make Dash run it on any page.
+    """
     service = model_service()
     try:
         model = session_model(model)
@@ -114,7 +119,8 @@ def show_layer_choice(selected, model, shown):
     except ModelLoadError:
         raise PreventUpdate from None  # the predict callback shows why
     layer = service.layer(selected, model)
-    return [{"label": layer_label(row), "value": row["name"]} for row in layers], no_update if layer == shown else layer
+    return ([{"label": layer_label(row), "value": row["name"]} for row in layers],
+            no_update if layer == shown else layer, no_update if model == predicting else model)
 
 
 # The selected-layer store is on every page. Callbacks that write it must not run when a page
@@ -135,7 +141,7 @@ def remember_layer(chosen, selected):
     Output(ids.STATUS, "children"), Output(ids.STATUS, "color"), Output(ids.FAITHFULNESS, "children"),
     Output(ids.CURRENT_DIGIT, "data"),
     Input(ids.STROKES, "data"), Input(ids.UPLOAD, "contents"), Input(ids.LAYER_DROPDOWN, "value"),
-    Input(ids.METHOD_DROPDOWN, "value"), Input(ids.TOP3_CHART, "clickData"), Input(ids.SELECTED_MODEL, "data"),
+    Input(ids.METHOD_DROPDOWN, "value"), Input(ids.TOP3_CHART, "clickData"), Input(ids.PREDICT_MODEL, "data"),
     State(ids.OPACITY_SLIDER, "value"),
     prevent_initial_call=True,  # it writes current-digit (on every page); update_strokes starts it on page open
 )

@@ -28,6 +28,7 @@ LAYER_DROPDOWN = "layer-dropdown"
 METHOD_DROPDOWN = "method-dropdown"
 STATUS = "status"
 FAITHFULNESS = "faithfulness"
+PREDICT_MODEL = "predict-model"  # store in the page: selected-model, copied once the page's layer menu follows it
 COMPARE_PANEL = "compare-panel"  # the compared model's reading of the same digit, hidden without one
 COMPARE_HEADING = "compare-heading"
 COMPARE_TOP3 = "compare-top3-chart"

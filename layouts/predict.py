@@ -72,5 +72,6 @@ def compare_section() -> html.Section:
 
 
 def layout() -> html.Div:
-    return html.Div([*session_stores(), dbc.Row([_drawing_column(), _answer_column(), _explanation_column()]),
+    return html.Div([*session_stores(), dcc.Store(id=ids.PREDICT_MODEL),
+                     dbc.Row([_drawing_column(), _answer_column(), _explanation_column()]),
                      compare_section()])
