@@ -1,7 +1,10 @@
 """Browser-side speed, in headless Chromium against gunicorn on loopback (part of ``make bench``).
 
-- drawing -> heatmap: from the mouse-up that ends a stroke to the moment the Grad-CAM figure
-  has finished re-rendering (no DOM change in it for 300 ms), timed inside the page;
+- drawing -> heatmap: from the pen-up that ends a stroke to the moment the Grad-CAM figure
+  has finished re-rendering (no DOM change in it for 300 ms), timed inside the page, warm
+  (median and p90 over --trials strokes, 20 by default);
+- first answer: the same for the first stroke drawn on a freshly started server (each worker
+  warms its explanation functions before it takes requests);
 - evaluation page: from clicking its link in the navbar (or loading its URL) until the
   confusion matrix is drawn.
 """
@@ -17,10 +20,11 @@ import numpy as np
 
 from bench.loadtools import gunicorn
 
-# Records the mouse-up and every change of the Grad-CAM figure, in page time (ms).
+# Records the pen-up and every change of the Grad-CAM figure, in page time (ms). A pointer event:
+# the canvas cancels pointerdown, so the browser sends no mouse events while drawing.
 TIMING_HOOKS = """
 window.__up = null; window.__changes = [];
-document.addEventListener('mouseup', () => { window.__up = performance.now(); window.__changes = []; }, true);
+document.addEventListener('pointerup', () => { window.__up = performance.now(); window.__changes = []; }, true);
 new MutationObserver(records => {
     const inFigure = records.some(r => r.target.closest && r.target.closest('#gradcam-figure'));
     if (inFigure) window.__changes.push(performance.now());
@@ -58,6 +62,12 @@ def status_says(text: str):
         text)
 
 
+def status_answered(driver) -> bool:
+    """A wait condition: the predict page has given its first answer (its status no longer says Loading)."""
+    return driver.execute_script(
+        "const s = document.getElementById('status'); return s !== null && !s.textContent.startsWith('Loading');")
+
+
 def draw(driver, points) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
 
@@ -72,13 +82,16 @@ def draw(driver, points) -> None:
 
 
 def drawing_latencies(driver, url: str, trials: int) -> list[float]:
+    """Pen-up -> map for ``trials`` strokes, each on a cleared canvas; the first is the first answer
+    of the page (of the server too, when it has just started)."""
     driver.get(url)
     wait_for(driver, status_says("Draw a digit"))
     driver.execute_script(TIMING_HOOKS)
     latencies = []
     for trial in range(trials):
-        driver.find_element("id", "clear-button").click()
-        wait_for(driver, status_says("Draw a digit"))
+        if trial:
+            driver.find_element("id", "clear-button").click()
+            wait_for(driver, status_says("Draw a digit"))
         driver.execute_script("window.__up = null; window.__changes = [];")
         draw(driver, STROKES[trial % len(STROKES)])
         wait_for(driver, lambda d: d.execute_script(
@@ -97,7 +110,7 @@ def evaluation_open_times(driver, url: str, trials: int) -> tuple[list[float], l
         wait_for(driver, lambda d: d.execute_script(confusion_drawn))
         loads.append((time.perf_counter() - started) * 1000)
         driver.get(url)
-        wait_for(driver, status_says("Draw a digit"))
+        wait_for(driver, status_answered)
         link = driver.find_element("css selector", "#nav a[href='/evaluation']")
         started = time.perf_counter()
         link.click()
@@ -112,22 +125,29 @@ def summary(name: str, ms: list[float]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.browser_bench", description=__doc__)
-    parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--model", metavar="PATH_OR_NAME",
                         help="the model the servers load, as DIGIT_INSPECTOR_MODEL (default: digit_cnn)")
     args = parser.parse_args(argv)
     if args.model:  # the gunicorn servers read it from their environment, as in a deployment
         os.environ["DIGIT_INSPECTOR_MODEL"] = args.model
+    driver = chromium()
+    try:
+        with gunicorn("dashapp.wsgi:server", workers=2, log_name="browser-cold", warm=False) as server:
+            first = drawing_latencies(driver, server.url, 1)
+    finally:
+        driver.quit()
     with gunicorn("dashapp.wsgi:server", workers=2, log_name="browser") as server:
         driver = chromium()
         try:
-            drawing = drawing_latencies(driver, server.url, args.trials)
-            loads, clicks = evaluation_open_times(driver, server.url, max(3, args.trials // 2))
+            drawing = drawing_latencies(driver, server.url, args.trials + 2)[2:]  # warm: both workers answered
+            loads, clicks = evaluation_open_times(driver, server.url, max(3, args.trials // 4))
         finally:
             driver.quit()
     print(f"\nin the browser (headless Chromium, gunicorn 2 workers), {args.trials} trials")
     print(f"{'ms':<44} {'median':>8} {'p90':>8} {'max':>8}")
-    print(summary("stroke drawn -> Grad-CAM figure updated", drawing))
+    print(f"{'first answer after start-up: pen-up -> map':<44} {first[0]:8.0f}")
+    print(summary("pen-up -> Grad-CAM map (warm)", drawing))
     print(summary("evaluation page: navbar click -> matrix", clicks))
     print(summary("evaluation page: load URL -> matrix", loads))
     return 0

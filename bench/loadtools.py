@@ -75,8 +75,11 @@ def wait_healthy(url: str, timeout: float = 120.0) -> None:
 
 @contextlib.contextmanager
 def gunicorn(app: str, workers: int = 2, threads: int = 4, log_name: str = "gunicorn",
-             config: str = "gunicorn.conf.py") -> Iterator[Server]:
-    """Run ``gunicorn APP`` with the deployment config on a free loopback port until the block ends."""
+             config: str = "gunicorn.conf.py", warm: bool = True) -> Iterator[Server]:
+    """Run ``gunicorn APP`` with the deployment config on a free loopback port until the block ends.
+
+    ``warm``: send each worker a few predictions first; off, the first request is the first one served.
+    """
     port = free_port()
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"digit-inspector-{log_name}-{port}.log"
     command = [sys.executable, "-m", "gunicorn", app, "--config", config, "--bind", f"{HOST}:{port}",
@@ -89,7 +92,7 @@ def gunicorn(app: str, workers: int = 2, threads: int = 4, log_name: str = "guni
     try:
         wait_healthy(server.url)
         warm_up = digit_pngs(1)[0]
-        for _ in range(workers * 4):  # each worker compiles its functions on its first requests
+        for _ in range(workers * 4 if warm else 0):  # each worker compiles its functions on its first requests
             post_image(server.url, warm_up)
         yield server
     finally:

@@ -19,9 +19,19 @@ INK = "#1f2933"
 ACCENT = "#4582ec"  # the theme's primary blue
 MUTED = "#adb5bd"
 HEATMAP_COLORSCALE = "Jet"
+GREY = [[0.0, "rgb(0,0,0)"], [1.0, "rgb(255,255,255)"]]  # plotly.js knows no "gray" scale (plotly.py does)
+# Jet, transparent at zero and fading in over the coldest tenth: where the map is cold the digit
+# under it shows as it is, instead of behind a dark blue veil.
+OVERLAY_COLORSCALE = [[0.0, "rgba(0,0,131,0)"], [0.1, "rgba(0,60,170,0.85)"], [0.3, "rgb(5,255,255)"],
+                      [0.5, "rgb(255,255,0)"], [0.8, "rgb(250,0,0)"], [1.0, "rgb(128,0,0)"]]
 # Canvas units are screen pixels (a 280x280 plot area, no margins) and the same units the
 # rasteriser reads, so the pen the user sees is the pen the model gets.
 PEN = {"color": INK, "width": DEFAULT_PEN_WIDTH}
+# The predict page's figures are plain dicts, not go.Figure: plotly's validation costs 8-15 ms a
+# figure, and they are rebuilt on every stroke.
+HIDDEN_AXIS = {"showticklabels": False, "showgrid": False, "zeroline": False, "ticks": "", "fixedrange": True}
+PIXEL_AXES = {"xaxis": {**HIDDEN_AXIS, "constrain": "domain"},
+              "yaxis": {**HIDDEN_AXIS, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain"}}
 
 
 def _bare_layout(fig: go.Figure, height: int, title: str | None = None) -> go.Figure:
@@ -29,6 +39,13 @@ def _bare_layout(fig: go.Figure, height: int, title: str | None = None) -> go.Fi
     fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": top, "b": 10}, title=title,
                       plot_bgcolor="white", paper_bgcolor="white", showlegend=False)
     return fig
+
+
+def _bare(height: int, title: str | None = None, **layout: Any) -> dict[str, Any]:
+    """The dict layout every predict-page figure starts from: white, no legend, small margins."""
+    return {"height": height, "margin": {"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+            "title": {"text": title or ""}, "plot_bgcolor": "white", "paper_bgcolor": "white",
+            "showlegend": False, **layout}
 
 
 def _pixel_axes(fig: go.Figure) -> go.Figure:
@@ -39,67 +56,99 @@ def _pixel_axes(fig: go.Figure) -> go.Figure:
     return fig
 
 
-def message_figure(text: str, height: int = 300) -> go.Figure:
+def _grid(image: np.ndarray | Sequence[Sequence[float]]) -> list[list[float]]:
+    return np.asarray(image, dtype=np.float64).round(4).tolist()
+
+
+def message_figure(text: str, height: int = 300) -> dict[str, Any]:
     """An empty figure that says why it is empty."""
-    fig = go.Figure()
-    fig.add_annotation(text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
-                       font={"size": 14, "color": "#6c757d"})
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return _bare_layout(fig, height)
+    annotation = {"text": text, "showarrow": False, "x": 0.5, "y": 0.5, "xref": "paper", "yref": "paper",
+                  "font": {"size": 14, "color": "#6c757d"}}
+    return {"data": [], "layout": _bare(height, annotations=[annotation], xaxis={"visible": False},
+                                        yaxis={"visible": False})}
 
 
-def canvas_figure(paths: Sequence[str] = ()) -> go.Figure:
-    """The drawing canvas: 0-280 on both axes (y down), pen strokes as SVG path shapes."""
+def canvas_figure(paths: Sequence[str] = (), pen_width: float = DEFAULT_PEN_WIDTH) -> dict[str, Any]:
+    """The drawing canvas: 0-280 on both axes (y down), pen strokes as SVG path shapes.
+
+    Plotly does not draw here (``dragmode`` off): assets/canvas.js does, and adds each stroke as a
+    shape in ``newshape``'s style. Plotly's own drawing makes shapes editable, so a stroke that
+    started on old ink grabbed that stroke instead of drawing a new one.
+    """
     axis = {"range": [0, CANVAS_SIZE], "fixedrange": True, "visible": False}
-    fig = go.Figure()
-    fig.update_layout(
-        width=CANVAS_SIZE, height=CANVAS_SIZE, autosize=False, margin={"l": 0, "r": 0, "t": 0, "b": 0},
-        xaxis=axis, yaxis={**axis, "range": [CANVAS_SIZE, 0]},
-        plot_bgcolor="white", paper_bgcolor="white", showlegend=False,
-        dragmode="drawopenpath",
-        # Strokes sit below the drag layer, so a new stroke can start on an old one
-        # instead of grabbing it for editing.
-        newshape={"line": PEN, "layer": "below"},
-        shapes=[{"type": "path", "path": path, "line": PEN, "layer": "below"} for path in paths],
-    )
-    return fig
+    pen = {**PEN, "width": pen_width}
+    return {"data": [], "layout": {
+        "width": CANVAS_SIZE, "height": CANVAS_SIZE, "autosize": False, "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+        "xaxis": axis, "yaxis": {**axis, "range": [CANVAS_SIZE, 0]},
+        "plot_bgcolor": "white", "paper_bgcolor": "white", "showlegend": False, "dragmode": False,
+        "hovermode": False, "newshape": {"line": pen, "layer": "below"},
+        "shapes": [{"type": "path", "path": path, "line": pen, "layer": "below", "editable": False}
+                   for path in paths],
+    }}
 
 
-def top3_figure(top: Sequence[dict[str, Any]], explained: int | None = None) -> go.Figure:
+def top3_figure(top: Sequence[dict[str, Any]], explained: int | None = None) -> dict[str, Any]:
     """The three most likely digits as bars; the explained digit is highlighted."""
     digits = [int(t["digit"]) for t in top]
     probabilities = [float(t["probability"]) for t in top]
-    fig = go.Figure(go.Bar(
-        x=[str(d) for d in digits], y=probabilities, customdata=digits,
-        text=[f"{p:.1%}" for p in probabilities], textposition="outside", cliponaxis=False,
-        marker_color=[ACCENT if d == explained else MUTED for d in digits],
-        hovertemplate="digit %{x}: %{y:.2%}<extra></extra>",
-    ))
-    fig.update_xaxes(type="category", title="digit (click a bar to explain it)", fixedrange=True)
-    fig.update_yaxes(range=[0, 1.15], tickformat=".0%", fixedrange=True, showgrid=True, gridcolor="#eee")
-    fig = _bare_layout(fig, 260, "Top 3")
-    fig.update_layout(margin={"l": 50, "b": 40}, bargap=0.35, hovermode="x")  # a click anywhere in a column picks it
-    return fig
+    bar = {"type": "bar", "x": [str(d) for d in digits], "y": probabilities, "customdata": digits,
+           "text": [f"{p:.1%}" for p in probabilities], "textposition": "outside", "cliponaxis": False,
+           "marker": {"color": [ACCENT if d == explained else MUTED for d in digits]},
+           "hovertemplate": "digit %{x}: %{y:.2%}<extra></extra>"}
+    layout = _bare(260, "Top 3", bargap=0.35, hovermode="x",  # a click anywhere in a column picks it
+                   xaxis={"type": "category", "title": {"text": "digit (click a bar to explain it)"},
+                          "fixedrange": True},
+                   yaxis={"range": [0, 1.15], "tickformat": ".0%", "fixedrange": True, "showgrid": True,
+                          "gridcolor": "#eee"})
+    layout["margin"].update(l=50, b=40)
+    return {"data": [bar], "layout": layout}
 
 
-def model_input_figure(image: np.ndarray) -> go.Figure:
+def model_input_figure(image: np.ndarray | Sequence[Sequence[float]]) -> dict[str, Any]:
     """The 28x28 input exactly as the model saw it (white ink on black), one cell per pixel."""
-    fig = go.Figure(go.Heatmap(z=np.asarray(image), colorscale="gray", zmin=0, zmax=1, showscale=False,
-                               xgap=1, ygap=1, hovertemplate="pixel (%{x}, %{y}): %{z:.2f}<extra></extra>"))
-    return _pixel_axes(_bare_layout(fig, 300, "What the model saw (28×28)"))
+    trace = {"type": "heatmap", "z": _grid(image), "colorscale": GREY, "zmin": 0,
+             "zmax": 1, "showscale": False, "xgap": 1, "ygap": 1,
+             "hovertemplate": "pixel (%{x}, %{y}): %{z:.2f}<extra></extra>"}
+    return {"data": [trace], "layout": _bare(300, "What the model saw (28×28)", **PIXEL_AXES)}
 
 
-def gradcam_figure(image: np.ndarray, heatmap: np.ndarray, opacity: float = 0.5,
-                   title: str = "Heatmap") -> go.Figure:
-    """The explanation map over the 28x28 input, with a colour bar; trace 1 is the map (opacity)."""
-    fig = go.Figure([
-        go.Heatmap(z=np.asarray(image), colorscale="gray", zmin=0, zmax=1, showscale=False, hoverinfo="skip"),
-        go.Heatmap(z=np.asarray(heatmap), colorscale=HEATMAP_COLORSCALE, zmin=0, zmax=1, opacity=opacity,
-                   colorbar={"title": {"text": "importance", "side": "right"}, "thickness": 12},
-                   hovertemplate="pixel (%{x}, %{y}): importance %{z:.2f}<extra></extra>"),
-    ])
-    return _pixel_axes(_bare_layout(fig, 340, title))
+def gradcam_figure(image: np.ndarray | Sequence[Sequence[float]], heatmap: np.ndarray | Sequence[Sequence[float]],
+                   opacity: float = 0.5, title: str = "Heatmap") -> dict[str, Any]:
+    """The explanation map over the 28x28 input, with a colour bar; trace 1 is the map (opacity).
+
+    The map's colour scale is transparent at zero, so the digit stays visible where the map is cold.
+    """
+    digit = {"type": "heatmap", "z": _grid(image), "colorscale": GREY, "zmin": 0,
+             "zmax": 1, "showscale": False, "hoverinfo": "skip"}
+    overlay = {"type": "heatmap", "z": _grid(heatmap), "colorscale": OVERLAY_COLORSCALE, "zmin": 0, "zmax": 1,
+               "opacity": opacity, "colorbar": {"title": {"text": "importance", "side": "right"}, "thickness": 12},
+               "hovertemplate": "pixel (%{x}, %{y}): importance %{z:.2f}<extra></extra>"}
+    return {"data": [digit, overlay], "layout": _bare(340, title, **PIXEL_AXES)}
+
+
+def top3_summary(top: Sequence[dict[str, Any]]) -> str:
+    """The top-3 chart in words, for screen readers."""
+    return "Top 3: " + ", ".join(f"{int(t['digit'])} ({float(t['probability']):.0%})" for t in top) + "."
+
+
+def heatmap_summary(heatmap: np.ndarray | Sequence[Sequence[float]], title: str) -> str:
+    """The explanation map in words: where it is hottest and how much of the image it covers."""
+    heat = np.asarray(heatmap, dtype=np.float64)
+    if heat.max() <= 0:
+        return f"{title}: the map is empty."
+    row, column = np.unravel_index(int(heat.argmax()), heat.shape)
+    vertical = ("top", "middle", "bottom")[min(2, row * 3 // heat.shape[0])]
+    horizontal = ("left", "centre", "right")[min(2, column * 3 // heat.shape[1])]
+    share = float((heat >= 0.5).mean())
+    return (f"{title}: hottest at the {vertical} {horizontal} (row {row}, column {column}); "
+            f"{share:.0%} of the pixels are above half.")
+
+
+def digit_png(image: np.ndarray | Sequence[Sequence[float]], scale: int = 4) -> str:
+    """A 28x28 input in [0, 1] as a small PNG (data URI), dark ink on white as it is drawn."""
+    grey = np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
+    pixels = np.uint8((1.0 - grey) * 255).repeat(scale, axis=0).repeat(scale, axis=1)
+    return _png_uri(Image.fromarray(pixels))
 
 
 def confusion_matrix_figure(matrix: Sequence[Sequence[int]]) -> go.Figure:
@@ -180,9 +229,17 @@ def feature_maps_figure(maps: np.ndarray, layer: str, columns: int = 16) -> go.F
 def heatmap_overlay_png(image: np.ndarray, heatmap: np.ndarray, opacity: float = 0.8, scale: int = 3) -> str:
     """A small PNG (data URI) of a 28x28 digit with its heatmap blended over it, for galleries.
 
-    Each pixel's colour weighs as much as its importance, so at thumbnail size the digit stays
-    readable where the map is cold. A gallery of dozens of digits as ``<img>`` tags is far
-    lighter in the browser than as many graphs.
+    A gallery of dozens of digits as ``<img>`` tags is far lighter in the browser than as many graphs.
+    """
+    return _png_uri(heatmap_overlay_picture(image, heatmap, opacity, scale))
+
+
+def heatmap_overlay_picture(image: np.ndarray, heatmap: np.ndarray, opacity: float = 0.8,
+                            scale: int = 3) -> Image.Image:
+    """A 28x28 digit with its heatmap blended over it, each pixel ``scale`` x ``scale``.
+
+    Each pixel's colour weighs as much as its importance, so the digit stays readable where the
+    map is cold.
     """
     grey = np.asarray(image, dtype=np.float32)
     if grey.max() > 1.0:
@@ -192,6 +249,14 @@ def heatmap_overlay_png(image: np.ndarray, heatmap: np.ndarray, opacity: float =
     alpha = opacity * heat[..., None]  # colour is BGR from OpenCV, reversed to RGB above
     blend = (1.0 - alpha) * grey[..., None] + alpha * colour
     pixels = np.uint8(np.clip(blend, 0.0, 1.0) * 255).repeat(scale, axis=0).repeat(scale, axis=1)
+    return Image.fromarray(pixels)
+
+
+def png_bytes(picture: Image.Image) -> bytes:
     buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, "PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    picture.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _png_uri(picture: Image.Image) -> str:
+    return "data:image/png;base64," + base64.b64encode(png_bytes(picture)).decode("ascii")

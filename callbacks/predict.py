@@ -1,45 +1,72 @@
-"""Predict page: canvas strokes or an upload -> the model service -> top 3, heatmap, model input."""
+"""Predict page: strokes (drawn by assets/canvas.js), an upload or a test digit -> the model service -> figures.
+
+A stroke costs one request: the canvas script writes the ``strokes`` store in the browser, and
+``predict`` reads it, rasterises it and answers every figure at once.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import re
+import json
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from dash import Input, Output, Patch, State, callback, ctx, no_update
+from dash import Input, Output, Patch, State, callback, clientside_callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks import model_service
-from callbacks.figures import canvas_figure, gradcam_figure, message_figure, model_input_figure, top3_figure
+from callbacks.figures import (
+    canvas_figure,
+    digit_png,
+    gradcam_figure,
+    heatmap_overlay_picture,
+    heatmap_summary,
+    message_figure,
+    model_input_figure,
+    png_bytes,
+    top3_figure,
+    top3_summary,
+)
 from callbacks.models import session_model
 from layouts import ids
-from layouts.predict import METHOD_LABELS
+from layouts.predict import METHOD_HELP
 from layouts.shell import NO_COMPARISON
 from models.inference import ModelLoadError
-from models.preprocess import DigitInputError
+from models.methods import METHOD_LABELS
+from models.mnist import MnistError, load_mnist
+from models.preprocess import DEFAULT_PEN_WIDTH, DigitInputError, load_image, normalize_digit, rasterize_strokes
 
-EDITED_PATH = re.compile(r"^shapes\[(\d+)\]\.path$")
 DRAW_A_DIGIT = "Draw a digit on the canvas, or upload an image of one."
+PREVIEW_SIZE = 280  # an uploaded image is shown at most this big, where the canvas would be
 
 
-def strokes_after_relayout(strokes: list[str], relayout: dict[str, Any] | None) -> list[str] | None:
-    """The strokes after a canvas relayout event, or None if the event did not change them.
+@lru_cache(maxsize=1)
+def mnist_test_set() -> tuple[np.ndarray, np.ndarray]:
+    """MNIST's test digits and labels, read once per process."""
+    _, _, x_test, y_test = load_mnist()
+    return x_test, y_test
 
-    Plotly reports a finished stroke as the whole ``shapes`` list, and an edited stroke as
-    ``shapes[N].path``; every other key (autosize, dragmode...) is not about the drawing.
-    """
-    if not relayout:
-        return None
-    if "shapes" in relayout:
-        return [shape["path"] for shape in relayout["shapes"] if shape.get("type") == "path" and shape.get("path")]
-    edited = list(strokes)
-    for key, path in relayout.items():
-        match = EDITED_PATH.match(key)
-        if match and int(match.group(1)) < len(edited):
-            edited[int(match.group(1))] = path
-    return edited if edited != strokes else None
+
+def example_indices(labels: np.ndarray) -> list[int]:
+    """The first test digit of each class, 0 to 9."""
+    return [int(np.flatnonzero(labels == digit)[0]) for digit in range(10)]
+
+
+def source_of_test_digit(requested: object) -> dict[str, Any]:
+    """The ``digit-source`` of ``/?test=N``: MNIST test digit N as the model reads it."""
+    x_test, y_test = mnist_test_set()
+    try:
+        index = int(str(requested).strip())
+    except ValueError:
+        index = -1
+    if not 0 <= index < len(x_test):
+        raise DigitInputError(f"There is no MNIST test digit {requested!s}: /?test=N takes N from 0 to "
+                              f"{len(x_test) - 1}.")
+    image = x_test[index].astype(np.float32) / 255.0  # MNIST digits are already what the model reads
+    return {"kind": "test", "name": f"MNIST test digit #{index}, labelled {int(y_test[index])}",
+            "preview": digit_png(image, scale=1), "input": image.round(4).tolist()}
 
 
 def uploaded_bytes(contents: str) -> bytes:
@@ -51,6 +78,41 @@ def uploaded_bytes(contents: str) -> bytes:
         raise DigitInputError("The upload arrived damaged: choose the image file again.") from None
 
 
+def upload_source(contents: str, filename: str | None, max_bytes: int, max_pixels: int) -> dict[str, Any]:
+    """The ``digit-source`` of an uploaded image: its name, a small preview and the 28x28 the model reads.
+
+    The session store keeps this instead of the file (a few kB, not megabytes), so the upload
+    survives a trip to another page.
+    """
+    image = load_image(uploaded_bytes(contents), max_bytes, max_pixels)
+    digit = normalize_digit(image)
+    preview = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    preview.thumbnail((PREVIEW_SIZE, PREVIEW_SIZE))
+    return {"kind": "upload", "name": filename or "uploaded image",
+            "preview": "data:image/png;base64," + base64.b64encode(png_bytes(preview)).decode("ascii"),
+            "input": digit.round(4).tolist()}
+
+
+class _FileOfSize:
+    """A file the browser refused to send, known by its size only: ``load_image`` checks the size
+    before anything else, so it words the refusal exactly as the API does."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+
+def refusal_message(size: int, max_bytes: int) -> str:
+    """The API's sentence for a file of ``size`` bytes over the limit."""
+    try:
+        load_image(_FileOfSize(size), max_bytes)  # type: ignore[arg-type]
+    except DigitInputError as exc:
+        return str(exc)
+    return "The file could not be sent: choose it again."
+
+
 def layer_label(layer: dict[str, Any]) -> str:
     h, w, k = layer["output_shape"]
     field = layer["receptive_field"]
@@ -58,46 +120,113 @@ def layer_label(layer: dict[str, Any]) -> str:
 
 
 def status_message(result: dict[str, Any]) -> tuple[str, str]:
-    """The status line and its colour for a prediction object."""
+    """The status line and its colour for a prediction object; says when the map is not the one asked for."""
     best = result["top"][0]
     explanation = result["explanation"]
-    where = f" at layer {explanation['layer']}" if explanation["layer"] else ""  # None: a pixel-level method
-    text = (f"Read as {best['digit']} ({best['probability']:.0%} sure). {METHOD_LABELS[explanation['method']]} "
-            f"for digit {explanation['class']}{where}.")
+    method, digit = METHOD_LABELS[explanation["method"]], explanation["class"]
+    read = f"Read as {best['digit']} ({best['probability']:.0%} sure)."
+    asked = explanation.get("instead_of")
+    if asked:
+        asked_method = METHOD_LABELS[asked["method"]]
+        at = f" at layer {asked['layer']}" if asked["layer"] else ""  # None: a pixel-level method
+        return (f"{read} {asked_method} found no evidence for digit {digit}{at}, so the map "
+                f"shown is {method} at layer {explanation['layer']}."), "warning"
     if explanation["empty"]:
-        return f"{text} {explanation['note']}", "warning"
-    return text, "success"
+        return (f"{read} {method} found no evidence for digit {digit} at any layer, and neither did Layer-CAM: "
+                "the map is empty."), "warning"
+    where = f" at layer {explanation['layer']}" if explanation["layer"] else ""  # None: a pixel-level method
+    return f"{read} {method} for digit {digit}{where}.", "success"
 
 
 def faithfulness_text(explanation: dict[str, Any]) -> str:
     scores = explanation.get("faithfulness")
-    if not scores:
+    if not scores or explanation.get("empty"):
         return ""
     return (f"Faithfulness: deletion AUC {scores['deletion_auc']:.2f} (lower is better: removing the hottest "
             f"pixels first should make the digit's probability collapse), insertion AUC "
             f"{scores['insertion_auc']:.2f} (higher is better: revealing them first should bring it back).")
 
 
+def _status_class(colour: str) -> str:
+    return f"status alert alert-{colour} py-2"
+
+
 @callback(
-    Output(ids.STROKES, "data"), Output(ids.CANVAS, "figure"), Output(ids.UPLOAD, "contents"),
-    Input(ids.CANVAS, "relayoutData"), Input(ids.CLEAR_BUTTON, "n_clicks"), Input(ids.UNDO_BUTTON, "n_clicks"),
-    Input(ids.UPLOAD, "contents"), State(ids.STROKES, "data"),
+    Output(ids.CANVAS, "figure"), Output(ids.STROKES, "data"), Output(ids.DIGIT_SOURCE, "data"),
+    Output(ids.EXAMPLE_DIGITS, "children"), Output(ids.UPLOAD, "max_size"), Output(ids.UPLOAD_LIMIT, "data-max-bytes"),
+    Input(ids.REQUESTED_TEST, "data"), State(ids.STROKES, "data"), State(ids.DIGIT_SOURCE, "data"),
+    State(ids.PEN_WIDTH, "value"),
 )
-def update_strokes(relayout, _clear, _undo, upload, strokes):
+def open_page(requested, strokes, source, pen_width):
+    """Page opened: redraw the session's strokes (or open ``/?test=N``) and hand them on to ``predict``."""
+    max_bytes = model_service().settings.max_upload_bytes
+    try:
+        x_test, y_test = mnist_test_set()
+        examples = [dcc.Link(html.Img(src=digit_png(x_test[i] / 255.0, scale=1), alt=f"example {y_test[i]}"),
+                             href=f"/?test={i}", className="example-digit", title=f"Read test digit #{i}")
+                    for i in example_indices(y_test)]
+    except MnistError:
+        examples = []  # no MNIST here: drawing and uploads still work
     strokes = strokes or []
-    if ctx.triggered_id == ids.CANVAS:
-        drawn = strokes_after_relayout(strokes, relayout)
-        if drawn is None:
-            raise PreventUpdate
-        return drawn, no_update, None  # a drawing replaces an uploaded image
+    if requested is not None:
+        try:
+            source = source_of_test_digit(requested)
+        except (DigitInputError, MnistError) as exc:
+            source = {"kind": "error", "message": str(exc)}
+        strokes = []
+    return canvas_figure(strokes, pen_width or DEFAULT_PEN_WIDTH), strokes, source, examples, max_bytes, max_bytes
+
+
+@callback(
+    Output(ids.CANVAS, "figure", allow_duplicate=True), Output(ids.STROKES, "data", allow_duplicate=True),
+    Output(ids.DIGIT_SOURCE, "data", allow_duplicate=True),
+    Input(ids.CLEAR_BUTTON, "n_clicks"), Input(ids.UNDO_BUTTON, "n_clicks"), Input(ids.REMOVE_BUTTON, "n_clicks"),
+    Input(ids.PEN_WIDTH, "value"), State(ids.STROKES, "data"),
+    prevent_initial_call=True,
+)
+def edit_drawing(_clear, _undo, _remove, pen_width, strokes):
+    strokes = strokes or []
     if ctx.triggered_id == ids.CLEAR_BUTTON:
-        return [], canvas_figure(), None
+        return canvas_figure([], pen_width), [], None
     if ctx.triggered_id == ids.UNDO_BUTTON:
-        return strokes[:-1], canvas_figure(strokes[:-1]), no_update
-    if ctx.triggered_id == ids.UPLOAD:
-        return [], canvas_figure(), no_update
-    # Page opened: redraw this session's strokes, and hand them on so that the prediction is redone.
-    return strokes, canvas_figure(strokes), no_update
+        return canvas_figure(strokes[:-1], pen_width), strokes[:-1], no_update
+    if ctx.triggered_id == ids.REMOVE_BUTTON:
+        return no_update, no_update, None
+    return canvas_figure(strokes, pen_width), no_update, no_update  # the pen the model gets, on show
+
+
+@callback(
+    Output(ids.DIGIT_SOURCE, "data", allow_duplicate=True), Output(ids.STROKES, "data", allow_duplicate=True),
+    Output(ids.CANVAS, "figure", allow_duplicate=True), Output(ids.UPLOAD, "contents"),
+    Input(ids.UPLOAD, "contents"), Input(ids.UPLOAD_REFUSED, "data"), State(ids.UPLOAD, "filename"),
+    State(ids.PEN_WIDTH, "value"),
+    prevent_initial_call=True,
+)
+def read_upload(contents, refused, filename, pen_width):
+    """An upload replaces the drawing; one over the limit was refused in the browser (assets/upload.js)."""
+    settings = model_service().settings
+    if ctx.triggered_id == ids.UPLOAD_REFUSED:
+        source = {"kind": "error", "message": refusal_message(int(refused["size"]), settings.max_upload_bytes)}
+    elif contents:
+        try:
+            source = upload_source(contents, filename, settings.max_upload_bytes, settings.max_image_pixels)
+        except DigitInputError as exc:
+            source = {"kind": "error", "message": str(exc)}
+    else:
+        raise PreventUpdate
+    return source, [], canvas_figure([], pen_width), None  # None: the same file chosen again is read again
+
+
+@callback(
+    Output(ids.CANVAS_PANEL, "hidden"), Output(ids.SOURCE_PANEL, "hidden"), Output(ids.SOURCE_IMAGE, "src"),
+    Output(ids.SOURCE_IMAGE, "alt"), Output(ids.SOURCE_NAME, "children"),
+    Input(ids.DIGIT_SOURCE, "data"),
+)
+def show_source(source):
+    """An uploaded image or a test digit is shown where the drawing would be, with a way back to drawing."""
+    if not source or source.get("kind") == "error":
+        return False, True, None, "", ""
+    return True, False, source["preview"], source["name"], source["name"]
 
 
 @callback(
@@ -119,8 +248,10 @@ def show_layer_choice(selected, model, shown, predicting):
     except ModelLoadError:
         raise PreventUpdate from None  # the predict callback shows why
     layer = service.layer(selected, model)
-    return ([{"label": layer_label(row), "value": row["name"]} for row in layers],
-            no_update if layer == shown else layer, no_update if model == predicting else model)
+    options = [{"label": layer_label(row), "value": row["name"],
+                "title": f"{row['name']}: each cell sees {row['receptive_field']} × {row['receptive_field']} px "
+                         "of the input"} for row in layers]
+    return options, no_update if layer == shown else layer, no_update if model == predicting else model
 
 
 # The selected-layer store is on every page. Callbacks that write it must not run when a page
@@ -136,42 +267,59 @@ def remember_layer(chosen, selected):
     return chosen
 
 
+NEW_DIGIT = {ids.STROKES, ids.DIGIT_SOURCE, ids.PEN_WIDTH}  # inputs after which the top-1 digit is explained
+
+
 @callback(
     Output(ids.TOP3_CHART, "figure"), Output(ids.GRADCAM_FIGURE, "figure"), Output(ids.MODEL_INPUT, "figure"),
-    Output(ids.STATUS, "children"), Output(ids.STATUS, "color"), Output(ids.FAITHFULNESS, "children"),
-    Output(ids.CURRENT_DIGIT, "data"),
-    Input(ids.STROKES, "data"), Input(ids.UPLOAD, "contents"), Input(ids.LAYER_DROPDOWN, "value"),
-    Input(ids.METHOD_DROPDOWN, "value"), Input(ids.TOP3_CHART, "clickData"), Input(ids.PREDICT_MODEL, "data"),
-    State(ids.OPACITY_SLIDER, "value"),
-    prevent_initial_call=True,  # it writes current-digit (on every page); update_strokes starts it on page open
+    Output(ids.STATUS, "children"), Output(ids.STATUS, "className"), Output(ids.FAITHFULNESS, "children"),
+    Output(ids.CURRENT_DIGIT, "data"), Output(ids.PREDICTION, "data"),
+    Output(ids.EXPLAIN_CLASS, "options"), Output(ids.EXPLAIN_CLASS, "value"),
+    Output(ids.TOP3_SUMMARY, "children"), Output(ids.GRADCAM_SUMMARY, "children"),
+    Output(ids.MODEL_INPUT_SUMMARY, "children"),
+    Input(ids.STROKES, "data"), Input(ids.DIGIT_SOURCE, "data"), Input(ids.LAYER_DROPDOWN, "value"),
+    Input(ids.METHOD_DROPDOWN, "value"), Input(ids.TOP3_CHART, "clickData"), Input(ids.EXPLAIN_CLASS, "value"),
+    Input(ids.PEN_WIDTH, "value"), Input(ids.PREDICT_MODEL, "data"), State(ids.OPACITY_SLIDER, "value"),
+    prevent_initial_call=True,  # it writes current-digit (on every page); open_page starts it on page open
 )
-def predict(strokes, upload, layer, method, bar_click, model, opacity):
-    if not strokes and not upload:
+def predict(strokes, source, layer, method, bar_click, chosen, pen_width, model, opacity):
+    if source and source.get("kind") == "error":
+        return _nothing_to_show(source["message"], "danger")
+    if not source and not strokes:
         return _nothing_to_show(DRAW_A_DIGIT, "info")
     service = model_service()
-    clicked = bar_click["points"][0]["customdata"] if ctx.triggered_id == ids.TOP3_CHART and bar_click else None
+    triggers = set(ctx.triggered_prop_ids.values())
+    if ids.TOP3_CHART in triggers and bar_click:
+        chosen = bar_click["points"][0]["customdata"]
+    elif triggers & NEW_DIGIT:
+        chosen = None
     try:
         model = session_model(model)
         # The layer menu may still show the previous model's layer: this one's default then.
-        options = service.options(service.layer(layer, model), method, clicked, model=model)
-        if upload:
-            result = service.predict_image(uploaded_bytes(upload), options)
+        options = service.options(service.layer(layer, model), method, chosen, model=model)
+        if source:
+            image = np.asarray(source["input"], dtype=np.float32)
         else:
-            result = service.predict_strokes(strokes, options)
+            image = normalize_digit(rasterize_strokes(strokes, pen_width=pen_width or DEFAULT_PEN_WIDTH))
+        result = service.explain_nonempty(image, options)
     except (DigitInputError, ModelLoadError) as exc:
         return _nothing_to_show(str(exc), "danger")
     explanation = result["explanation"]
     title = map_title(explanation)
+    text, colour = status_message(result)
     return (top3_figure(result["top"], explanation["class"]),
             gradcam_figure(result["input"], explanation["heatmap"], opacity, title),
             model_input_figure(result["input"]),
-            *status_message(result), faithfulness_text(explanation), result["input"])
+            text, _status_class(colour), faithfulness_text(explanation), result["input"], result,
+            [{"label": str(t["digit"]), "value": t["digit"]} for t in result["top"]], explanation["class"],
+            top3_summary(result["top"]), heatmap_summary(explanation["heatmap"], title),
+            "What the model saw: the digit cropped, scaled to 20 pixels and centred in 28 × 28, white on black.")
 
 
 def map_title(explanation: dict[str, Any], model: str | None = None) -> str:
-    """"Grad-CAM for 7 at conv4", after the model's name when one is given."""
-    title = f"{METHOD_LABELS[explanation['method']]} for {explanation['class']}"
-    title += f" at {explanation['layer']}" if explanation["layer"] else ""
+    """"Grad-CAM for 7 at conv4" (no layer for a pixel-level method), after the model's name when given."""
+    where = f" at {explanation['layer']}" if explanation["layer"] else ""
+    title = f"{METHOD_LABELS[explanation['method']]} for {explanation['class']}{where}"
     return f"{model}: {title}" if model else title
 
 
@@ -199,7 +347,7 @@ def show_compared(digit, compared, method, layer, opacity):
     service = model_service()
     try:
         options = service.options(service.layer(layer, compared), method, None, model=compared)
-        result = service.explain(np.asarray(digit, np.float32), options)
+        result = service.explain_nonempty(np.asarray(digit, np.float32), options)
     except (DigitInputError, ModelLoadError) as exc:
         return (False, f"{compared} cannot read it: {exc}", message_figure("No answer", 260),
                 message_figure("No heatmap", 340), str(exc))
@@ -210,9 +358,10 @@ def show_compared(digit, compared, method, layer, opacity):
             summary)
 
 
-def _nothing_to_show(message: str, color: str) -> tuple:
+def _nothing_to_show(message: str, colour: str) -> tuple:
     return (message_figure("No digit yet", 260), message_figure("No heatmap yet", 340),
-            message_figure("No input yet", 300), message, color, "", None)
+            message_figure("No input yet", 300), message, _status_class(colour), "", None, None, [], None,
+            "No digit read yet.", "No map yet.", "No input yet.")
 
 
 @callback(
@@ -226,3 +375,27 @@ def set_opacity(opacity, digit):
     figure = Patch()
     figure["data"][1]["opacity"] = opacity
     return figure
+
+
+@callback(
+    Output(ids.DOWNLOAD_JSON, "data"), Output(ids.DOWNLOAD_PNG, "data"),
+    Input(ids.DOWNLOAD_BUTTON, "n_clicks"), State(ids.PREDICTION, "data"),
+    prevent_initial_call=True,
+)
+def download(_clicks, prediction):
+    """The prediction object as JSON, and the map over the digit as a 280x280 PNG."""
+    if not prediction:
+        raise PreventUpdate
+    explanation = prediction["explanation"]
+    picture = heatmap_overlay_picture(np.asarray(prediction["input"]), np.asarray(explanation["heatmap"]),
+                                      scale=10)
+    name = f"digit-{prediction['top'][0]['digit']}-{explanation['method']}-{explanation['layer']}"
+    return (dcc.send_string(json.dumps(prediction), f"{name}.json"),
+            dcc.send_bytes(png_bytes(picture), f"{name}.png"))
+
+
+# In the browser: a help line is not worth a request.
+clientside_callback(
+    f"(method) => ({json.dumps(METHOD_HELP)})[method] || ''",
+    Output(ids.METHOD_HELP, "children"), Input(ids.METHOD_DROPDOWN, "value"),
+)

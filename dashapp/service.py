@@ -23,7 +23,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,8 @@ from models.inference import DigitModel, ModelLoadError
 from models.methods import DEFAULT_METHOD, METHOD_NAMES, needs_layer, unknown_method_message
 from models.preprocess import DigitInputError, load_image, normalize_digit, rasterize_strokes
 from models.report import read_json, read_metadata, report_path, write_json
+
+FALLBACK_METHOD = "layercam"  # keeps the positive gradients pixel by pixel: rarely all zero where Grad-CAM is
 
 
 class OptionError(DigitInputError):
@@ -101,6 +103,15 @@ def _modified_time(path: Path) -> float | None:
         return path.stat().st_mtime
     except OSError:
         return None
+
+
+def warm_up(model: DigitModel) -> None:
+    """Run one prediction with the default and the fallback method: the first call of each compiles
+    its explanation function (about half a second), so the first person to draw does not wait."""
+    blank = np.zeros((28, 28), np.float32)
+    blank[6:22, 13:15] = 1.0
+    for method in (DEFAULT_METHOD, FALLBACK_METHOD):
+        model.predict(blank, layer=model.default_layer, method=method)
 
 
 @contextlib.contextmanager
@@ -179,6 +190,7 @@ class ModelService:
                 if name in self._loaded:
                     return self._loaded[name]
             model = DigitModel.load(self.model_path(name), self.settings.tensorflow_threads)
+            warm_up(model)
             with self._lock:
                 self._loaded[name] = model
                 self._evict()
@@ -251,6 +263,33 @@ class ModelService:
         """The DESIGN.md prediction object for a 28x28 model input."""
         return self.load(options.model).predict(image, layer=options.layer, method=options.method,
                                                 class_index=options.class_index)
+
+    def explain_nonempty(self, image: np.ndarray, options: ExplainOptions) -> dict[str, Any]:
+        """As ``explain``, but an empty map gives way to one with evidence: the same method at the nearest
+        other layer (the deeper first), else Layer-CAM at the asked layer. ``explanation["instead_of"]``
+        then names the map asked for. A map that stays empty loses its faithfulness scores: they
+        would rank pixels by nothing.
+        """
+        result = self.explain(image, options)
+        if not result["explanation"]["empty"]:
+            return result
+        model = self.load(options.model)
+        if options.layer is None:  # a pixel-level method: no layer to move along
+            tries = [replace(options, method=FALLBACK_METHOD, layer=model.default_layer)]
+        else:
+            names = model.layer_names
+            asked = names.index(options.layer)
+            nearest = sorted((i for i in range(len(names)) if i != asked), key=lambda i: (abs(i - asked), i < asked))
+            tries = [replace(options, layer=names[i]) for i in nearest]
+            if options.method != FALLBACK_METHOD:
+                tries.append(replace(options, method=FALLBACK_METHOD))
+        for other in tries:
+            shown = self.explain(image, other)
+            if not shown["explanation"]["empty"]:
+                shown["explanation"]["instead_of"] = {"method": options.method, "layer": options.layer}
+                return shown
+        result["explanation"].pop("faithfulness", None)
+        return result
 
     def predict_image(self, data: bytes, options: ExplainOptions, timings: Timings | None = None) -> dict[str, Any]:
         timings = timings or Timings()

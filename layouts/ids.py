@@ -28,6 +28,26 @@ LAYER_DROPDOWN = "layer-dropdown"
 METHOD_DROPDOWN = "method-dropdown"
 STATUS = "status"
 FAITHFULNESS = "faithfulness"
+PEN_WIDTH = "pen-width"
+EXAMPLE_DIGITS = "example-digits"  # links to /?test=N, each with a picture of the digit
+DOWNLOAD_BUTTON = "download-button"
+DOWNLOAD_JSON = "download-json"  # dcc.Download: the prediction object
+DOWNLOAD_PNG = "download-png"  # dcc.Download: the map over the digit
+PREDICTION = "prediction"  # store: the prediction object shown, for download-button
+DIGIT_SOURCE = "digit-source"  # session store: an uploaded image or a test digit read instead of the drawing
+REQUESTED_TEST = "requested-test"  # store: N of /?test=N, set by the layout
+UPLOAD_REFUSED = "upload-refused"  # store: name and size of a file refused in the browser (assets/upload.js)
+UPLOAD_LIMIT = "upload-limit"  # holds data-max-bytes for assets/upload.js
+CANVAS_PANEL = "canvas-panel"  # the canvas and its buttons, hidden while an image is shown instead
+SOURCE_PANEL = "source-panel"  # the uploaded image or test digit, its name and remove-button
+SOURCE_IMAGE = "source-image"
+SOURCE_NAME = "source-name"
+REMOVE_BUTTON = "remove-button"
+EXPLAIN_CLASS = "explain-class"  # radio buttons of the top-3 digits: which one the map explains
+METHOD_HELP = "method-help"
+TOP3_SUMMARY = "top3-summary"  # visually hidden: each chart in words
+GRADCAM_SUMMARY = "gradcam-summary"
+MODEL_INPUT_SUMMARY = "model-input-summary"
 PREDICT_MODEL = "predict-model"  # store in the page: selected-model, copied once the page's layer menu follows it
 COMPARE_PANEL = "compare-panel"  # the compared model's reading of the same digit, hidden without one
 COMPARE_HEADING = "compare-heading"

@@ -20,7 +20,9 @@ MNIST_SIZE = 28
 DIGIT_BOX = 20
 WORK_SIZE = 112  # longest side we normalise at: 5.6x the 20x20 result (drawing set: 99.3 %, as at 160)
 CANVAS_SIZE = 280
-DEFAULT_PEN_WIDTH = 22.0
+DEFAULT_PEN_WIDTH = 22.0  # canvas units, for a digit PEN_REFERENCE_EXTENT tall: about MNIST's 1/9 of the height
+PEN_REFERENCE_EXTENT = 200.0
+MIN_PEN_SCALE = 0.125  # a lone tap or a tiny scribble still gets a visible dot
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
 
@@ -334,15 +336,24 @@ def parse_svg_path(path: str) -> list[np.ndarray]:
 
 def rasterize_strokes(paths: list[str], size: int = CANVAS_SIZE, pen_width: float = DEFAULT_PEN_WIDTH,
                       canvas_size: float = CANVAS_SIZE) -> np.ndarray:
-    """Draw SVG stroke paths (data units, y growing downward) as white ink on black, uint8 (size, size)."""
+    """Draw SVG stroke paths (data units, y growing downward) as white ink on black, uint8 (size, size).
+
+    ``pen_width`` is the pen of a digit as tall as ``PEN_REFERENCE_EXTENT``; the pen scales with the
+    drawing's extent, so a digit drawn small in a corner has strokes as thin, relative to its size,
+    as a big one (a fixed pen turns a small 3 into a blob read as 8). A tap is a dot.
+    """
+    lines = [line for path in paths for line in parse_svg_path(path)]
     image = np.zeros((size, size), np.uint8)
+    if not lines:
+        return image
+    points = np.concatenate(lines)
+    extent = max(float(np.ptp(points[:, 0])), float(np.ptp(points[:, 1])), PEN_REFERENCE_EXTENT * MIN_PEN_SCALE)
     scale = size / canvas_size
-    thickness = max(1, round(pen_width * scale))
-    for path in paths:
-        for line in parse_svg_path(path):
-            points = np.round(line * scale * 16).astype(np.int32)  # 4 fractional bits for sub-pixel lines
-            if len(points) == 1:
-                cv2.circle(image, tuple(points[0]), thickness * 8, 255, -1, cv2.LINE_AA, shift=4)
-            else:
-                cv2.polylines(image, [points], False, 255, thickness, cv2.LINE_AA, shift=4)
+    thickness = max(1, round(pen_width * extent / PEN_REFERENCE_EXTENT * scale))
+    for line in lines:
+        fixed = np.round(line * scale * 16).astype(np.int32)  # 4 fractional bits for sub-pixel lines
+        if len(np.unique(fixed, axis=0)) == 1:
+            cv2.circle(image, tuple(fixed[0]), thickness * 8, 255, -1, cv2.LINE_AA, shift=4)
+        else:
+            cv2.polylines(image, [fixed], False, 255, thickness, cv2.LINE_AA, shift=4)
     return image

@@ -14,7 +14,7 @@ import pytest
 
 from callbacks.evaluation import cell_samples, metrics_table
 from callbacks.layers import layer_rows
-from callbacks.predict import status_message, strokes_after_relayout, uploaded_bytes
+from callbacks.predict import faithfulness_text, refusal_message, source_of_test_digit, status_message, uploaded_bytes
 from dashapp.service import ModelService, OptionError
 from dashapp.settings import Settings, SettingsError
 from layouts import evaluation, explanations, ids, layers, predict
@@ -120,13 +120,54 @@ def test_missing_report_is_computed_once_and_written(tmp_path):
     assert service.report() is report  # read once, kept while the file is unchanged
 
 
-def test_relayout_events_update_the_strokes():
-    assert strokes_after_relayout([], None) is None
-    assert strokes_after_relayout(["M1,1L2,2"], {"autosize": True}) is None
-    shapes = [{"type": "path", "path": "M1,1L2,2"}, {"type": "path", "path": SEVEN}, {"type": "line"}]
-    assert strokes_after_relayout(["M1,1L2,2"], {"shapes": shapes}) == ["M1,1L2,2", SEVEN]
-    assert strokes_after_relayout(["a", "b"], {"shapes[1].path": SEVEN}) == ["a", SEVEN]
-    assert strokes_after_relayout(["a"], {"shapes[5].path": SEVEN}) is None
+def test_an_empty_map_gives_way_to_the_nearest_layer_with_evidence(service):
+    from models.preprocess import normalize_digit, rasterize_strokes
+
+    seven = normalize_digit(rasterize_strokes([SEVEN]))  # the shipped model's Grad-CAM at conv3 finds nothing here
+    options = service.options("conv3", "gradcam")
+    assert service.explain(seven, options)["explanation"]["empty"]
+    explanation = service.explain_nonempty(seven, options)["explanation"]
+    assert not explanation["empty"] and np.array(explanation["heatmap"]).max() > 0
+    assert (explanation["method"], explanation["layer"]) == ("gradcam", "conv4")  # the nearest, deeper first
+    assert explanation["instead_of"] == {"method": "gradcam", "layer": "conv3"}
+    text, colour = status_message({"top": [{"digit": 7, "probability": 1.0}], "explanation": explanation})
+    assert "Grad-CAM found no evidence for digit 7 at layer conv3, so the map shown is Grad-CAM at layer conv4" in text
+    assert colour == "warning"
+
+
+def test_an_empty_pixel_level_map_gives_way_to_layercam_at_the_default_layer(service, monkeypatch):
+    from models.preprocess import normalize_digit, rasterize_strokes
+
+    seven = normalize_digit(rasterize_strokes([SEVEN]))
+    explain = service.explain
+
+    def occlusion_finds_nothing(image, options):
+        result = explain(image, options)
+        if options.method == "occlusion":
+            result["explanation"]["empty"] = True
+        return result
+
+    monkeypatch.setattr(service, "explain", occlusion_finds_nothing)
+    explanation = service.explain_nonempty(seven, service.options(None, "occlusion"))["explanation"]
+    assert (explanation["method"], explanation["layer"]) == ("layercam", service.model.default_layer)
+    assert explanation["instead_of"] == {"method": "occlusion", "layer": None}
+    text, _ = status_message({"top": [{"digit": 7, "probability": 1.0}], "explanation": explanation})
+    assert "Occlusion found no evidence for digit 7, so the map shown is Layer-CAM at layer" in text
+
+
+def test_test_digits_open_by_index_and_a_bad_index_says_what_to_send(mnist_test):
+    x, y = mnist_test
+    source = source_of_test_digit("42")
+    np.testing.assert_allclose(source["input"], x[42] / 255.0, atol=1e-4)
+    assert source["name"] == f"MNIST test digit #42, labelled {y[42]}"
+    for bad in ("10000", "-1", "seven"):
+        with pytest.raises(DigitInputError, match="from 0 to 9999"):
+            source_of_test_digit(bad)
+
+
+def test_oversize_uploads_are_refused_with_the_api_sentence():
+    assert refusal_message(20_000_000, 8 * 1024 * 1024) == ("The file is 20.0 MB, over the 8.4 MB limit: "
+                                                            "send a smaller image.")
 
 
 def test_uploads_are_decoded_from_data_urls():
@@ -139,9 +180,10 @@ def test_status_says_what_was_read_and_why_a_map_is_empty():
     result = {"top": [{"digit": 7, "probability": 0.97}],
               "explanation": {"method": "gradcam", "layer": "conv1", "class": 7, "empty": False}}
     assert status_message(result) == ("Read as 7 (97% sure). Grad-CAM for digit 7 at layer conv1.", "success")
-    result["explanation"].update(empty=True, note="The map is all zero. Try layercam.")
+    result["explanation"].update(empty=True, faithfulness={"deletion_auc": 1.0, "insertion_auc": 1.0})
     text, colour = status_message(result)
-    assert text.endswith("Try layercam.") and colour == "warning"
+    assert text.endswith("the map is empty.") and colour == "warning"
+    assert faithfulness_text(result["explanation"]) == ""  # no scores for an empty map
 
 
 def test_layer_rows_read_like_the_network(service):

@@ -191,6 +191,8 @@ def test_clicking_a_bar_explains_that_digit_and_methods_switch(predict_page):
     assert f"for digit {runner_up}" in dash_duo.find_element(f"#{ids.STATUS}").text
     assert top_digit(dash_duo) == 7  # still read as 7: only the explanation changed
 
+    click_plot(dash_duo, ids.TOP3_CHART, 0, 0.5)  # back to the 7: the chosen digit stays when the method changes
+    until(lambda: "for 7 at" in heatmap_title(dash_duo), timeout=TIMEOUT)
     dash_duo.select_dcc_dropdown(f"#{ids.METHOD_DROPDOWN}", value="Score-CAM")
     until(lambda: heatmap_title(dash_duo).startswith("Score-CAM for 7"), timeout=TIMEOUT)
     assert "deletion AUC" in dash_duo.find_element(f"#{ids.FAITHFULNESS}").text

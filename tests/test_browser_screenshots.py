@@ -35,6 +35,13 @@ def test_screenshots(dash_duo, dash_app):
     draw(dash_duo, SEVEN)
     wait_for_reading(dash_duo, 7)
     dash_duo.driver.save_screenshot(str(DOCS / "predict.png"))
+    dash_duo.driver.set_window_size(390, 2700)
+    until(lambda: dash_duo.driver.execute_script("return window.innerWidth") == 390, timeout=TIMEOUT)
+    until(lambda: dash_duo.driver.execute_script(
+        f"return document.querySelector('#{ids.GRADCAM_FIGURE} .main-svg').getBoundingClientRect().width < 390;"),
+        timeout=TIMEOUT)  # the figures have followed the window
+    dash_duo.driver.save_screenshot(str(DOCS / "predict-phone.png"))
+    dash_duo.driver.set_window_size(1400, 900)
 
     dash_duo.find_element(f"#{ids.NAV} a[href='/layers']").click()
     dash_duo.wait_for_contains_text(f"#{ids.LAYERS_TABLE}", "conv3", timeout=TIMEOUT)

@@ -6,19 +6,25 @@ import base64
 import io
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 from PIL import Image
 
 from callbacks.figures import (
     canvas_figure,
     confusion_matrix_figure,
+    digit_png,
     feature_maps_figure,
     gradcam_figure,
+    heatmap_overlay_picture,
     heatmap_overlay_png,
+    heatmap_summary,
     message_figure,
     model_input_figure,
+    png_bytes,
     reliability_figure,
     top3_figure,
+    top3_summary,
 )
 from models.preprocess import CANVAS_SIZE, DEFAULT_PEN_WIDTH, normalize_digit, rasterize_strokes
 
@@ -26,16 +32,25 @@ SEVEN_PATH = "M70,60L210,60L120,240"
 
 
 def test_canvas_is_280_units_of_one_pixel_with_the_rasteriser_pen():
-    fig = canvas_figure([SEVEN_PATH])
-    layout = fig.layout
-    assert (layout.width, layout.height) == (CANVAS_SIZE, CANVAS_SIZE)
-    assert (layout.margin.l, layout.margin.r, layout.margin.t, layout.margin.b) == (0, 0, 0, 0)
-    assert list(layout.xaxis.range) == [0, CANVAS_SIZE] and list(layout.yaxis.range) == [CANVAS_SIZE, 0]
-    assert layout.xaxis.fixedrange and layout.yaxis.fixedrange
-    assert layout.dragmode == "drawopenpath"
-    assert layout.newshape.line.width == DEFAULT_PEN_WIDTH  # what you see is the ink the model gets
-    assert [shape.path for shape in layout.shapes] == [SEVEN_PATH]
-    assert canvas_figure().layout.shapes == ()
+    layout = canvas_figure([SEVEN_PATH])["layout"]
+    assert (layout["width"], layout["height"]) == (CANVAS_SIZE, CANVAS_SIZE)
+    assert layout["margin"] == {"l": 0, "r": 0, "t": 0, "b": 0}
+    assert layout["xaxis"]["range"] == [0, CANVAS_SIZE] and layout["yaxis"]["range"] == [CANVAS_SIZE, 0]
+    assert layout["xaxis"]["fixedrange"] and layout["yaxis"]["fixedrange"]
+    assert layout["dragmode"] is False  # assets/canvas.js draws: plotly's drawn shapes grab the pen
+    assert layout["newshape"]["line"]["width"] == DEFAULT_PEN_WIDTH  # what you see is the ink the model gets
+    assert [shape["path"] for shape in layout["shapes"]] == [SEVEN_PATH]
+    assert not any(shape["editable"] for shape in layout["shapes"])
+    assert canvas_figure()["layout"]["shapes"] == []
+    assert canvas_figure([SEVEN_PATH], pen_width=30)["layout"]["shapes"][0]["line"]["width"] == 30
+
+
+def test_predict_figures_are_valid_plotly_figures():
+    image, heatmap = np.zeros((28, 28)), np.zeros((28, 28))
+    top = [{"digit": 7, "probability": 0.9}, {"digit": 1, "probability": 0.07}, {"digit": 9, "probability": 0.03}]
+    for fig in (canvas_figure([SEVEN_PATH]), top3_figure(top, 7), model_input_figure(image),
+                gradcam_figure(image, heatmap), message_figure("Draw a digit")):
+        go.Figure(fig)  # plotly.py validates every key: a typo would raise here, not fail silently in the browser
 
 
 def test_canvas_strokes_rasterise_where_they_are_drawn():
@@ -45,14 +60,24 @@ def test_canvas_strokes_rasterise_where_they_are_drawn():
     assert normalize_digit(ink).shape == (28, 28)
 
 
+def test_the_pen_scales_with_the_drawing_so_a_small_digit_is_not_a_blob():
+    big = rasterize_strokes(["M40,140L240,140"], pen_width=20)  # 200 units: the pen as set
+    small = rasterize_strokes(["M20,30L70,30"], pen_width=20)  # 50 units: a quarter of the pen
+    assert 18 <= (big[:, 140] > 127).sum() <= 22
+    assert 3 <= (small[:, 45] > 127).sum() <= 7
+    dot = rasterize_strokes(["M100,100L100,100"])  # a tap
+    assert dot[100, 100] == 255 and dot[100, 120] == 0
+
+
 def test_top3_bars_in_order_with_the_explained_digit_highlighted():
     top = [{"digit": 7, "probability": 0.9}, {"digit": 1, "probability": 0.07}, {"digit": 9, "probability": 0.03}]
-    bar = top3_figure(top, explained=1).data[0]
-    assert list(bar.x) == ["7", "1", "9"] and list(bar.customdata) == [7, 1, 9]
-    assert list(bar.y) == [0.9, 0.07, 0.03]
-    assert list(bar.text) == ["90.0%", "7.0%", "3.0%"]
-    colours = list(bar.marker.color)
+    bar = top3_figure(top, explained=1)["data"][0]
+    assert bar["x"] == ["7", "1", "9"] and bar["customdata"] == [7, 1, 9]
+    assert bar["y"] == [0.9, 0.07, 0.03]
+    assert bar["text"] == ["90.0%", "7.0%", "3.0%"]
+    colours = bar["marker"]["color"]
     assert colours[1] != colours[0] == colours[2]
+    assert top3_summary(top) == "Top 3: 7 (90%), 1 (7%), 9 (3%)."
 
 
 def test_gradcam_overlay_has_the_input_below_the_map_with_opacity_and_colour_bar():
@@ -61,20 +86,23 @@ def test_gradcam_overlay_has_the_input_below_the_map_with_opacity_and_colour_bar
     heatmap = np.zeros((28, 28))
     heatmap[10, 14] = 1.0
     fig = gradcam_figure(image, heatmap, opacity=0.3, title="Grad-CAM for 1 at conv4")
-    below, above = fig.data
-    assert np.array_equal(below.z, image) and np.array_equal(above.z, heatmap)
-    assert above.opacity == 0.3 and above.zmin == 0 and above.zmax == 1
-    assert above.showscale is not False and above.colorbar.title.text == "importance"
-    assert below.showscale is False
-    assert fig.layout.yaxis.autorange == "reversed"  # row 0 at the top, as in the image
-    assert fig.layout.title.text == "Grad-CAM for 1 at conv4"
+    below, above = fig["data"]
+    assert np.array_equal(below["z"], image) and np.array_equal(above["z"], heatmap)
+    assert above["opacity"] == 0.3 and above["zmin"] == 0 and above["zmax"] == 1
+    assert above["colorbar"]["title"]["text"] == "importance" and below["showscale"] is False
+    assert above["colorscale"][0] == [0.0, "rgba(0,0,131,0)"]  # transparent at zero: the digit shows through
+    assert fig["layout"]["yaxis"]["autorange"] == "reversed"  # row 0 at the top, as in the image
+    assert fig["layout"]["title"]["text"] == "Grad-CAM for 1 at conv4"
+    summary = heatmap_summary(heatmap, "Grad-CAM for 1 at conv4")
+    assert "hottest at the middle centre (row 10, column 14)" in summary
+    assert heatmap_summary(np.zeros((28, 28)), "Grad-CAM").endswith("the map is empty.")
 
 
 def test_model_input_shows_every_pixel():
     image = np.random.default_rng(0).random((28, 28))
-    trace = model_input_figure(image).data[0]
-    assert np.array_equal(trace.z, image)
-    assert trace.zmin == 0 and trace.zmax == 1 and trace.xgap == 1
+    trace = model_input_figure(image)["data"][0]
+    np.testing.assert_allclose(trace["z"], image, atol=1e-4)
+    assert trace["zmin"] == 0 and trace["zmax"] == 1 and trace["xgap"] == 1
 
 
 def test_confusion_matrix_annotates_hits_and_mistakes_separately():
@@ -131,5 +159,15 @@ def test_heatmap_overlay_png_is_a_small_picture_hot_where_the_map_is():
 @pytest.mark.parametrize("height", [260, 300])
 def test_message_figure_says_why_it_is_empty(height):
     fig = message_figure("Draw a digit", height)
-    assert fig.layout.annotations[0].text == "Draw a digit"
-    assert fig.layout.height == height and fig.data == ()
+    assert fig["layout"]["annotations"][0]["text"] == "Draw a digit"
+    assert fig["layout"]["height"] == height and fig["data"] == []
+
+
+def test_digit_and_overlay_pictures_for_previews_and_downloads():
+    image = np.zeros((28, 28))
+    image[14, 14] = 1.0
+    picture = Image.open(io.BytesIO(base64.b64decode(digit_png(image, scale=2).split(",", 1)[1])))
+    assert picture.size == (56, 56) and picture.getpixel((28, 28)) == 0 and picture.getpixel((0, 0)) == 255
+    overlay = heatmap_overlay_picture(image, np.zeros((28, 28)), scale=10)
+    assert overlay.size == (280, 280)
+    assert png_bytes(overlay).startswith(b"\x89PNG")
