@@ -141,6 +141,10 @@ def pick(dash_duo, dropdown_id: str, label: str) -> None:
     """Choose an option by its label, again while the menu's callback has not filled it in yet."""
     def picked() -> bool:
         if label not in dash_duo.find_element(f"#{dropdown_id}").text:
+            # At once: the theme scrolls smoothly, and a click mid-scroll lands on whatever passes by.
+            dash_duo.driver.execute_script(
+                "document.getElementById(arguments[0]).scrollIntoView({block: 'center', behavior: 'instant'});",
+                dropdown_id)
             dash_duo.select_dcc_dropdown(f"#{dropdown_id}", value=label)
         return label in dash_duo.find_element(f"#{dropdown_id}").text
 
