@@ -27,7 +27,7 @@ def model_menu(model_uploads: bool = False) -> html.Div:
                         id=ids.MODEL_UPLOAD, accept=".keras", className="ms-2", disabled=not model_uploads)
     return html.Div([
         dbc.Label("Model", html_for=ids.MODEL_DROPDOWN, className="text-white mb-0 me-2"),
-        dcc.Dropdown(id=ids.MODEL_DROPDOWN, clearable=False, searchable=False, style={"minWidth": "13rem"}),
+        dcc.Dropdown(id=ids.MODEL_DROPDOWN, clearable=False, searchable=False, style={"minWidth": "11rem"}),
         html.Div(upload, hidden=not model_uploads),
     ], className="d-flex align-items-center ms-md-3 my-2 my-md-0")
 
@@ -77,7 +77,7 @@ def compare_menu() -> html.Div:
         dcc.Store(id=ids.COMPARE_MODEL, storage_type="session"),
         dbc.Label("Compare with", html_for=ids.COMPARE_DROPDOWN, className="mb-0 me-2"),
         dcc.Dropdown(id=ids.COMPARE_DROPDOWN, clearable=False, searchable=False, value=NO_COMPARISON,
-                     style={"minWidth": "13rem"}),
+                     style={"minWidth": "11rem"}),
     ], className="d-flex align-items-center flex-wrap mb-2")
 
 
