@@ -11,8 +11,10 @@ from dash.exceptions import PreventUpdate
 from callbacks import model_service
 from callbacks.evaluation import GALLERY_LIMIT, sample_card
 from callbacks.figures import message_figure, robustness_figure, robustness_summary
+from callbacks.models import session_model
 from callbacks.predict import mnist_test_set
 from layouts import ids
+from layouts.shell import NO_COMPARISON
 from models.corruptions import corrupt
 from models.inference import ModelLoadError
 from models.mnist import MnistError
@@ -40,12 +42,15 @@ def corruption_samples(section: dict[str, Any], corruption: str, images: np.ndar
 
 
 @callback(Output(ids.ROBUSTNESS_FIGURE, "figure"), Output(ids.ROBUSTNESS_SUMMARY, "children"),
-          Input(ids.EVALUATION_OPENED, "data"))
-def show_robustness(_opened, model: str | None = None, second: str | None = None):
-    """One model's bars, or two side by side when ``second`` (a compared model) is given."""
+          Input(ids.EVALUATION_OPENED, "data"), Input(ids.SELECTED_MODEL, "data"), Input(ids.COMPARE_MODEL, "data"))
+def show_robustness(_opened, model, compared):
+    """The session's model's bars, and the compared model's beside them."""
     service = model_service()
+    model = session_model(model)
+    names = [model]
+    if compared not in (None, NO_COMPARISON, model) and compared in {entry.name for entry in service.models()}:
+        names.append(compared)
     try:
-        names = [service.model_name(model)] + ([service.model_name(second)] if second else [])
         sections = robustness_sections({name: service.report(name) for name in names})
     except (MnistError, ModelLoadError) as exc:
         return message_figure("No report"), f"No robustness report: {exc}"
