@@ -270,13 +270,15 @@ def remember_layer(chosen, selected):
 
 @callback(
     Output(ids.METHOD_DROPDOWN, "options"), Output(ids.METHOD_DROPDOWN, "value"),
-    Input(ids.SELECTED_METHOD, "data"), Input(ids.LAYER_DROPDOWN, "value"), State(ids.METHOD_DROPDOWN, "value"),
+    Input(ids.SELECTED_METHOD, "data"), Input(ids.LAYER_DROPDOWN, "value"), Input(ids.PREDICT_MODEL, "data"),
+    State(ids.METHOD_DROPDOWN, "value"),
 )
-def show_method_choice(selected, layer, shown):
-    """The session's chosen method, else the scoreboard's recommended one; each labelled with its score at the layer."""
+def show_method_choice(selected, layer, model, shown):
+    """The session's chosen method, else the model's recommended one; each labelled with its score at the layer."""
     service = model_service()
     try:
-        recommended, section = service.recommended()[0], service.explanations()
+        model = session_model(model)
+        recommended, section = service.recommended(model)[0], service.explanations(model)
     except ModelLoadError:
         raise PreventUpdate from None  # the predict callback shows why
     method = selected if selected in METHOD_NAMES else recommended
@@ -286,12 +288,13 @@ def show_method_choice(selected, layer, shown):
 
 @callback(
     Output(ids.SELECTED_METHOD, "data", allow_duplicate=True),
-    Input(ids.METHOD_DROPDOWN, "value"), State(ids.SELECTED_METHOD, "data"),
+    Input(ids.METHOD_DROPDOWN, "value"), State(ids.SELECTED_METHOD, "data"), State(ids.PREDICT_MODEL, "data"),
     prevent_initial_call=True,
 )
-def remember_method(chosen, selected):
+def remember_method(chosen, selected, model):
     """Only a choice of the user's is remembered: the recommendation shown by default is not a choice."""
-    if chosen is None or chosen == selected or (selected is None and chosen == model_service().recommended()[0]):
+    if chosen is None or chosen == selected or (
+            selected is None and chosen == model_service().recommended(session_model(model))[0]):
         raise PreventUpdate
     return chosen
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dash.testing.wait import until
 from test_browser import TIMEOUT, app_browser, click_plot, predict_page  # noqa: F401  (fixtures)
+from test_browser_models import menu_label, pick
 from test_browser_pages import browser, gallery_cards, open_page, report, text_of  # noqa: F401  (fixtures)
 
 from layouts import ids
@@ -14,7 +15,14 @@ from models.report import read_report
 from models.scoreboard import recommended_row
 
 
-def test_clicking_a_corruption_bar_shows_its_misread_digits(browser, report):  # noqa: F811
+def robustness_models(dash_duo) -> list[str]:
+    """The model of each bar series in the robustness chart."""
+    return dash_duo.driver.execute_script(
+        f"const gd = document.querySelector('#{ids.ROBUSTNESS_FIGURE} .js-plotly-plot');"
+        "return (gd && gd.data || []).map(trace => trace.customdata[0][0]);")
+
+
+def test_clicking_a_corruption_bar_shows_its_misread_digits(browser, report, dash_app):  # noqa: F811
     dash_duo = browser
     open_page(dash_duo, "/evaluation")
     bars = dash_duo.driver.execute_script(
@@ -30,6 +38,10 @@ def test_clicking_a_corruption_bar_shows_its_misread_digits(browser, report):  #
     assert cards[0]["href"] == f"/?test={row['misread'][0]}"
     assert all(f"under {row['name']}" in card["caption"] and card["loaded"] for card in cards)
     assert f"under {row['name']}" in text_of(dash_duo, ids.MISCLASSIFIED_GALLERY)
+
+    pick(dash_duo, ids.COMPARE_DROPDOWN, menu_label(dash_app, "seed_cnn"))  # both models' bars, side by side
+    until(lambda: robustness_models(dash_duo) == [report["model"], "seed_cnn"], timeout=TIMEOUT,
+          msg=f"the robustness chart shows {robustness_models(dash_duo)}")
     assert dash_duo.get_logs() == []
 
 
