@@ -22,6 +22,7 @@ from layouts import ids
 from layouts.shell import NO_COMPARISON, shell
 from models import DEFAULT_MODEL_PATH, MODELS_DIR
 from models.comparison import compare_reports
+from models.methods import METHOD_LABELS
 from models.report import read_report
 
 SEED = "seed_cnn"
@@ -221,8 +222,10 @@ def test_the_predict_page_reads_with_the_session_model_and_sets_a_second_one_bes
 
     pick(dash_duo, ids.COMPARE_DROPDOWN, menu_label(dash_app, "digit_cnn"))
     dash_duo.wait_for_contains_text(f"#{ids.COMPARE_HEADING}", "digit_cnn reads it as 7", timeout=TIMEOUT)
-    # The compared model explains at its own default layer (seed_cnn's layer is not one of its own).
-    compared_title = f"digit_cnn: Grad-CAM for 7 at {service.layer(seed_layer, 'digit_cnn')}"
+    # The compared model explains with the session's method (seed_cnn's recommended one) at its own
+    # default layer (seed_cnn's layer is not one of its own).
+    method = METHOD_LABELS[service.recommended(SEED)[0]]
+    compared_title = f"digit_cnn: {method} for 7 at {service.layer(seed_layer, 'digit_cnn')}"
     until(lambda: compared_title in (figure(dash_duo, ids.COMPARE_MAP) or {})
           .get("layout", {}).get("title", {}).get("text", ""), timeout=TIMEOUT)
     assert int((figure(dash_duo, ids.COMPARE_TOP3) or {})["data"][0]["x"][0]) == 7
