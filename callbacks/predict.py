@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from dataclasses import asdict
 from functools import lru_cache
 from typing import Any
 
@@ -19,6 +20,7 @@ from dash.exceptions import PreventUpdate
 from callbacks import model_service
 from callbacks.figures import (
     canvas_figure,
+    compact_grid,
     digit_png,
     gradcam_figure,
     heatmap_overlay_picture,
@@ -287,10 +289,12 @@ def predict(strokes, source, layer, method, bar_click, chosen, pen_width, opacit
     try:
         options = service.options(layer, method, chosen)
         if source:
-            image = np.asarray(source["input"], dtype=np.float32)
+            digit = compact_grid(source["input"])
         else:
-            image = normalize_digit(rasterize_strokes(strokes, pen_width=pen_width or DEFAULT_PEN_WIDTH))
-        result = service.explain_nonempty(image, options)
+            digit = compact_grid(normalize_digit(rasterize_strokes(strokes, pen_width=pen_width or DEFAULT_PEN_WIDTH)))
+        # The model reads the very numbers current-digit keeps, so that the download can recompute
+        # this answer from them instead of every stroke's answer carrying it twice.
+        result = service.explain_nonempty(np.asarray(digit, dtype=np.float32), options)
     except (DigitInputError, ModelLoadError) as exc:
         return _nothing_to_show(str(exc), "danger")
     explanation = result["explanation"]
@@ -300,7 +304,7 @@ def predict(strokes, source, layer, method, bar_click, chosen, pen_width, opacit
     return (top3_figure(result["top"], explanation["class"]),
             gradcam_figure(result["input"], explanation["heatmap"], opacity, title),
             model_input_figure(result["input"]),
-            text, _status_class(colour), faithfulness_text(explanation), result["input"], result,
+            text, _status_class(colour), faithfulness_text(explanation), digit, asdict(options),
             [{"label": str(t["digit"]), "value": t["digit"]} for t in result["top"]], explanation["class"],
             top3_summary(result["top"]), heatmap_summary(explanation["heatmap"], title),
             "What the model saw: the digit cropped, scaled to 20 pixels and centred in 28 × 28, white on black.")
@@ -327,13 +331,19 @@ def set_opacity(opacity, digit):
 
 @callback(
     Output(ids.DOWNLOAD_JSON, "data"), Output(ids.DOWNLOAD_PNG, "data"),
-    Input(ids.DOWNLOAD_BUTTON, "n_clicks"), State(ids.PREDICTION, "data"),
+    Input(ids.DOWNLOAD_BUTTON, "n_clicks"), State(ids.CURRENT_DIGIT, "data"), State(ids.PREDICTION, "data"),
     prevent_initial_call=True,
 )
-def download(_clicks, prediction):
-    """The prediction object as JSON, and the map over the digit as a 280x280 PNG."""
-    if not prediction:
+def download(_clicks, digit, asked):
+    """The prediction object as JSON, and the map over the digit as a 280x280 PNG.
+
+    Recomputed from the digit and the options the answer on show was made with (the ``prediction``
+    store): the same numbers in, the same answer out, and no stroke pays for a download never made.
+    """
+    if digit is None or not asked:
         raise PreventUpdate
+    service = model_service()
+    prediction = service.explain_nonempty(np.asarray(digit, dtype=np.float32), service.options(**asked))
     explanation = prediction["explanation"]
     picture = heatmap_overlay_picture(np.asarray(prediction["input"]), np.asarray(explanation["heatmap"]),
                                       scale=10)

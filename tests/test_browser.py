@@ -56,6 +56,12 @@ def as_array(value) -> np.ndarray:
     return np.asarray(value)
 
 
+def heatmap_grid(dash_duo, graph_id: str, trace: int) -> np.ndarray:
+    """A heatmap trace's grid in [0, 1]: its values over its ``zmax`` (the app sends whole percents)."""
+    data = figure(dash_duo, graph_id)["data"][trace]
+    return as_array(data["z"]) / data["zmax"]
+
+
 def top_digit(dash_duo) -> int | None:
     fig = figure(dash_duo, ids.TOP3_CHART)
     if not fig or not fig["data"]:
@@ -123,7 +129,7 @@ def test_drawn_one_and_seven_are_read(predict_page):
     draw(dash_duo, ONE)
     wait_for_reading(dash_duo, 1)
     assert "Read as 1" in dash_duo.find_element(f"#{ids.STATUS}").text
-    model_input = as_array(figure(dash_duo, ids.MODEL_INPUT)["data"][0]["z"])
+    model_input = heatmap_grid(dash_duo, ids.MODEL_INPUT, 0)
     assert model_input.shape == (28, 28) and model_input.max() > 0.9  # the digit the model saw
 
     dash_duo.find_element(f"#{ids.CLEAR_BUTTON}").click()
@@ -132,7 +138,7 @@ def test_drawn_one_and_seven_are_read(predict_page):
 
     draw(dash_duo, SEVEN)
     wait_for_reading(dash_duo, 7)
-    heatmap = as_array(figure(dash_duo, ids.GRADCAM_FIGURE)["data"][1]["z"])
+    heatmap = heatmap_grid(dash_duo, ids.GRADCAM_FIGURE, 1)
     assert heatmap.shape == (28, 28) and heatmap.max() == pytest.approx(1.0)
     assert dash_duo.get_logs() == []
 
@@ -169,11 +175,11 @@ def test_switching_layer_changes_the_heatmap(predict_page):
     draw(dash_duo, SEVEN)
     wait_for_reading(dash_duo, 7)
     until(lambda: "conv4" in heatmap_title(dash_duo), timeout=TIMEOUT)
-    deep = as_array(figure(dash_duo, ids.GRADCAM_FIGURE)["data"][1]["z"])
+    deep = heatmap_grid(dash_duo, ids.GRADCAM_FIGURE, 1)
 
     dash_duo.select_dcc_dropdown(f"#{ids.LAYER_DROPDOWN}", index=1)  # conv2
     until(lambda: "conv2" in heatmap_title(dash_duo), timeout=TIMEOUT)
-    shallow = as_array(figure(dash_duo, ids.GRADCAM_FIGURE)["data"][1]["z"])
+    shallow = heatmap_grid(dash_duo, ids.GRADCAM_FIGURE, 1)
     assert shallow.shape == deep.shape == (28, 28)
     assert np.abs(shallow - deep).mean() > 0.02
     assert dash_duo.get_logs() == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 
 import numpy as np
 import plotly.graph_objects as go
@@ -12,6 +13,7 @@ from PIL import Image
 
 from callbacks.figures import (
     canvas_figure,
+    compact_grid,
     confusion_matrix_figure,
     digit_png,
     feature_maps_figure,
@@ -21,6 +23,7 @@ from callbacks.figures import (
     heatmap_summary,
     message_figure,
     model_input_figure,
+    percent_array,
     png_bytes,
     reliability_figure,
     top3_figure,
@@ -87,8 +90,10 @@ def test_gradcam_overlay_has_the_input_below_the_map_with_opacity_and_colour_bar
     heatmap[10, 14] = 1.0
     fig = gradcam_figure(image, heatmap, opacity=0.3, title="Grad-CAM for 1 at conv4")
     below, above = fig["data"]
-    assert np.array_equal(below["z"], image) and np.array_equal(above["z"], heatmap)
-    assert above["opacity"] == 0.3 and above["zmin"] == 0 and above["zmax"] == 1
+    assert np.array_equal(typed_array(below["z"]), image * 100)
+    assert np.array_equal(typed_array(above["z"]), heatmap * 100)
+    assert above["opacity"] == 0.3 and above["zmin"] == 0 and above["zmax"] == 100
+    assert above["colorbar"]["ticktext"][-1] == "1"  # the colour bar reads 0 to 1 as before
     assert above["colorbar"]["title"]["text"] == "importance" and below["showscale"] is False
     assert above["colorscale"][0] == [0.0, "rgba(0,0,131,0)"]  # transparent at zero: the digit shows through
     assert fig["layout"]["yaxis"]["autorange"] == "reversed"  # row 0 at the top, as in the image
@@ -101,8 +106,30 @@ def test_gradcam_overlay_has_the_input_below_the_map_with_opacity_and_colour_bar
 def test_model_input_shows_every_pixel():
     image = np.random.default_rng(0).random((28, 28))
     trace = model_input_figure(image)["data"][0]
-    np.testing.assert_allclose(trace["z"], image, atol=1e-4)
-    assert trace["zmin"] == 0 and trace["zmax"] == 1 and trace["xgap"] == 1
+    np.testing.assert_allclose(typed_array(trace["z"]) / 100, image, atol=0.005)  # whole percents
+    assert trace["zmin"] == 0 and trace["zmax"] == 100 and trace["xgap"] == 1
+
+
+def typed_array(spec: dict) -> np.ndarray:
+    """A plotly.js typed array (``{dtype, bdata, shape}``) as NumPy, as plotly.js decodes it."""
+    shape = [int(n) for n in spec["shape"].split(",")]
+    return np.frombuffer(base64.b64decode(spec["bdata"]), dtype=spec["dtype"]).reshape(shape)
+
+
+def test_percent_array_is_one_byte_a_cell_in_whole_percents():
+    grid = np.array([[0.0, 0.004, 0.006], [0.5, 0.999, 1.0]])
+    spec = percent_array(grid)
+    assert spec["dtype"] == "u1" and spec["shape"] == "2, 3"
+    assert typed_array(spec).tolist() == [[0, 0, 1], [50, 100, 100]]
+    assert percent_array(np.array([[-0.2, 1.7]]))["bdata"] == percent_array(np.array([[0.0, 1.0]]))["bdata"]
+    assert len(percent_array(np.random.default_rng(0).random((28, 28)))["bdata"]) == 1048  # 784 bytes, base64
+
+
+def test_compact_grid_keeps_four_decimals_and_writes_whole_numbers_short():
+    grid = compact_grid(np.array([[0.0, 1.0, 0.123456], [0.5, 0.0, 0.99999]], dtype=np.float32))
+    assert grid == [[0, 1, 0.1235], [0.5, 0, 1]]
+    assert all(type(v) is int for v in (grid[0][0], grid[0][1], grid[1][2]))
+    assert json.dumps(compact_grid(np.zeros((2, 2)))) == "[[0, 0], [0, 0]]"
 
 
 def test_confusion_matrix_annotates_hits_and_mistakes_separately():
