@@ -159,14 +159,17 @@ def test_feature_maps_tile_every_channel_scaled_to_its_own_maximum():
     maps = np.zeros((14, 14, 10))
     for c in range(10):
         maps[c, c, c] = c + 1.0
-    trace = feature_maps_figure(maps, "conv3", columns=4).data[0]
-    z, channel = np.asarray(trace.z, dtype=float), np.asarray(trace.customdata)
-    assert z.shape == (3 * 15 - 1, 4 * 15 - 1)
-    assert set(np.unique(channel)) == {-1, *range(10)}
+    trace = feature_maps_figure(maps, "conv3", columns=4)["data"][0]
+    z, channel = typed_array(trace["z"]), typed_array(trace["customdata"])
+    assert z.shape == channel.shape == (3 * 15 - 1, 4 * 15 - 1)
+    assert trace["zmax"] == 255 and trace["colorscale"][-1] == [1.0, "white"]  # the gaps are white
+    tiles = z <= 100
     for c in range(10):
-        tile = z[channel == c]
-        assert tile.max() == 1.0 and tile.size == 14 * 14
-    assert np.isnan(z[channel == -1]).all()  # gaps between tiles
+        tile = z[tiles & (channel == c)]
+        assert tile.max() == 100 and tile.size == 14 * 14  # whole percents of the channel's own maximum
+        assert z[c // 4 * 15 + c, c % 4 * 15 + c] == 100  # where that channel responds
+    assert (z[~tiles] == 255).all() and tiles.sum() == 10 * 14 * 14  # gaps and empty tiles
+    assert (z[14, :] == 255).all() and (z[:, 14] == 255).all()  # a gap between rows and between columns
 
 
 def test_heatmap_overlay_png_is_a_small_picture_hot_where_the_map_is():
