@@ -24,6 +24,7 @@ test: setup
 bench: setup
 	$(PY) -m bench.model_bench
 	$(PY) -m bench.serving_bench
+	$(PY) -m bench.callback_bench
 	$(PY) -m bench.browser_bench
 
 lint: setup

@@ -135,9 +135,14 @@ def server_timing(header: str | None) -> dict[str, float]:
 
 def post_image(url: str, data: bytes, timeout: float = 30.0, query: str = "") -> Reply:
     """POST one PNG to /api/predict as a raw body, on a connection of its own (closed after)."""
+    return post(url, image_payload(data, query), timeout)
+
+
+def post(url: str, payload: Payload, timeout: float = 30.0) -> Reply:
+    """POST one payload on a connection of its own (closed after)."""
     client = Client(url, timeout)
     try:
-        return client.post_image(data, query)
+        return client.post(payload)
     finally:
         client.close()
 
