@@ -201,3 +201,16 @@ def test_digit_and_overlay_pictures_for_previews_and_downloads():
     overlay = heatmap_overlay_picture(image, np.zeros((28, 28)), scale=10)
     assert overlay.size == (280, 280)
     assert png_bytes(overlay).startswith(b"\x89PNG")
+
+
+def test_overlay_colours_are_opencvs_jet_looked_up():
+    """The gallery's cards look as they did when each one called cv2.applyColorMap."""
+    import cv2
+
+    rng = np.random.default_rng(1)
+    image, heatmap = rng.random((28, 28)), rng.random((28, 28))
+    heat = heatmap.astype(np.float32)
+    jet = cv2.applyColorMap(np.uint8(heat * 255), cv2.COLORMAP_JET)[..., ::-1].astype(np.float32) / 255.0
+    alpha = 0.8 * heat[..., None]
+    expected = np.uint8(np.clip((1.0 - alpha) * image.astype(np.float32)[..., None] + alpha * jet, 0.0, 1.0) * 255)
+    assert np.array_equal(np.asarray(heatmap_overlay_picture(image, heatmap, scale=1)), expected)
