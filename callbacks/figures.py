@@ -36,6 +36,7 @@ PIXEL_AXES = {"xaxis": {**HIDDEN_AXIS, "constrain": "domain"},
               "yaxis": {**HIDDEN_AXIS, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain"}}
 
 
+PLOTLY_INK = "#2a3f5f"  # plotly.py's default template's text colour, which go.Figure figures here show
 GAP = 255  # feature maps: a cell between tiles (tiles hold percents, 0-100)
 # Viridis over the percents, white over the gaps.
 FEATURE_COLORSCALE = [*([i / 9 * 100 / GAP, colour] for i, colour in enumerate(plotly.colors.sequential.Viridis)),
@@ -261,7 +262,9 @@ def feature_maps_figure(maps: np.ndarray, layer: str, columns: int = 16) -> dict
              "colorscale": FEATURE_COLORSCALE, "zmin": 0, "zmax": GAP, "showscale": False,
              "hovertemplate": "channel %{customdata}<extra></extra>"}
     title = f"{layer}: {k} channels of {h}×{w}, each scaled to its own maximum"
-    return {"data": [trace], "layout": _bare(80 + 70 * rows, title, **PIXEL_AXES)}
+    layout = _bare(80 + 70 * rows, title, font={"color": PLOTLY_INK}, **PIXEL_AXES)
+    layout["title"]["x"] = 0.05  # where plotly.py's default template put it, as this figure has always been
+    return {"data": [trace], "layout": layout}
 
 
 @lru_cache(maxsize=1)
