@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from dash import Input, Output, Patch, State, callback, clientside_callback, ctx, dcc, html, no_update
+from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks import model_service
@@ -316,17 +316,19 @@ def _nothing_to_show(message: str, colour: str) -> tuple:
             "No digit read yet.", "No map yet.", "No input yet.")
 
 
-@callback(
+# In the browser: the map's opacity is presentation, not worth a request per slider step. Trace 1
+# is the map (callbacks/figures.py gradcam_figure); a message figure has no traces.
+clientside_callback(
+    """(opacity, figure) => {
+        if (!figure || !figure.data || figure.data.length < 2) { return window.dash_clientside.no_update; }
+        const data = figure.data.slice();
+        data[1] = {...data[1], opacity: opacity};
+        return {...figure, data: data};
+    }""",
     Output(ids.GRADCAM_FIGURE, "figure", allow_duplicate=True),
-    Input(ids.OPACITY_SLIDER, "value"), State(ids.CURRENT_DIGIT, "data"),
+    Input(ids.OPACITY_SLIDER, "value"), State(ids.GRADCAM_FIGURE, "figure"),
     prevent_initial_call=True,
 )
-def set_opacity(opacity, digit):
-    if digit is None:
-        raise PreventUpdate  # no heatmap on show
-    figure = Patch()
-    figure["data"][1]["opacity"] = opacity
-    return figure
 
 
 @callback(
