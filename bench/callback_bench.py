@@ -180,6 +180,25 @@ def page_bodies(dependencies: list[dict[str, Any]], service: Any) -> dict[str, l
     }
 
 
+def stroke_breakdown(service: Any, repeats: int) -> dict[str, float]:
+    """Median ms of each step of the stroke callback, called directly on the first drawing."""
+    from callbacks.figures import compact_grid, gradcam_figure, model_input_figure, top3_figure
+    from models.preprocess import normalize_digit, rasterize_strokes
+
+    strokes = next(iter(DRAWINGS.values()))
+    options = service.options(service.layer(None))
+    digit = compact_grid(normalize_digit(rasterize_strokes(strokes)))
+    result = service.explain_nonempty(np.asarray(digit, np.float32), options)
+    steps = {
+        "rasterise + normalise": lambda: compact_grid(normalize_digit(rasterize_strokes(strokes))),
+        "model (top 3, map, faithfulness)": lambda: service.explain_nonempty(np.asarray(digit, np.float32), options),
+        "top3_figure": lambda: top3_figure(result["top"], result["explanation"]["class"]),
+        "gradcam_figure": lambda: gradcam_figure(result["input"], result["explanation"]["heatmap"], 0.5, "map"),
+        "model_input_figure": lambda: model_input_figure(result["input"]),
+    }
+    return {name: timed(step, repeats)[0] for name, step in steps.items()}
+
+
 def in_process(repeats: int) -> list[tuple[str, float, int]]:
     """(callback, median server ms, largest answer in bytes) for each page's heavy callbacks, in this process."""
     from dashapp import create_app
@@ -190,6 +209,9 @@ def in_process(repeats: int) -> list[tuple[str, float, int]]:
     service.load()
     client = app.server.test_client()
     dependencies = client.get("/_dash-dependencies").get_json()
+    breakdown = stroke_breakdown(service, repeats)
+    print("\nThe stroke callback's steps, called directly (median ms): "
+          + ", ".join(f"{name} {ms:.2f}" for name, ms in breakdown.items()))
     rows = []
     for name, bodies in page_bodies(dependencies, service).items():
         call = _requests_in_turn(client, name, bodies)
