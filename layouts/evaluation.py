@@ -39,7 +39,7 @@ def layout() -> html.Div:
         dcc.Store(id=ids.EVALUATION_OPENED, data=True),
         html.H1("Evaluation on the 10,000 MNIST test digits", className="h4"),
         html.Div(id=ids.EVALUATION_STATUS),
-        html.Div([dbc.Button("Download the report (HTML)", id=ids.REPORT_DOWNLOAD, color="primary", outline=True,
+        html.Div([dbc.Button("Download the report (HTML)", id=ids.REPORT_DOWNLOAD, color="dark", outline=True,
                              size="sm"), dcc.Download(id=ids.REPORT_DOWNLOAD_FILE)], className="mb-2 text-end"),
         dbc.Row([
             dbc.Col([
