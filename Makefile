@@ -21,11 +21,12 @@ test: setup
 	DASH_TEST_CHROMEPATH=$${DASH_TEST_CHROMEPATH:-$$(command -v chromium || true)} \
 	$(PY) -m pytest --headless -p no:cacheprovider tests
 
+# MODEL=PATH_OR_NAME benches that model; by default ours, and the original app's seed_cnn beside it.
 bench: setup
-	$(PY) -m bench.model_bench
-	$(PY) -m bench.serving_bench
-	$(PY) -m bench.callback_bench
-	$(PY) -m bench.browser_bench
+	$(PY) -m bench.model_bench $(if $(MODEL),--model $(MODEL),)
+	$(PY) -m bench.serving_bench $(if $(MODEL),--model $(MODEL),)
+	$(PY) -m bench.callback_bench $(if $(MODEL),--model $(MODEL),)
+	$(PY) -m bench.browser_bench $(if $(MODEL),--model $(MODEL),)
 
 lint: setup
 	$(VENV)/bin/ruff check .

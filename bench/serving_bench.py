@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 
 import numpy as np
 
@@ -59,7 +60,11 @@ def where_time_goes(result: LoadResult) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.serving_bench", description=__doc__)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--model", metavar="PATH_OR_NAME",
+                        help="the model the servers load, as DIGIT_INSPECTOR_MODEL (default: digit_cnn)")
     args = parser.parse_args(argv)
+    if args.model:  # the gunicorn servers read it from their environment, as in a deployment
+        os.environ["DIGIT_INSPECTOR_MODEL"] = args.model
     images = digit_pngs()
     with contextlib.ExitStack() as stack:
         urls = {name: stack.enter_context(gunicorn(app, workers=2, log_name=name, config=config)).url

@@ -10,6 +10,7 @@ from dash.exceptions import PreventUpdate
 
 from callbacks import model_service
 from callbacks.figures import feature_maps_figure, message_figure
+from callbacks.models import session_model
 from layouts import ids
 
 # Two lines in the figure: a plotly annotation does not wrap, and a phone is narrower than one.
@@ -31,13 +32,13 @@ def layer_rows(conv_layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @callback(Output(ids.LAYERS_TABLE, "data"), Output(ids.LAYERS_TABLE, "style_data_conditional"),
-          Input(ids.SELECTED_LAYER, "data"))
-def show_layers(selected):
-    service = model_service()
-    layer = service.layer(selected)
+          Input(ids.SELECTED_LAYER, "data"), Input(ids.SELECTED_MODEL, "data"))
+def show_layers(selected, model):
+    service, model = model_service(), session_model(model)
+    layer = service.layer(selected, model)  # a layer of another model: this one's default
     highlight = [{"if": {"state": "active"}, **SELECTED_ROW_STYLE, "border": "none"},
                  {"if": {"filter_query": f'{{name}} = "{layer}"'}, **SELECTED_ROW_STYLE}]
-    return layer_rows(service.model.conv_layers()), highlight
+    return layer_rows(service.load(model).conv_layers()), highlight
 
 
 @callback(Output(ids.SELECTED_LAYER, "data", allow_duplicate=True), Input(ids.LAYERS_TABLE, "active_cell"),
@@ -60,11 +61,11 @@ def feature_maps_summary(maps: np.ndarray, layer: str) -> str:
 
 
 @callback(Output(ids.FEATURE_MAPS, "figure"), Output(ids.FEATURE_MAPS_SUMMARY, "children"),
-          Input(ids.CURRENT_DIGIT, "data"), Input(ids.SELECTED_LAYER, "data"))
-def show_feature_maps(digit, selected):
+          Input(ids.CURRENT_DIGIT, "data"), Input(ids.SELECTED_LAYER, "data"), Input(ids.SELECTED_MODEL, "data"))
+def show_feature_maps(digit, selected, model):
     if digit is None:
         return message_figure("<br>".join(NO_DIGIT)), " ".join(NO_DIGIT)
-    service = model_service()
-    layer = service.layer(selected)
-    maps = service.model.feature_maps(np.asarray(digit, np.float32), layer)
+    service, model = model_service(), session_model(model)
+    layer = service.layer(selected, model)
+    maps = service.load(model).feature_maps(np.asarray(digit, np.float32), layer)
     return feature_maps_figure(maps, layer), feature_maps_summary(np.asarray(maps), layer)

@@ -31,8 +31,10 @@ from callbacks.figures import (
     top3_figure,
     top3_summary,
 )
+from callbacks.models import session_model
 from layouts import ids
 from layouts.predict import METHOD_HELP
+from layouts.shell import NO_COMPARISON
 from models.inference import ModelLoadError
 from models.methods import METHOD_LABELS
 from models.mnist import MnistError, load_mnist
@@ -230,21 +232,28 @@ def show_source(source):
 
 
 @callback(
-    Output(ids.LAYER_DROPDOWN, "options"), Output(ids.LAYER_DROPDOWN, "value"),
-    Input(ids.SELECTED_LAYER, "data"), State(ids.LAYER_DROPDOWN, "value"),
+    Output(ids.LAYER_DROPDOWN, "options"), Output(ids.LAYER_DROPDOWN, "value"), Output(ids.PREDICT_MODEL, "data"),
+    Input(ids.SELECTED_LAYER, "data"), Input(ids.SELECTED_MODEL, "data"), State(ids.LAYER_DROPDOWN, "value"),
+    State(ids.PREDICT_MODEL, "data"),
 )
-def show_layer_choice(selected, shown):
-    """The dropdown shows the session's selected layer (set here or on the layers page)."""
+def show_layer_choice(selected, model, shown, predicting):
+    """The dropdown shows the session model's conv layers and the selected one (set here or on the layers
+    page); a layer of another model gives way to this model's default.
+
+    The model goes on to ``predict`` through this page's own store: ``predict`` writes current-digit,
+    which every page has, so a store of the shell among its inputs would make Dash run it on any page.
+    """
     service = model_service()
     try:
-        layers = service.model.conv_layers()
+        model = session_model(model)
+        layers = service.load(model).conv_layers()
     except ModelLoadError:
         raise PreventUpdate from None  # the predict callback shows why
-    layer = service.layer(selected)
+    layer = service.layer(selected, model)
     options = [{"label": layer_label(row), "value": row["name"],
                 "title": f"{row['name']}: each cell sees {row['receptive_field']} × {row['receptive_field']} px "
                          "of the input"} for row in layers]
-    return options, no_update if layer == shown else layer
+    return options, no_update if layer == shown else layer, no_update if model == predicting else model
 
 
 # The selected-layer store is on every page. Callbacks that write it must not run when a page
@@ -272,10 +281,10 @@ NEW_DIGIT = {ids.STROKES, ids.DIGIT_SOURCE, ids.PEN_WIDTH}  # inputs after which
     Output(ids.MODEL_INPUT_SUMMARY, "children"),
     Input(ids.STROKES, "data"), Input(ids.DIGIT_SOURCE, "data"), Input(ids.LAYER_DROPDOWN, "value"),
     Input(ids.METHOD_DROPDOWN, "value"), Input(ids.TOP3_CHART, "clickData"), Input(ids.EXPLAIN_CLASS, "value"),
-    Input(ids.PEN_WIDTH, "value"), State(ids.OPACITY_SLIDER, "value"),
+    Input(ids.PEN_WIDTH, "value"), Input(ids.PREDICT_MODEL, "data"), State(ids.OPACITY_SLIDER, "value"),
     prevent_initial_call=True,  # it writes current-digit (on every page); open_page starts it on page open
 )
-def predict(strokes, source, layer, method, bar_click, chosen, pen_width, opacity):
+def predict(strokes, source, layer, method, bar_click, chosen, pen_width, model, opacity):
     if source and source.get("kind") == "error":
         return _nothing_to_show(source["message"], "danger")
     if not source and not strokes:
@@ -287,7 +296,9 @@ def predict(strokes, source, layer, method, bar_click, chosen, pen_width, opacit
     elif triggers & NEW_DIGIT:
         chosen = None
     try:
-        options = service.options(layer, method, chosen)
+        model = session_model(model)
+        # The layer menu may still show the previous model's layer: this one's default then.
+        options = service.options(service.layer(layer, model), method, chosen, model=model)
         if source:
             digit = compact_grid(source["input"])
         else:
@@ -298,8 +309,7 @@ def predict(strokes, source, layer, method, bar_click, chosen, pen_width, opacit
     except (DigitInputError, ModelLoadError) as exc:
         return _nothing_to_show(str(exc), "danger")
     explanation = result["explanation"]
-    where = f" at {explanation['layer']}" if explanation["layer"] else ""  # None: a pixel-level method
-    title = f"{METHOD_LABELS[explanation['method']]} for {explanation['class']}{where}"
+    title = map_title(explanation)
     text, colour = status_message(result)
     return (top3_figure(result["top"], explanation["class"]),
             gradcam_figure(result["input"], explanation["heatmap"], opacity, title),
@@ -308,6 +318,48 @@ def predict(strokes, source, layer, method, bar_click, chosen, pen_width, opacit
             [{"label": str(t["digit"]), "value": t["digit"]} for t in result["top"]], explanation["class"],
             top3_summary(result["top"]), heatmap_summary(explanation["heatmap"], title),
             "What the model saw: the digit cropped, scaled to 20 pixels and centred in 28 × 28, white on black.")
+
+
+def map_title(explanation: dict[str, Any], model: str | None = None) -> str:
+    """"Grad-CAM for 7 at conv4" (no layer for a pixel-level method), after the model's name when given."""
+    where = f" at {explanation['layer']}" if explanation["layer"] else ""
+    title = f"{METHOD_LABELS[explanation['method']]} for {explanation['class']}{where}"
+    return f"{model}: {title}" if model else title
+
+
+def compared_reading(result: dict[str, Any], model: str) -> tuple[str, str]:
+    """The compared model's reading as a heading and, for screen readers, in words."""
+    best, explanation = result["top"][0], result["explanation"]
+    heading = f"{model} reads it as {best['digit']} ({best['probability']:.0%} sure)"
+    others = ", ".join(f"{t['digit']} ({t['probability']:.0%})" for t in result["top"][1:])
+    return heading, f"{heading}; then {others}. Its map: {map_title(explanation)}."
+
+
+@callback(
+    Output(ids.COMPARE_PANEL, "hidden"), Output(ids.COMPARE_HEADING, "children"), Output(ids.COMPARE_TOP3, "figure"),
+    Output(ids.COMPARE_MAP, "figure"), Output(ids.COMPARE_SUMMARY, "children"),
+    Input(ids.CURRENT_DIGIT, "data"), Input(ids.COMPARE_MODEL, "data"), Input(ids.METHOD_DROPDOWN, "value"),
+    Input(ids.SELECTED_LAYER, "data"), State(ids.OPACITY_SLIDER, "value"),
+)
+def show_compared(digit, compared, method, layer, opacity):
+    """The digit the session's model just read, read by the compared model too (its own top-1 explained)."""
+    if compared in (None, NO_COMPARISON):
+        return True, no_update, no_update, no_update, no_update
+    if digit is None:
+        return (False, f"{compared} reads the digit too, once there is one.", message_figure("No digit yet", 260),
+                message_figure("No heatmap yet", 340), "")
+    service = model_service()
+    try:
+        options = service.options(service.layer(layer, compared), method, None, model=compared)
+        result = service.explain_nonempty(np.asarray(digit, np.float32), options)
+    except (DigitInputError, ModelLoadError) as exc:
+        return (False, f"{compared} cannot read it: {exc}", message_figure("No answer", 260),
+                message_figure("No heatmap", 340), str(exc))
+    heading, summary = compared_reading(result, compared)
+    explanation = result["explanation"]
+    return (False, heading, top3_figure(result["top"], explanation["class"]),
+            gradcam_figure(result["input"], explanation["heatmap"], opacity, map_title(explanation, compared)),
+            summary)
 
 
 def _nothing_to_show(message: str, colour: str) -> tuple:

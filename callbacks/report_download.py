@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from dash import Input, Output, callback, dcc
+from dash import Input, Output, State, callback, dcc
 from dash.exceptions import PreventUpdate
 
 from callbacks import model_service
 from callbacks.figures import heatmap_overlay_png
+from callbacks.models import session_model
 from callbacks.report_html import report_html
 from layouts import ids
 from models.inference import ModelLoadError
@@ -17,17 +18,19 @@ from models.scoreboard import method_at
 MISTAKES_SHOWN = 24  # the most confidently wrong test digits, with their maps
 
 
-@callback(Output(ids.REPORT_DOWNLOAD_FILE, "data"), Input(ids.REPORT_DOWNLOAD, "n_clicks"), prevent_initial_call=True)
-def download_report(clicks):
+@callback(Output(ids.REPORT_DOWNLOAD_FILE, "data"), Input(ids.REPORT_DOWNLOAD, "n_clicks"),
+          State(ids.SELECTED_MODEL, "data"), prevent_initial_call=True)
+def download_report(clicks, name):
     if not clicks:
         raise PreventUpdate
     service = model_service()
     try:
-        report = service.report()
-        model = service.model
+        name = session_model(name)
+        report = service.report(name)
+        model = service.load(name)
     except (MnistError, ModelLoadError):
         raise PreventUpdate from None  # the page's status line already says why there is no report
-    method, layer = service.recommended()
+    method, layer = service.recommended(name)
     shown = sorted(report["misclassified"], key=lambda m: -m["confidence"])[:MISTAKES_SHOWN]
     mistakes = []
     if shown:

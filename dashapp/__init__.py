@@ -14,6 +14,7 @@ from flask import Flask, Request, Response
 import callbacks.evaluation  # noqa: F401  (importing a callbacks module registers its callbacks)
 import callbacks.explanations  # noqa: F401
 import callbacks.layers  # noqa: F401
+import callbacks.models  # noqa: F401
 import callbacks.predict  # noqa: F401
 import callbacks.report_download  # noqa: F401
 import callbacks.shell  # noqa: F401
@@ -78,7 +79,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     server.json.sort_keys = False  # answers keep DESIGN.md's key order, and skip a sort per request
     # Dash callbacks carry an upload base64-encoded (4/3 of the file) inside JSON; the API checks
     # the exact file size itself and answers 413 with a sentence.
-    server.config["MAX_CONTENT_LENGTH"] = 2 * settings.max_upload_bytes + 1024 * 1024
+    largest = max(settings.max_upload_bytes, settings.max_model_bytes if settings.model_uploads else 0)
+    server.config["MAX_CONTENT_LENGTH"] = 2 * largest + 1024 * 1024
     server.after_request(_add_security_headers)
     ModelService(settings).init_app(server)
     server.register_blueprint(api)
@@ -88,5 +90,5 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     app.index_string = INDEX_STRING
     for page in PAGES:
         dash.register_page(page.__name__, layout=page.layout, **page.PAGE)
-    app.layout = shell(dash.page_registry.values())
+    app.layout = shell(dash.page_registry.values(), model_uploads=settings.model_uploads)
     return app

@@ -1,4 +1,4 @@
-"""Evaluation page (/evaluation): the model on the 10,000 MNIST test digits."""
+"""Evaluation page (/evaluation): the session's model on the 10,000 MNIST test digits, beside a second one."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import ids
-from layouts.shell import described_graph, session_stores
+from layouts.shell import compare_menu, described_graph, session_stores
 
 PAGE = {"path": "/evaluation", "name": "Evaluation", "title": "Digit Inspector: evaluation", "order": 2}
 
@@ -18,7 +18,7 @@ DIGITS = [{"label": str(digit), "value": str(digit)} for digit in range(10)]
 def _progress() -> html.Div:
     return html.Div([
         dbc.Spinner(color="primary"),
-        html.P("Reading the evaluation report. If there is none yet it is computed once over the "
+        html.P("Reading the evaluation report. If the model has none yet it is computed once over the "
                "10,000 MNIST test digits (about ten seconds) and saved next to the model.", className="mt-2"),
     ], className="text-center text-muted")
 
@@ -38,9 +38,15 @@ def layout() -> html.Div:
         *session_stores(),
         dcc.Store(id=ids.EVALUATION_OPENED, data=True),
         html.H1("Evaluation on the 10,000 MNIST test digits", className="h4"),
+        html.Div([compare_menu(),
+                  html.Div([dbc.Button("Download the report (HTML)", id=ids.REPORT_DOWNLOAD, color="dark",
+                                       outline=True, size="sm"), dcc.Download(id=ids.REPORT_DOWNLOAD_FILE)],
+                           className="mb-2")],
+                 className="d-flex flex-wrap justify-content-between align-items-center column-gap-3"),
         html.Div(id=ids.EVALUATION_STATUS),
-        html.Div([dbc.Button("Download the report (HTML)", id=ids.REPORT_DOWNLOAD, color="dark", outline=True,
-                             size="sm"), dcc.Download(id=ids.REPORT_DOWNLOAD_FILE)], className="mb-2 text-end"),
+        # Polled only while a report is being computed (the report callbacks turn it on while they run).
+        dcc.Interval(id=ids.EVALUATION_PROGRESS_POLL, interval=500, disabled=True),
+        html.Div(id=ids.EVALUATION_PROGRESS, role="status"),
         dbc.Row([
             dbc.Col([
                 html.H2("Confusion matrix", className="h5"),
@@ -62,4 +68,6 @@ def layout() -> html.Div:
                             delay_show=300),
             ], lg=5),
         ]),
+        html.H2("Comparison", className="h5 mt-4"),
+        dcc.Loading(html.Div(id=ids.COMPARISON), custom_spinner=_progress(), delay_show=300),
     ])

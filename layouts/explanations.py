@@ -13,11 +13,8 @@ PAGE = {"path": "/explanations", "name": "Explanations", "title": "Digit Inspect
 
 
 def _stores() -> list[dcc.Store]:
-    stores = [*session_stores(), dcc.Store(id=ids.EXPLANATIONS_OPENED, data=True)]
-    # The navbar's model choice, where the shell does not carry it yet: one session-storage value.
-    if not any(store.id == ids.SELECTED_MODEL for store in stores):
-        stores.append(dcc.Store(id=ids.SELECTED_MODEL, storage_type="session"))
-    return stores
+    # The navbar's model choice (selected-model) is in the shell, beside its menu.
+    return [*session_stores(), dcc.Store(id=ids.EXPLANATIONS_OPENED, data=True)]
 
 
 def _chart(graph_id: str, text_id: str, heading: str, caption: str) -> html.Section:

@@ -7,6 +7,12 @@ NAV_COLLAPSE = "nav-collapse"
 NAV_LINK = "nav-link"  # pattern-matching type: {"type": NAV_LINK, "path": page path}
 SELECTED_LAYER = "selected-layer"  # session store: the Grad-CAM target layer
 CURRENT_DIGIT = "current-digit"  # session store: the 28x28 input of the last prediction
+MODEL_DROPDOWN = "model-dropdown"  # the navbar's model menu: the session's model
+SELECTED_MODEL = "selected-model"  # session store (in the shell): the name of the session's model
+MODEL_UPLOAD = "model-upload"  # dcc.Upload of a .keras file, only with DIGIT_INSPECTOR_MODEL_UPLOADS=1
+MODEL_UPLOAD_STATUS = "model-upload-status"  # what became of the last model upload
+COMPARE_DROPDOWN = "compare-dropdown"  # predict and evaluation pages: a second model, or "none"
+COMPARE_MODEL = "compare-model"  # session store (a copy in each page with compare-dropdown): its name
 
 # Predict page
 CANVAS = "canvas"
@@ -42,6 +48,12 @@ METHOD_HELP = "method-help"
 TOP3_SUMMARY = "top3-summary"  # visually hidden: each chart in words
 GRADCAM_SUMMARY = "gradcam-summary"
 MODEL_INPUT_SUMMARY = "model-input-summary"
+PREDICT_MODEL = "predict-model"  # store in the page: selected-model, copied once the page's layer menu follows it
+COMPARE_PANEL = "compare-panel"  # the compared model's reading of the same digit, hidden without one
+COMPARE_HEADING = "compare-heading"
+COMPARE_TOP3 = "compare-top3-chart"
+COMPARE_MAP = "compare-gradcam-figure"
+COMPARE_SUMMARY = "compare-summary"  # the compared reading in words, for screen readers
 
 # Layers page
 LAYERS_TABLE = "layers-table"
@@ -51,6 +63,9 @@ FEATURE_MAPS_SUMMARY = "feature-maps-summary"  # the figure's text alternative
 # Evaluation page
 EVALUATION_OPENED = "evaluation-opened"  # a store in the page, so the report callback fires when it renders
 EVALUATION_STATUS = "evaluation-status"
+EVALUATION_PROGRESS = "evaluation-progress"  # how far a report being computed on first use is
+EVALUATION_PROGRESS_POLL = "evaluation-progress-poll"  # dcc.Interval, on only while a report is computed
+COMPARISON = "comparison"  # both models' metrics side by side, the digits exactly one reads right
 CONFUSION_MATRIX = "confusion-matrix"
 CONFUSION_MATRIX_SUMMARY = "confusion-matrix-summary"  # the figure's text alternative
 CELL_TRUE = "cell-true"  # keyboard twin of a confusion cell click: the true digit...
@@ -62,7 +77,6 @@ CALIBRATION_FIGURE = "calibration-figure"
 CALIBRATION_SUMMARY = "calibration-summary"  # the figure's text alternative
 
 # Explanations page
-SELECTED_MODEL = "selected-model"  # session store: the model chosen in the navbar (the default model when empty)
 EXPLANATIONS_OPENED = "explanations-opened"  # a store in the page, so that its callback fires when it renders
 EXPLANATIONS_STATUS = "explanations-status"
 METHOD_SCOREBOARD = "method-scoreboard"

@@ -6,7 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import ids
-from layouts.shell import session_stores
+from layouts.shell import compare_menu, session_stores
 from models.methods import DEFAULT_METHOD, METHOD_LABELS, METHOD_NAMES, METHODS  # the registry: no TensorFlow
 from models.preprocess import DEFAULT_PEN_WIDTH
 
@@ -90,6 +90,20 @@ def _explanation_column() -> dbc.Col:
     ], xs=12, lg=True)
 
 
+def compare_section() -> html.Section:
+    """A second model (compare-dropdown) reads the same digit: its top 3 and its map, beside the first's."""
+    return html.Section([
+        compare_menu(),
+        html.Div(id=ids.COMPARE_PANEL, hidden=True, children=[
+            html.H2(id=ids.COMPARE_HEADING, className="h5"),
+            html.Div(dbc.Row([dbc.Col(dcc.Graph(id=ids.COMPARE_TOP3, config=STATIC), xs=12, md=5),
+                              dbc.Col(dcc.Graph(id=ids.COMPARE_MAP, config=STATIC), xs=12, md=7)], className="g-3"),
+                     **{"aria-hidden": "true"}),
+            html.P(id=ids.COMPARE_SUMMARY, className="visually-hidden"),
+        ]),
+    ], className="mt-3")
+
+
 def layout(test: str | None = None, **_query: str) -> html.Div:
     """``test`` is N of ``/?test=N``: MNIST test digit N is read instead of the drawing."""
     return html.Div([
@@ -106,5 +120,7 @@ def layout(test: str | None = None, **_query: str) -> html.Div:
                "shows which pixels made it decide.", className="intro mb-2"),
         html.Div(id=ids.EXAMPLE_DIGITS, className="example-digits mb-3",
                  **{"aria-label": "Example digits from the MNIST test set"}),
+        dcc.Store(id=ids.PREDICT_MODEL),
         dbc.Row([_drawing_column(), _answer_column(), _explanation_column()], className="g-3"),
+        compare_section(),
     ])

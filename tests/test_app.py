@@ -55,7 +55,7 @@ def test_pages_are_registered_at_the_design_paths(dash_app):
     (layers, {"layers-table", "feature-maps"}),
     (evaluation, {"confusion-matrix", "misclassified-gallery", "metrics-table", "calibration-figure",
                   "report-download"}),
-    (explanations, {"method-scoreboard", "sanity-figure", "selected-model"}),
+    (explanations, {"method-scoreboard", "sanity-figure"}),  # selected-model is in the shell, by its menu
 ])
 def test_every_page_has_its_design_ids_and_the_session_stores(page, design_ids):
     found = component_ids(page.layout())

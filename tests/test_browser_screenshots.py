@@ -7,6 +7,7 @@ Not a check, so skipped unless asked for:
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 from conftest import DASH_TEST_PORT
 from dash.testing.wait import until
 from test_browser import SEVEN, TIMEOUT, click_plot, draw, figure, wait_for_reading
+from test_browser_models import pick
 
 from layouts import ids
 from models import DEFAULT_MODEL_PATH
@@ -72,4 +74,26 @@ def test_phone_screenshot(dash_duo, dash_app):
     click_plot(dash_duo, ids.CONFUSION_MATRIX, int(predicted), int(true))
     dash_duo.wait_for_element(f"#{ids.MISCLASSIFIED_GALLERY} .sample img", timeout=TIMEOUT)
     dash_duo.driver.save_screenshot(str(DOCS / "evaluation-phone.png"))
+    assert dash_duo.get_logs() == []
+
+
+def test_comparison_screenshot(dash_duo, dash_app):
+    """The evaluation page comparing the shipped CNN with the original app's network (seed_cnn)."""
+    dash_duo.driver.set_window_size(1400, 1600)
+    dash_duo.start_server(dash_app, navigate=False, port=DASH_TEST_PORT)
+    dash_duo.wait_for_page(dash_duo.server.url + "/evaluation")
+    dash_duo.wait_for_contains_text(f"#{ids.METRICS_TABLE}", "accuracy", timeout=TIMEOUT)
+    pick(dash_duo, ids.COMPARE_DROPDOWN, "seed_cnn (98.91%)")
+    dash_duo.wait_for_element(f"#{ids.COMPARISON} .sample img", timeout=TIMEOUT)
+    # The section, with the menu above it, as one picture taller than the window (Chromium draws beyond it).
+    box = dash_duo.driver.execute_script(
+        "const top = document.getElementById(arguments[0]).getBoundingClientRect();"
+        "const end = document.getElementById(arguments[1]).getBoundingClientRect();"
+        "return {x: top.left + scrollX - 8, y: top.top + scrollY - 8, width: end.right - top.left + 16,"
+        "        height: end.bottom - top.top + 16, scale: 1};",
+        ids.COMPARE_DROPDOWN, ids.COMPARISON)
+    box["x"] = 0
+    box["width"] = dash_duo.driver.execute_script("return document.documentElement.clientWidth;")
+    png = dash_duo.driver.execute_cdp_cmd("Page.captureScreenshot", {"clip": box, "captureBeyondViewport": True})
+    (DOCS / "compare.png").write_bytes(base64.b64decode(png["data"]))
     assert dash_duo.get_logs() == []
