@@ -24,9 +24,21 @@ STRAY = [[(30, 250), (60, 250)]]
 TIMEOUT = 30  # the first prediction compiles the explanation functions
 
 
+def canvas_area(dash_duo):
+    """The canvas's plot area, once plotly has laid it out.
+
+    The status line can say "Draw a digit" before plotly.js (loaded lazily, in a fresh browser for
+    every test) has drawn the canvas: a press before that lands on nothing.
+    """
+    until(lambda: dash_duo.driver.execute_script(
+        f"const area = document.querySelector('#{ids.CANVAS} .nsewdrag');"
+        "return !!area && area.getBoundingClientRect().width > 0;"), timeout=TIMEOUT)
+    return dash_duo.find_element(f"#{ids.CANVAS} .nsewdrag")
+
+
 def draw(dash_duo, strokes: list[list[tuple[int, int]]]) -> None:
     """Draw each stroke (canvas points, 0-280, y down) with the mouse: press, move in small steps, release."""
-    canvas = dash_duo.find_element(f"#{ids.CANVAS} .nsewdrag")
+    canvas = canvas_area(dash_duo)
     size = canvas.size
     for stroke in strokes:
         x, y = stroke[0]

@@ -19,6 +19,7 @@ from test_browser import (  # noqa: F401  (fixtures, shared with the other brows
     SEVEN,
     TIMEOUT,
     app_browser,
+    canvas_area,
     canvas_strokes,
     draw,
     figure,
@@ -87,7 +88,7 @@ def test_every_stroke_counts_even_on_old_ink(predict_page, digit, strokes):
 
 def test_a_tap_leaves_a_dot_and_a_fast_stroke_is_kept(predict_page):
     dash_duo = predict_page
-    canvas = dash_duo.find_element(f"#{ids.CANVAS} .nsewdrag")  # offsets below are from its centre (140, 140)
+    canvas = canvas_area(dash_duo)  # offsets below are from its centre (140, 140)
     # A stroke in one instant move (no points between its ends), then a tap on it.
     ActionChains(dash_duo.driver, duration=0).move_to_element(canvas).move_by_offset(0, -100).click_and_hold() \
         .move_by_offset(0, 200).release().perform()
@@ -126,6 +127,7 @@ def test_a_finger_draws_without_scrolling_the_page(app_browser):
     dash_duo.wait_for_contains_text(f"#{ids.STATUS}", "Draw a digit", timeout=TIMEOUT)
     driver = dash_duo.driver
     driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 1})
+    canvas_area(dash_duo)
     driver.execute_script(f"document.querySelector('#{ids.CANVAS}')"
                           ".scrollIntoView({block: 'center', behavior: 'instant'});")
     left, top = driver.execute_script(
