@@ -25,6 +25,7 @@ test: setup
 bench: setup
 	$(PY) -m bench.model_bench $(if $(MODEL),--model $(MODEL),)
 	$(PY) -m bench.serving_bench $(if $(MODEL),--model $(MODEL),)
+	$(PY) -m bench.callback_bench $(if $(MODEL),--model $(MODEL),)
 	$(PY) -m bench.browser_bench $(if $(MODEL),--model $(MODEL),)
 
 lint: setup

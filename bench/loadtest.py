@@ -1,35 +1,52 @@
 """Load and fault test against gunicorn on loopback: ``make loadtest``.
 
-2 workers, 8 concurrent clients, 2000 POST /api/predict. One worker is killed (SIGKILL)
-a third of the way in: gunicorn must replace it, at most its in-flight request may fail,
-``/api/health`` must keep answering, and each worker's RSS must stay under 1.5 GB and flat.
-Exits 1 if any of that does not hold.
+2 workers, 8 concurrent clients, 2000 POST /api/predict, then 2000 of the predict page's stroke
+callback (POST /_dash-update-component, as the browser sends it: bench.callback_bench), each on a
+fresh gunicorn. In each, one worker is killed (SIGKILL) a third of the way in: gunicorn must
+replace it, at most its in-flight requests may fail, ``/api/health`` must keep answering, and
+each worker's RSS must stay under 1.5 GB and flat. Exits 1 if any of that does not hold.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 
-from bench.loadtools import digit_pngs, gunicorn, post_image
+from bench.callback_bench import json_payload, stroke_bodies
+from bench.loadtools import Payload, Server, digit_pngs, gunicorn, image_payload, post
 
 RSS_LIMIT_MB = 1536
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.loadtest", description=__doc__)
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
-    args = parser.parse_args(argv)
+def api_payloads(_server: Server) -> list[Payload]:
+    return [image_payload(png) for png in digit_pngs()]
+
+
+def callback_payloads(server: Server) -> list[Payload]:
+    """The stroke callback's requests, built from the served app's callback map."""
+    with urllib.request.urlopen(f"{server.url}/_dash-dependencies", timeout=30) as response:
+        dependencies = json.loads(response.read())
+    with urllib.request.urlopen(f"{server.url}/api/model", timeout=30) as response:
+        layer = json.loads(response.read())["default_layer"]
+    return [json_payload(body) for body in stroke_bodies(dependencies, layer)]
+
+
+PHASES: dict[str, Callable[[Server], list[Payload]]] = {
+    "POST /api/predict": api_payloads,
+    "the stroke callback (POST /_dash-update-component)": callback_payloads,
+}
+
+
+def load_with_a_kill(name: str, payloads_of: Callable[[Server], list[Payload]], args: argparse.Namespace) -> bool:
+    """One phase: ``args.requests`` requests from ``args.clients`` clients, a worker killed a third of the way."""
     import psutil
 
-    images = digit_pngs()
     statuses: list[int] = []
     health_failures: list[str] = []
     rss: dict[int, list[float]] = {}
@@ -38,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     next_request = iter(range(args.requests))
 
     with gunicorn("dashapp.wsgi:server", workers=args.workers, threads=args.threads, log_name="loadtest") as server:
+        payloads = payloads_of(server)
         first_workers = server.worker_pids()
 
         def client() -> None:
@@ -46,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
                     i = next(next_request, None)
                 if i is None:
                     return
-                status = post_image(server.url, images[i % len(images)]).status
+                status = post(server.url, payloads[i % len(payloads)]).status
                 with lock:
                     statuses.append(status)
 
@@ -95,13 +113,28 @@ def main(argv: list[str] | None = None) -> int:
         f"worker RSS peak {peak:.0f} MB <= {RSS_LIMIT_MB} MB": peak <= RSS_LIMIT_MB,
         f"worker RSS flat (growth {growth:+.1%} after warm-up)": growth <= 0.10,
     }
-    print(f"{args.requests} requests, {args.clients} clients, {args.workers} workers: {seconds:.1f} s, "
+    print(f"{name}: {args.requests} requests, {args.clients} clients, {args.workers} workers: {seconds:.1f} s, "
           f"{args.requests / seconds:.0f} req/s, {errors} errors; killed worker {victim}")
     for pid, samples in rss.items():
         print(f"  worker {pid} RSS MB: " + " ".join(f"{v:.0f}" for v in samples[:: max(1, len(samples) // 12)]))
     for check, ok in checks.items():
         print(f"  [{'ok' if ok else 'FAIL'}] {check}")
-    return 0 if all(checks.values()) else 1
+    return all(checks.values())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.loadtest", description=__doc__)
+    parser.add_argument("--requests", type=int, default=2000, help="per phase")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
+    parser.add_argument("--only", choices=("api", "callback"), help="run one phase only")
+    args = parser.parse_args(argv)
+    phases = list(PHASES.items())
+    if args.only:
+        phases = [phases[0 if args.only == "api" else 1]]
+    results = [load_with_a_kill(name, payloads_of, args) for name, payloads_of in phases]
+    return 0 if all(results) else 1
 
 
 if __name__ == "__main__":

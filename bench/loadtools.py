@@ -107,6 +107,20 @@ class Reply(NamedTuple):
     status: int  # 0: no HTTP answer at all
     ms: float  # as the client saw it
     server_timing: dict[str, float]  # the Server-Timing header's spans, in ms
+    size: int = 0  # the answer's body, in bytes
+
+
+class Payload(NamedTuple):
+    """One POST: where to, its body and its content type."""
+
+    path: str
+    body: bytes
+    content_type: str
+
+
+def image_payload(data: bytes, query: str = "") -> Payload:
+    """A PNG for /api/predict as a raw body."""
+    return Payload(f"/api/predict{query}", data, "image/png")
 
 
 def server_timing(header: str | None) -> dict[str, float]:
@@ -121,9 +135,14 @@ def server_timing(header: str | None) -> dict[str, float]:
 
 def post_image(url: str, data: bytes, timeout: float = 30.0, query: str = "") -> Reply:
     """POST one PNG to /api/predict as a raw body, on a connection of its own (closed after)."""
+    return post(url, image_payload(data, query), timeout)
+
+
+def post(url: str, payload: Payload, timeout: float = 30.0) -> Reply:
+    """POST one payload on a connection of its own (closed after)."""
     client = Client(url, timeout)
     try:
-        return client.post_image(data, query)
+        return client.post(payload)
     finally:
         client.close()
 
@@ -137,22 +156,26 @@ class Client:
         self.connection: http.client.HTTPConnection | None = None
 
     def post_image(self, data: bytes, query: str = "") -> Reply:
-        """POST one PNG to /api/predict as a raw body.
+        """POST one PNG to /api/predict as a raw body."""
+        return self.post(image_payload(data, query))
+
+    def post(self, payload: Payload) -> Reply:
+        """POST one payload.
 
         A kept connection that the server has closed meanwhile (its keep-alive timeout) is
         reopened and the request sent again, as HTTP clients do; the time counts from the first try.
         """
         started = time.perf_counter()
-        status, timing = 0, None
+        status, timing, size = 0, None, 0
         for _ in range(2):
             reused = self.connection is not None
             try:
                 if self.connection is None:
                     self.connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-                self.connection.request("POST", f"/api/predict{query}", body=data,
-                                        headers={"Content-Type": "image/png"})
+                self.connection.request("POST", payload.path, body=payload.body,
+                                        headers={"Content-Type": payload.content_type})
                 response = self.connection.getresponse()
-                response.read()
+                size = len(response.read())
                 status, timing = response.status, response.getheader("Server-Timing")
                 if response.will_close:
                     self.close()
@@ -161,7 +184,7 @@ class Client:
                 self.close()
                 if not reused:
                     break  # a fresh connection failed: that is an error, not a stale connection
-        return Reply(status, (time.perf_counter() - started) * 1000, server_timing(timing))
+        return Reply(status, (time.perf_counter() - started) * 1000, server_timing(timing), size)
 
     def close(self) -> None:
         if self.connection is not None:
@@ -174,12 +197,14 @@ class LoadResult:
     statuses: list[int] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
     server_timings: list[dict[str, float]] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
     seconds: float = 0.0
 
     def add(self, reply: Reply) -> None:
         self.statuses.append(reply.status)
         self.latencies_ms.append(reply.ms)
         self.server_timings.append(reply.server_timing)
+        self.sizes.append(reply.size)
 
     @property
     def errors(self) -> int:
@@ -194,7 +219,12 @@ class LoadResult:
 
 
 def load(url: str, images: list[bytes], requests: int, clients: int, query: str = "") -> LoadResult:
-    """``requests`` POSTs from ``clients`` concurrent keep-alive clients, images in turn."""
+    """``requests`` POSTs to /api/predict from ``clients`` concurrent keep-alive clients, images in turn."""
+    return load_payloads(url, [image_payload(image, query) for image in images], requests, clients)
+
+
+def load_payloads(url: str, payloads: list[Payload], requests: int, clients: int) -> LoadResult:
+    """``requests`` POSTs from ``clients`` concurrent keep-alive clients, payloads in turn."""
     result = LoadResult()
     local = threading.local()
     opened: list[Client] = []
@@ -203,7 +233,7 @@ def load(url: str, images: list[bytes], requests: int, clients: int, query: str 
         if not hasattr(local, "client"):
             local.client = Client(url)
             opened.append(local.client)
-        return local.client.post_image(images[i % len(images)], query)
+        return local.client.post(payloads[i % len(payloads)])
 
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:

@@ -9,17 +9,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from dataclasses import asdict
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from dash import Input, Output, Patch, State, callback, clientside_callback, ctx, dcc, html, no_update
+from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks import model_service
 from callbacks.explanation_figures import method_options
 from callbacks.figures import (
     canvas_figure,
+    compact_grid,
     digit_png,
     gradcam_figure,
     heatmap_overlay_picture,
@@ -330,10 +332,12 @@ def predict(strokes, source, layer, method, bar_click, chosen, pen_width, model,
         # The layer menu may still show the previous model's layer: this one's default then.
         options = service.options(service.layer(layer, model), method, chosen, model=model)
         if source:
-            image = np.asarray(source["input"], dtype=np.float32)
+            digit = compact_grid(source["input"])
         else:
-            image = normalize_digit(rasterize_strokes(strokes, pen_width=pen_width or DEFAULT_PEN_WIDTH))
-        result = service.explain_nonempty(image, options)
+            digit = compact_grid(normalize_digit(rasterize_strokes(strokes, pen_width=pen_width or DEFAULT_PEN_WIDTH)))
+        # The model reads the very numbers current-digit keeps, so that the download can recompute
+        # this answer from them instead of every stroke's answer carrying it twice.
+        result = service.explain_nonempty(np.asarray(digit, dtype=np.float32), options)
     except (DigitInputError, ModelLoadError) as exc:
         return _nothing_to_show(str(exc), "danger")
     explanation = result["explanation"]
@@ -342,7 +346,7 @@ def predict(strokes, source, layer, method, bar_click, chosen, pen_width, model,
     return (top3_figure(result["top"], explanation["class"]),
             gradcam_figure(result["input"], explanation["heatmap"], opacity, title),
             model_input_figure(result["input"]),
-            text, _status_class(colour), faithfulness_text(explanation), result["input"], result,
+            text, _status_class(colour), faithfulness_text(explanation), digit, asdict(options),
             [{"label": str(t["digit"]), "value": t["digit"]} for t in result["top"]], explanation["class"],
             top3_summary(result["top"]), heatmap_summary(explanation["heatmap"], title),
             "What the model saw: the digit cropped, scaled to 20 pixels and centred in 28 × 28, white on black.")
@@ -396,28 +400,36 @@ def _nothing_to_show(message: str, colour: str) -> tuple:
             "No digit read yet.", "No map yet.", "No input yet.")
 
 
-@callback(
+# In the browser: the map's opacity is presentation, not worth a request per slider step. Trace 1
+# is the map (callbacks/figures.py gradcam_figure); a message figure has no traces.
+clientside_callback(
+    """(opacity, figure) => {
+        if (!figure || !figure.data || figure.data.length < 2) { return window.dash_clientside.no_update; }
+        const data = figure.data.slice();
+        data[1] = {...data[1], opacity: opacity};
+        return {...figure, data: data};
+    }""",
     Output(ids.GRADCAM_FIGURE, "figure", allow_duplicate=True),
-    Input(ids.OPACITY_SLIDER, "value"), State(ids.CURRENT_DIGIT, "data"),
+    Input(ids.OPACITY_SLIDER, "value"), State(ids.GRADCAM_FIGURE, "figure"),
     prevent_initial_call=True,
 )
-def set_opacity(opacity, digit):
-    if digit is None:
-        raise PreventUpdate  # no heatmap on show
-    figure = Patch()
-    figure["data"][1]["opacity"] = opacity
-    return figure
 
 
 @callback(
     Output(ids.DOWNLOAD_JSON, "data"), Output(ids.DOWNLOAD_PNG, "data"),
-    Input(ids.DOWNLOAD_BUTTON, "n_clicks"), State(ids.PREDICTION, "data"),
+    Input(ids.DOWNLOAD_BUTTON, "n_clicks"), State(ids.CURRENT_DIGIT, "data"), State(ids.PREDICTION, "data"),
     prevent_initial_call=True,
 )
-def download(_clicks, prediction):
-    """The prediction object as JSON, and the map over the digit as a 280x280 PNG."""
-    if not prediction:
+def download(_clicks, digit, asked):
+    """The prediction object as JSON, and the map over the digit as a 280x280 PNG.
+
+    Recomputed from the digit and the options the answer on show was made with (the ``prediction``
+    store): the same numbers in, the same answer out, and no stroke pays for a download never made.
+    """
+    if digit is None or not asked:
         raise PreventUpdate
+    service = model_service()
+    prediction = service.explain_nonempty(np.asarray(digit, dtype=np.float32), service.options(**asked))
     explanation = prediction["explanation"]
     picture = heatmap_overlay_picture(np.asarray(prediction["input"]), np.asarray(explanation["heatmap"]),
                                       scale=10)

@@ -34,7 +34,7 @@ EXAMPLE_DIGITS = "example-digits"  # links to /?test=N, each with a picture of t
 DOWNLOAD_BUTTON = "download-button"
 DOWNLOAD_JSON = "download-json"  # dcc.Download: the prediction object
 DOWNLOAD_PNG = "download-png"  # dcc.Download: the map over the digit
-PREDICTION = "prediction"  # store: the prediction object shown, for download-button
+PREDICTION = "prediction"  # store: the options the answer on show was made with, for download-button
 DIGIT_SOURCE = "digit-source"  # session store: an uploaded image or a test digit read instead of the drawing
 REQUESTED_TEST = "requested-test"  # store: N of /?test=N, set by the layout
 UPLOAD_REFUSED = "upload-refused"  # store: name and size of a file refused in the browser (assets/upload.js)

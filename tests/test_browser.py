@@ -25,9 +25,21 @@ STRAY = [[(30, 250), (60, 250)]]
 TIMEOUT = 30  # the first prediction compiles the explanation functions
 
 
+def canvas_area(dash_duo):
+    """The canvas's plot area, once plotly has laid it out.
+
+    The status line can say "Draw a digit" before plotly.js (loaded lazily, in a fresh browser for
+    every test) has drawn the canvas: a press before that lands on nothing.
+    """
+    until(lambda: dash_duo.driver.execute_script(
+        f"const area = document.querySelector('#{ids.CANVAS} .nsewdrag');"
+        "return !!area && area.getBoundingClientRect().width > 0;"), timeout=TIMEOUT)
+    return dash_duo.find_element(f"#{ids.CANVAS} .nsewdrag")
+
+
 def draw(dash_duo, strokes: list[list[tuple[int, int]]]) -> None:
     """Draw each stroke (canvas points, 0-280, y down) with the mouse: press, move in small steps, release."""
-    canvas = dash_duo.find_element(f"#{ids.CANVAS} .nsewdrag")
+    canvas = canvas_area(dash_duo)
     size = canvas.size
     for stroke in strokes:
         x, y = stroke[0]
@@ -55,6 +67,12 @@ def as_array(value) -> np.ndarray:
         shape = [int(d) for d in str(value.get("shape", "-1")).split(",")]
         return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).reshape(shape)
     return np.asarray(value)
+
+
+def heatmap_grid(dash_duo, graph_id: str, trace: int) -> np.ndarray:
+    """A heatmap trace's grid in [0, 1]: its values over its ``zmax`` (the app sends whole percents)."""
+    data = figure(dash_duo, graph_id)["data"][trace]
+    return as_array(data["z"]) / data["zmax"]
 
 
 def top_digit(dash_duo) -> int | None:
@@ -124,7 +142,7 @@ def test_drawn_one_and_seven_are_read(predict_page):
     draw(dash_duo, ONE)
     wait_for_reading(dash_duo, 1)
     assert "Read as 1" in dash_duo.find_element(f"#{ids.STATUS}").text
-    model_input = as_array(figure(dash_duo, ids.MODEL_INPUT)["data"][0]["z"])
+    model_input = heatmap_grid(dash_duo, ids.MODEL_INPUT, 0)
     assert model_input.shape == (28, 28) and model_input.max() > 0.9  # the digit the model saw
 
     dash_duo.find_element(f"#{ids.CLEAR_BUTTON}").click()
@@ -133,7 +151,7 @@ def test_drawn_one_and_seven_are_read(predict_page):
 
     draw(dash_duo, SEVEN)
     wait_for_reading(dash_duo, 7)
-    heatmap = as_array(figure(dash_duo, ids.GRADCAM_FIGURE)["data"][1]["z"])
+    heatmap = heatmap_grid(dash_duo, ids.GRADCAM_FIGURE, 1)
     assert heatmap.shape == (28, 28) and heatmap.max() == pytest.approx(1.0)
     assert dash_duo.get_logs() == []
 
@@ -171,12 +189,12 @@ def test_switching_layer_changes_the_heatmap(predict_page):
     wait_for_reading(dash_duo, 7)
     until(lambda: " at conv" in heatmap_title(dash_duo), timeout=TIMEOUT)  # the recommended layer by default
     shown = heatmap_title(dash_duo).rsplit(" at ", 1)[1]
-    before = as_array(figure(dash_duo, ids.GRADCAM_FIGURE)["data"][1]["z"])
+    before = heatmap_grid(dash_duo, ids.GRADCAM_FIGURE, 1)
 
     other = "conv2" if shown != "conv2" else "conv4"
     dash_duo.select_dcc_dropdown(f"#{ids.LAYER_DROPDOWN}", index=int(other[-1]) - 1)
     until(lambda: heatmap_title(dash_duo).endswith(f" at {other}"), timeout=TIMEOUT)
-    after = as_array(figure(dash_duo, ids.GRADCAM_FIGURE)["data"][1]["z"])
+    after = heatmap_grid(dash_duo, ids.GRADCAM_FIGURE, 1)
     assert after.shape == before.shape == (28, 28)
     assert np.abs(after - before).mean() > 0.02
     assert dash_duo.get_logs() == []

@@ -19,10 +19,11 @@ from test_browser import (  # noqa: F401  (fixtures, shared with the other brows
     SEVEN,
     TIMEOUT,
     app_browser,
-    as_array,
+    canvas_area,
     canvas_strokes,
     draw,
     figure,
+    heatmap_grid,
     heatmap_title,
     predict_page,
     top_digit,
@@ -88,7 +89,7 @@ def test_every_stroke_counts_even_on_old_ink(predict_page, digit, strokes):
 
 def test_a_tap_leaves_a_dot_and_a_fast_stroke_is_kept(predict_page):
     dash_duo = predict_page
-    canvas = dash_duo.find_element(f"#{ids.CANVAS} .nsewdrag")  # offsets below are from its centre (140, 140)
+    canvas = canvas_area(dash_duo)  # offsets below are from its centre (140, 140)
     # A stroke in one instant move (no points between its ends), then a tap on it.
     ActionChains(dash_duo.driver, duration=0).move_to_element(canvas).move_by_offset(0, -100).click_and_hold() \
         .move_by_offset(0, 200).release().perform()
@@ -127,6 +128,7 @@ def test_a_finger_draws_without_scrolling_the_page(app_browser):
     dash_duo.wait_for_contains_text(f"#{ids.STATUS}", "Draw a digit", timeout=TIMEOUT)
     driver = dash_duo.driver
     driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 1})
+    canvas_area(dash_duo)
     driver.execute_script(f"document.querySelector('#{ids.CANVAS}')"
                           ".scrollIntoView({block: 'center', behavior: 'instant'});")
     left, top = driver.execute_script(
@@ -152,7 +154,7 @@ def test_an_empty_map_gives_way_to_one_with_evidence(app_browser, mnist_test):
     dash_duo.select_dcc_dropdown(f"#{ids.LAYER_DROPDOWN}", index=2)  # conv3
     until(lambda: "found no evidence" in status(dash_duo), timeout=TIMEOUT)
     assert f"for digit {y[1]} at layer conv3, so the map shown is Grad-CAM at layer conv4" in status(dash_duo)
-    assert as_array(figure(dash_duo, ids.GRADCAM_FIGURE)["data"][1]["z"]).max() > 0
+    assert heatmap_grid(dash_duo, ids.GRADCAM_FIGURE, 1).max() > 0
     assert "conv4" in heatmap_title(dash_duo)
     assert dash_duo.get_logs() == []
 
@@ -163,8 +165,8 @@ def test_test_digit_opens_from_its_url_and_from_the_examples(app_browser, mnist_
     dash_duo.wait_for_page(dash_duo.server.url + "/?test=1")
     dash_duo.wait_for_contains_text(f"#{ids.SOURCE_PANEL}", "MNIST test digit #1", timeout=TIMEOUT)
     wait_for_reading(dash_duo, int(y[1]))
-    model_input = as_array(figure(dash_duo, ids.MODEL_INPUT)["data"][0]["z"])
-    np.testing.assert_allclose(model_input, x[1] / 255.0, atol=1e-3)  # read as the test digit is
+    model_input = heatmap_grid(dash_duo, ids.MODEL_INPUT, 0)
+    np.testing.assert_allclose(model_input, x[1] / 255.0, atol=0.005)  # read as the test digit is (in whole %)
 
     examples = dash_duo.find_elements(f"#{ids.EXAMPLE_DIGITS} a")
     assert len(examples) == 10

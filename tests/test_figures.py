@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 
 import numpy as np
 import plotly.graph_objects as go
@@ -12,6 +13,7 @@ from PIL import Image
 
 from callbacks.figures import (
     canvas_figure,
+    compact_grid,
     confusion_matrix_figure,
     digit_png,
     feature_maps_figure,
@@ -21,6 +23,7 @@ from callbacks.figures import (
     heatmap_summary,
     message_figure,
     model_input_figure,
+    percent_array,
     png_bytes,
     reliability_figure,
     top3_figure,
@@ -87,8 +90,10 @@ def test_gradcam_overlay_has_the_input_below_the_map_with_opacity_and_colour_bar
     heatmap[10, 14] = 1.0
     fig = gradcam_figure(image, heatmap, opacity=0.3, title="Grad-CAM for 1 at conv4")
     below, above = fig["data"]
-    assert np.array_equal(below["z"], image) and np.array_equal(above["z"], heatmap)
-    assert above["opacity"] == 0.3 and above["zmin"] == 0 and above["zmax"] == 1
+    assert np.array_equal(typed_array(below["z"]), image * 100)
+    assert np.array_equal(typed_array(above["z"]), heatmap * 100)
+    assert above["opacity"] == 0.3 and above["zmin"] == 0 and above["zmax"] == 100
+    assert above["colorbar"]["ticktext"][-1] == "1"  # the colour bar reads 0 to 1 as before
     assert above["colorbar"]["title"]["text"] == "importance" and below["showscale"] is False
     assert above["colorscale"][0] == [0.0, "rgba(0,0,131,0)"]  # transparent at zero: the digit shows through
     assert fig["layout"]["yaxis"]["autorange"] == "reversed"  # row 0 at the top, as in the image
@@ -101,8 +106,30 @@ def test_gradcam_overlay_has_the_input_below_the_map_with_opacity_and_colour_bar
 def test_model_input_shows_every_pixel():
     image = np.random.default_rng(0).random((28, 28))
     trace = model_input_figure(image)["data"][0]
-    np.testing.assert_allclose(trace["z"], image, atol=1e-4)
-    assert trace["zmin"] == 0 and trace["zmax"] == 1 and trace["xgap"] == 1
+    np.testing.assert_allclose(typed_array(trace["z"]) / 100, image, atol=0.005)  # whole percents
+    assert trace["zmin"] == 0 and trace["zmax"] == 100 and trace["xgap"] == 1
+
+
+def typed_array(spec: dict) -> np.ndarray:
+    """A plotly.js typed array (``{dtype, bdata, shape}``) as NumPy, as plotly.js decodes it."""
+    shape = [int(n) for n in spec["shape"].split(",")]
+    return np.frombuffer(base64.b64decode(spec["bdata"]), dtype=spec["dtype"]).reshape(shape)
+
+
+def test_percent_array_is_one_byte_a_cell_in_whole_percents():
+    grid = np.array([[0.0, 0.004, 0.006], [0.5, 0.999, 1.0]])
+    spec = percent_array(grid)
+    assert spec["dtype"] == "u1" and spec["shape"] == "2, 3"
+    assert typed_array(spec).tolist() == [[0, 0, 1], [50, 100, 100]]
+    assert percent_array(np.array([[-0.2, 1.7]]))["bdata"] == percent_array(np.array([[0.0, 1.0]]))["bdata"]
+    assert len(percent_array(np.random.default_rng(0).random((28, 28)))["bdata"]) == 1048  # 784 bytes, base64
+
+
+def test_compact_grid_keeps_four_decimals_and_writes_whole_numbers_short():
+    grid = compact_grid(np.array([[0.0, 1.0, 0.123456], [0.5, 0.0, 0.99999]], dtype=np.float32))
+    assert grid == [[0, 1, 0.1235], [0.5, 0, 1]]
+    assert all(type(v) is int for v in (grid[0][0], grid[0][1], grid[1][2]))
+    assert json.dumps(compact_grid(np.zeros((2, 2)))) == "[[0, 0], [0, 0]]"
 
 
 def test_confusion_matrix_annotates_hits_and_mistakes_separately():
@@ -132,14 +159,17 @@ def test_feature_maps_tile_every_channel_scaled_to_its_own_maximum():
     maps = np.zeros((14, 14, 10))
     for c in range(10):
         maps[c, c, c] = c + 1.0
-    trace = feature_maps_figure(maps, "conv3", columns=4).data[0]
-    z, channel = np.asarray(trace.z, dtype=float), np.asarray(trace.customdata)
-    assert z.shape == (3 * 15 - 1, 4 * 15 - 1)
-    assert set(np.unique(channel)) == {-1, *range(10)}
+    trace = feature_maps_figure(maps, "conv3", columns=4)["data"][0]
+    z, channel = typed_array(trace["z"]), typed_array(trace["customdata"])
+    assert z.shape == channel.shape == (3 * 15 - 1, 4 * 15 - 1)
+    assert trace["zmax"] == 255 and trace["colorscale"][-1] == [1.0, "white"]  # the gaps are white
+    tiles = z <= 100
     for c in range(10):
-        tile = z[channel == c]
-        assert tile.max() == 1.0 and tile.size == 14 * 14
-    assert np.isnan(z[channel == -1]).all()  # gaps between tiles
+        tile = z[tiles & (channel == c)]
+        assert tile.max() == 100 and tile.size == 14 * 14  # whole percents of the channel's own maximum
+        assert z[c // 4 * 15 + c, c % 4 * 15 + c] == 100  # where that channel responds
+    assert (z[~tiles] == 255).all() and tiles.sum() == 10 * 14 * 14  # gaps and empty tiles
+    assert (z[14, :] == 255).all() and (z[:, 14] == 255).all()  # a gap between rows and between columns
 
 
 def test_heatmap_overlay_png_is_a_small_picture_hot_where_the_map_is():
@@ -171,3 +201,16 @@ def test_digit_and_overlay_pictures_for_previews_and_downloads():
     overlay = heatmap_overlay_picture(image, np.zeros((28, 28)), scale=10)
     assert overlay.size == (280, 280)
     assert png_bytes(overlay).startswith(b"\x89PNG")
+
+
+def test_overlay_colours_are_opencvs_jet_looked_up():
+    """The gallery's cards look as they did when each one called cv2.applyColorMap."""
+    import cv2
+
+    rng = np.random.default_rng(1)
+    image, heatmap = rng.random((28, 28)), rng.random((28, 28))
+    heat = heatmap.astype(np.float32)
+    jet = cv2.applyColorMap(np.uint8(heat * 255), cv2.COLORMAP_JET)[..., ::-1].astype(np.float32) / 255.0
+    alpha = 0.8 * heat[..., None]
+    expected = np.uint8(np.clip((1.0 - alpha) * image.astype(np.float32)[..., None] + alpha * jet, 0.0, 1.0) * 255)
+    assert np.array_equal(np.asarray(heatmap_overlay_picture(image, heatmap, scale=1)), expected)
