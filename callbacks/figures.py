@@ -328,7 +328,8 @@ def robustness_figure(sections: Sequence[tuple[str, dict[str, Any]]], height: in
             "type": "bar", "orientation": "h", "name": f"{name} (mean {section['mean_accuracy']:.1%})",
             "y": [row["name"] for row in rows], "x": [row["accuracy"] for row in rows],
             "customdata": [[name, row["name"]] for row in rows], "marker": {"color": colour},
-            "text": [f"{row['accuracy']:.1%}" for row in rows], "hovertemplate": "%{y}: %{x:.1%} read right<extra>" + name + "</extra>",
+            "text": [f"{row['accuracy']:.1%}" for row in rows],
+            "hovertemplate": "%{y}: %{x:.1%} read right<extra>" + name + "</extra>",
             # Two models' bars are too thin to print on: their numbers are in the hover and the summary.
             "textposition": "auto" if len(sections) == 1 else "none",
         })
