@@ -227,15 +227,18 @@ def _digit_box(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int, int, 
         raise NoDigitFound()
     mask = _digit_mask(ink / ink.max())
     _, labels = cv2.connectedComponents((ink > 0.2 * ink.max()).astype(np.uint8), connectivity=8)
-    extent = (np.isin(labels, np.unique(labels[mask])) & (labels > 0)) | mask
+    touched = np.zeros(labels.max() + 1, bool)
+    touched[labels[mask]] = True  # the faint components the digit's mask reaches
+    touched[0] = False
+    extent = touched[labels] | mask
     x, y, w, h = cv2.boundingRect(extent.astype(np.uint8))
     if max(h, w) < 3 or mask.sum() < 6:
         raise NoDigitFound()
     return mask, extent, y, y + h, x, x + w
 
 
-def _background_free(ink: np.ndarray) -> np.ndarray:
-    """The ink at ``WORK_SIZE`` or less, background removed.
+def _background_free(ink: np.ndarray) -> tuple[np.ndarray, tuple | None]:
+    """The ink at ``WORK_SIZE`` or less, background removed, and its ``_digit_box`` if that was needed here.
 
     A small digit on a big image would be a few pixels wide there: it is found at that size, and
     the full-resolution region around it (with paper around it for the background estimate) is
@@ -244,15 +247,16 @@ def _background_free(ink: np.ndarray) -> np.ndarray:
     work = _remove_background(_to_work_size(ink))
     scale = max(ink.shape) / max(work.shape)
     if scale <= 1.0:
-        return work
-    _, _, top, bottom, left, right = _digit_box(work)
+        return work, None
+    box = _digit_box(work)
+    _, _, top, bottom, left, right = box
     side = max(bottom - top, right - left)
     if side > 0.5 * max(work.shape):
-        return work
+        return work, box  # normalised as it is: its box is already known
     margin = 0.5 * side
     rows = slice(max(0, int((top - margin) * scale)), int(np.ceil((bottom + margin) * scale)))
     cols = slice(max(0, int((left - margin) * scale)), int(np.ceil((right + margin) * scale)))
-    return _remove_background(_to_work_size(ink[rows, cols]))
+    return _remove_background(_to_work_size(ink[rows, cols])), None
 
 
 def normalize_ink(ink: np.ndarray) -> np.ndarray:
@@ -262,8 +266,8 @@ def normalize_ink(ink: np.ndarray) -> np.ndarray:
     if block >= 2:
         # A thumbnail blown up without smoothing: its blocks would survive as jagged strokes.
         ink = cv2.GaussianBlur(ink, (0, 0), 0.25 * block)
-    ink = _background_free(ink)
-    mask, extent, top, bottom, left, right = _digit_box(ink)
+    ink, box = _background_free(ink)
+    mask, extent, top, bottom, left, right = box or _digit_box(ink)
     height = max(bottom - top, right - left)
     near_digit = cv2.dilate(extent.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     ink = np.where(near_digit, ink, 0.0)[top:bottom, left:right]
