@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from bench.loadtools import gunicorn
+from bench.loadtools import add_model_option, gunicorn, serve_model
 
 # Records the pen-up and every change of the Grad-CAM figure, in page time (ms). A pointer event:
 # the canvas cancels pointerdown, so the browser sends no mouse events while drawing.
@@ -126,11 +126,9 @@ def summary(name: str, ms: list[float]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.browser_bench", description=__doc__)
     parser.add_argument("--trials", type=int, default=20)
-    parser.add_argument("--model", metavar="PATH_OR_NAME",
-                        help="the model the servers load, as DIGIT_INSPECTOR_MODEL (default: digit_cnn)")
+    add_model_option(parser)
     args = parser.parse_args(argv)
-    if args.model:  # the gunicorn servers read it from their environment, as in a deployment
-        os.environ["DIGIT_INSPECTOR_MODEL"] = args.model
+    serve_model(args.model)
     driver = chromium()
     try:
         with gunicorn("dashapp.wsgi:server", workers=2, log_name="browser-cold", warm=False) as server:

@@ -18,7 +18,6 @@ import argparse
 import io
 import json
 import math
-import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -26,7 +25,16 @@ from typing import Any
 
 import numpy as np
 
-from bench.loadtools import Client, LoadResult, Payload, gunicorn, image_payload, load_payloads
+from bench.loadtools import (
+    Client,
+    LoadResult,
+    Payload,
+    add_model_option,
+    gunicorn,
+    image_payload,
+    load_payloads,
+    serve_model,
+)
 
 UPDATE_PATH = "/_dash-update-component"
 STEP = 2.0  # canvas pixels between two recorded points of a stroke
@@ -240,11 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=200, help="per run, one client")
     parser.add_argument("--repeats", type=int, default=30, help="in process, per callback")
     parser.add_argument("--skip-http", action="store_true", help="only the in-process timings")
-    parser.add_argument("--model", metavar="PATH_OR_NAME",
-                        help="the model the app loads, as DIGIT_INSPECTOR_MODEL (default: digit_cnn)")
+    add_model_option(parser)
     args = parser.parse_args(argv)
-    if args.model:  # this process's app and the gunicorn workers read it from their environment
-        os.environ["DIGIT_INSPECTOR_MODEL"] = args.model
+    serve_model(args.model)
 
     rows = in_process(args.repeats)
     print("\nCallbacks in process (Flask test client: Dash and the callback, no sockets), median of "

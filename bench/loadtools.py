@@ -243,3 +243,16 @@ def load_payloads(url: str, payloads: list[Payload], requests: int, clients: int
         client.close()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def add_model_option(parser) -> None:
+    """``--model PATH_OR_NAME``: the model the app loads, for a bench's own app and its gunicorn workers."""
+    parser.add_argument("--model", metavar="PATH_OR_NAME",
+                        help="the model the app loads, as DIGIT_INSPECTOR_MODEL (default: digit_cnn)")
+
+
+def serve_model(model: str | None) -> None:
+    """Set DIGIT_INSPECTOR_MODEL for this process and the servers it starts: they read it from their
+    environment, as in a deployment."""
+    if model:
+        os.environ["DIGIT_INSPECTOR_MODEL"] = model

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 
 import numpy as np
 
-from bench.loadtools import Client, LoadResult, digit_pngs, gunicorn, load
+from bench.loadtools import Client, LoadResult, add_model_option, digit_pngs, gunicorn, load, serve_model
 
 SERVERS = {  # name: (app, gunicorn config)
     "naive": ("bench.naive_server:server", "python:bench.naive_server"),  # no model service for the hook
@@ -60,11 +59,9 @@ def where_time_goes(result: LoadResult) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.serving_bench", description=__doc__)
     parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--model", metavar="PATH_OR_NAME",
-                        help="the model the servers load, as DIGIT_INSPECTOR_MODEL (default: digit_cnn)")
+    add_model_option(parser)
     args = parser.parse_args(argv)
-    if args.model:  # the gunicorn servers read it from their environment, as in a deployment
-        os.environ["DIGIT_INSPECTOR_MODEL"] = args.model
+    serve_model(args.model)
     images = digit_pngs()
     with contextlib.ExitStack() as stack:
         urls = {name: stack.enter_context(gunicorn(app, workers=2, log_name=name, config=config)).url
