@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from models import DEFAULT_MODEL_PATH
-from models.mnist import MnistError, as_model_input, load_mnist
+from models.mnist import as_model_input, load_mnist
 from models.report import write_metadata
+from train import report_training
 
 BATCH_SIZE = 128
 
@@ -91,14 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.epochs < 1:
         parser.error("--epochs must be at least 1")
-    try:
-        metadata = train(args.epochs, args.out, args.seed, args.train_size)
-    except MnistError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"wrote {args.out}: test accuracy {metadata['test_accuracy']:.4f} "
-          f"after {metadata['epochs']} epochs in {metadata['train_seconds']:.0f} s")
-    return 0
+    return report_training(lambda: train(args.epochs, args.out, args.seed, args.train_size), args.out)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from models import MODELS_DIR
-from models.mnist import MnistError, load_mnist
+from models.mnist import load_mnist
 from models.report import write_metadata
+from train import report_training
 
 SEED_MODEL_PATH = MODELS_DIR / "seed_cnn.h5"
 EPOCHS = 3
@@ -76,14 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-size", type=int, default=None,
                         help="train on the first N training digits only (quick trial runs)")
     args = parser.parse_args(argv)
-    try:
-        metadata = train_seed(args.out, args.seed, args.epochs, args.train_size)
-    except MnistError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"wrote {args.out}: test accuracy {metadata['test_accuracy']:.4f} "
-          f"after {metadata['epochs']} epochs in {metadata['train_seconds']:.0f} s")
-    return 0
+    return report_training(lambda: train_seed(args.out, args.seed, args.epochs, args.train_size), args.out)
 
 
 if __name__ == "__main__":
