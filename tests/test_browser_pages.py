@@ -92,6 +92,12 @@ def report() -> dict:
     return read_report(DEFAULT_MODEL_PATH)
 
 
+def pick_cell_with_keys(dash_duo, true: int, predicted: int) -> None:
+    """Pick a confusion cell from the keyboard: type a digit into each of the two native menus."""
+    dash_duo.find_element(f"#{ids.CELL_TRUE}").send_keys(str(true))
+    dash_duo.find_element(f"#{ids.CELL_READ_AS}").send_keys(str(predicted))
+
+
 def commonest_mistake(report: dict) -> tuple[int, int, int]:
     matrix = np.array(report["confusion_matrix"])
     np.fill_diagonal(matrix, 0)
@@ -105,8 +111,7 @@ def test_confusion_cell_picked_from_the_keyboard_fills_the_gallery_with_links_to
     open_page(dash_duo, "/evaluation")
 
     # Tab-reachable native menus, driven with keys only: type a digit into each
-    dash_duo.find_element(f"#{ids.CELL_TRUE}").send_keys(str(true))
-    dash_duo.find_element(f"#{ids.CELL_READ_AS}").send_keys(str(predicted))
+    pick_cell_with_keys(dash_duo, true, predicted)
     until(lambda: len(gallery_cards(dash_duo)) == min(count, 30) and all(c["loaded"] for c in gallery_cards(dash_duo)),
           timeout=TIMEOUT, msg=dash_duo.find_element(f"#{ids.MISCLASSIFIED_GALLERY}").text)
 
@@ -179,8 +184,7 @@ def test_charts_have_words_and_text_has_contrast_on_layers_and_evaluation(browse
     dash_duo = browser
     true, predicted, _ = commonest_mistake(report)
     open_page(dash_duo, "/evaluation")
-    dash_duo.find_element(f"#{ids.CELL_TRUE}").send_keys(str(true))
-    dash_duo.find_element(f"#{ids.CELL_READ_AS}").send_keys(str(predicted))
+    pick_cell_with_keys(dash_duo, true, predicted)
     dash_duo.wait_for_element(f"#{ids.MISCLASSIFIED_GALLERY} a.sample img", timeout=TIMEOUT)
 
     matrix_words = text_of(dash_duo, ids.CONFUSION_MATRIX_SUMMARY)
