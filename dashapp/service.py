@@ -158,9 +158,16 @@ class ModelService:
         return [ModelEntry(name, path, name == self.default_name) for name, path in sorted(files.items())]
 
     def model_name(self, name: str | None = None) -> str:
-        """``name`` if it is offered, the default for None or ""; else an ``OptionError`` listing the names."""
-        if not name:
+        """``name`` if it is offered, the default for None or ""; else an ``OptionError`` listing the names.
+
+        The default model and the models in memory are known without reading the models folder
+        (a request that names one costs no directory listing); a loaded model stays offered until
+        it is dropped from memory, even if its file goes meanwhile.
+        """
+        if not name or name == self.default_name:
             return self.default_name
+        if name in self._loaded:
+            return name
         names = [entry.name for entry in self.models()]
         if name not in names:
             raise OptionError(f"Unknown model {name!r}: send one of {', '.join(names)}.")
@@ -189,7 +196,8 @@ class ModelService:
             with self._lock:
                 if name in self._loaded:
                     return self._loaded[name]
-            model = DigitModel.load(self.model_path(name), self.settings.tensorflow_threads)
+            model = DigitModel.load(self.model_path(name), self.settings.tensorflow_threads,
+                                    self.settings.faithfulness_precision)
             warm_up(model)
             with self._lock:
                 self._loaded[name] = model
@@ -410,7 +418,7 @@ class ModelService:
             checked = Path(folder) / f"{stem}.keras"
             checked.write_bytes(data)
             try:
-                DigitModel.load(checked, settings.tensorflow_threads)
+                DigitModel.load(checked, settings.tensorflow_threads, settings.faithfulness_precision)
             except ModelLoadError as exc:
                 raise UploadError(str(exc).replace(str(checked), shown)) from None
             return self._save_new(checked, stem)

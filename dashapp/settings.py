@@ -35,7 +35,16 @@ def _flag(environ: Mapping[str, str], name: str) -> bool:
     return environ.get(PREFIX + name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (the first when unset)."""
+    text = environ.get(PREFIX + name, "").strip().lower()
+    if text and text not in choices:
+        raise SettingsError(f"{PREFIX}{name} must be one of {', '.join(choices)}, not {text!r}.")
+    return text or choices[0]
+
+
 MAX_MODEL_BYTES = 50_000_000
+FAITHFULNESS_PRECISIONS = ("auto", "float32", "bfloat16")
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "digit-inspector"
 
 
@@ -67,11 +76,12 @@ class Settings:
     model_uploads: bool = False  # whether .keras files may be uploaded into models_dir
     max_model_bytes: int = MAX_MODEL_BYTES
     cache_dir: Path = DEFAULT_CACHE_DIR  # evaluation reports of models in a read-only models_dir
+    faithfulness_precision: str = "auto"  # how the faithfulness curves are scored: auto, float32 or bfloat16
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
         """DIGIT_INSPECTOR_MODEL, _MODELS, _MAX_LOADED, _MODEL_UPLOADS, _MAX_MODEL_BYTES, _CACHE, _MAX_BYTES,
-        _MAX_PIXELS, _DEBUG, _HOST, _PORT, _TF_THREADS; unset ones keep the defaults."""
+        _MAX_PIXELS, _DEBUG, _HOST, _PORT, _TF_THREADS, _FAITHFULNESS_PRECISION; unset ones keep the defaults."""
         models_dir = Path(environ.get(PREFIX + "MODELS") or MODELS_DIR)
         return cls(
             model_path=_default_model(environ, models_dir),
@@ -86,4 +96,5 @@ class Settings:
             model_uploads=_flag(environ, "MODEL_UPLOADS"),
             max_model_bytes=_integer(environ, "MAX_MODEL_BYTES", MAX_MODEL_BYTES),
             cache_dir=Path(environ.get(PREFIX + "CACHE") or DEFAULT_CACHE_DIR),
+            faithfulness_precision=_choice(environ, "FAITHFULNESS_PRECISION", FAITHFULNESS_PRECISIONS),
         )

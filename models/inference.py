@@ -29,12 +29,15 @@ def set_tensorflow_threads(intra_op: int | None = None) -> None:
     batches). A gunicorn worker gets one thread per op: splitting a digit's small convolutions
     over threads that must be woken for every op was slower here than one thread doing them. Its
     two inter-op threads run the faithfulness scores' deletion and insertion batches side by side.
-    Takes effect only before TensorFlow runs its first op in the process.
+    OpenCV (the pre-processing) gets the same number of threads per call, for the same reason.
+    TensorFlow's setting takes effect only before it runs its first op in the process.
     """
     if not intra_op:
         return
+    import cv2
     import tensorflow as tf
 
+    cv2.setNumThreads(intra_op)
     try:
         tf.config.threading.set_intra_op_parallelism_threads(intra_op)
         tf.config.threading.set_inter_op_parallelism_threads(2)
@@ -48,7 +51,8 @@ class DigitModel:
     Everything about the model's graph (logits, conv taps, input size) comes from its ``ModelSpec``.
     """
 
-    def __init__(self, keras_model, path: Path | None = None) -> None:
+    def __init__(self, keras_model, path: Path | None = None, faithfulness_precision: str = "auto") -> None:
+        """``faithfulness_precision``: how faithfulness curves are scored (``models.explain.faithfulness_network``)."""
         from models.adapter import adapt
         from models.explain import CamEngine
 
@@ -57,10 +61,11 @@ class DigitModel:
         self.metadata = (read_metadata(self.path) if self.path else None) or {}
         self.spec = adapt(keras_model, self.path)
         self.layer_names = self.spec.conv_names
-        self.engine = CamEngine(self.spec)
+        self.engine = CamEngine(self.spec, faithfulness_precision)
 
     @classmethod
-    def load(cls, path: str | Path = DEFAULT_MODEL_PATH, intra_op_threads: int | None = None) -> DigitModel:
+    def load(cls, path: str | Path = DEFAULT_MODEL_PATH, intra_op_threads: int | None = None,
+             faithfulness_precision: str = "auto") -> DigitModel:
         """Load, adapt and check a model; ``intra_op_threads`` as in ``set_tensorflow_threads``.
 
         The default explanation is compiled and run on a blank digit here, so that a model the
@@ -69,10 +74,13 @@ class DigitModel:
         set_tensorflow_threads(intra_op_threads)
         from models.adapter import SEND_INSTEAD, load_keras_model
 
-        model = cls(load_keras_model(path), path)
+        keras_model = load_keras_model(path)
         try:
+            model = cls(keras_model, path, faithfulness_precision)
             blank = np.zeros((1, *model.spec.image_size), np.float32)
             model.engine.explain(blank, model.default_layer, DEFAULT_METHOD, None, FAITHFULNESS_STEPS)
+        except ModelLoadError:
+            raise  # the adapter's sentence: what is wrong with the model
         except Exception as exc:  # anything the engine cannot trace or run through this graph
             raise ModelLoadError(f"Model file {path} loads but cannot be explained ({type(exc).__name__}): "
                                  f"{SEND_INSTEAD}.") from exc

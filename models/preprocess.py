@@ -112,7 +112,7 @@ def _paper_is_light(grey: np.ndarray) -> bool:
     breaks a two-two tie otherwise.
     """
     border = _border(grey)
-    median_vote = bool(np.median(border) > 0.5)
+    median_vote = _median(border) > 0.5
     if np.ptp(border) < 0.1:
         return median_vote  # no ink on the border (a canvas, a photo with a margin): it is paper
     small = _to_work_size(grey)
@@ -159,11 +159,37 @@ def _remove_background(ink: np.ndarray) -> np.ndarray:
     mask = _otsu_mask(ink)
     width = _stroke_width(mask) if 0 < mask.sum() < mask.size else 0.0
     k = max(3, max(ink.shape) // 4, round(3 * width)) | 1
-    paper = float(np.median(ink[~mask])) if (~mask).any() else 0.0
-    padded = np.pad(ink, k, constant_values=paper)
+    paper = _median(ink[~mask]) if (~mask).any() else 0.0
+    # Paper half a square wide around the image, and paper assumed beyond it while eroding: the
+    # same opening as on an image padded a whole square wide, on 30 % fewer pixels.
+    r = k // 2
+    padded = cv2.copyMakeBorder(ink, r, r, r, r, cv2.BORDER_CONSTANT, value=paper)
     square = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
-    background = cv2.morphologyEx(padded, cv2.MORPH_OPEN, square)[k:-k, k:-k]
+    eroded = cv2.erode(padded, square, borderType=cv2.BORDER_CONSTANT, borderValue=paper)
+    background = cv2.dilate(eroded, square)[r:-r, r:-r]
     return np.clip(ink - background, 0.0, 1.0)
+
+
+def _median(values: np.ndarray) -> float:
+    """``np.median`` of a 1-D array, without its wrapper's cost (a third of this step's time)."""
+    n = values.size
+    middle = np.partition(values, [(n - 1) // 2, n // 2])
+    return float(np.mean(middle[[(n - 1) // 2, n // 2]]))
+
+
+def _percentile(values: np.ndarray, q: float) -> np.floating:
+    """``np.percentile(values, q)`` of a 1-D float array, by its "linear" method's very float operations
+    (in the array's precision), without its wrapper's cost: 60 of the 1000 microseconds of a normalisation."""
+    n, real = values.size, values.dtype.type
+    quantile = real(q) / real(100)
+    virtual = (n - 1) * quantile  # numpy's virtual index for "linear"
+    floor = np.floor(virtual)
+    low, high = (n - 1, n - 1) if virtual >= n - 1 else (max(int(floor), 0), max(int(floor), 0) + 1)
+    part = np.partition(values, [low, high])
+    previous, following = part[low], part[high]
+    gamma = real(virtual - floor)
+    step = following - previous
+    return previous + step * gamma if gamma < 0.5 else following - step * (1 - gamma)
 
 
 def _to_work_size(a: np.ndarray) -> np.ndarray:
@@ -197,10 +223,10 @@ def _centre_in_mnist_field(digit: np.ndarray) -> np.ndarray:
     """Place a <=20x20 digit in a 28x28 field with its centre of mass at pixel (14, 14), as MNIST does."""
     h, w = digit.shape
     total = digit.sum()
-    ys, xs = np.indices(digit.shape)
-    cy, cx = (ys * digit).sum() / total, (xs * digit).sum() / total
-    top = int(np.clip(round(MNIST_SIZE / 2 - cy), 0, MNIST_SIZE - h))
-    left = int(np.clip(round(MNIST_SIZE / 2 - cx), 0, MNIST_SIZE - w))
+    cy = (np.arange(h)[:, None] * digit).sum() / total
+    cx = (np.arange(w)[None, :] * digit).sum() / total
+    top = min(max(round(MNIST_SIZE / 2 - cy), 0), MNIST_SIZE - h)
+    left = min(max(round(MNIST_SIZE / 2 - cx), 0), MNIST_SIZE - w)
     field = np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32)
     field[top:top + h, left:left + w] = digit
     return field
@@ -208,11 +234,17 @@ def _centre_in_mnist_field(digit: np.ndarray) -> np.ndarray:
 
 def _block_size(ink: np.ndarray) -> float:
     """How many pixels wide the blocks of a nearest-neighbour upscale are (1 for a real image)."""
+    # Lines with two tones (blank lines repeat in any drawing) and lines equal to the next one, for
+    # the rows and then the columns, both read along the array as it lies (a transposed copy cost
+    # more than the rest; OpenCV reduces along columns faster than numpy).
+    rows_varied = (ink != ink[:, :1]).any(axis=1)
+    rows_repeat = np.all(ink[1:] == ink[:-1], axis=1)
+    columns_varied = (cv2.reduce(ink, 0, cv2.REDUCE_MAX) > cv2.reduce(ink, 0, cv2.REDUCE_MIN))[0]
+    columns_repeat = np.all(ink[:, 1:] == ink[:, :-1], axis=0)
     sizes = []
-    for a in (ink, ink.T):
-        varied = np.ptp(a, axis=1) > 0  # blank rows repeat in any drawing
-        repeats = np.all(a[1:] == a[:-1], axis=1) & varied[1:] & varied[:-1]
-        sizes.append(1.0 / max(1.0 - repeats.sum() / max((varied[1:] & varied[:-1]).sum(), 1), 1e-3))
+    for varied, repeat in ((rows_varied, rows_repeat), (columns_varied, columns_repeat)):
+        both = varied[1:] & varied[:-1]
+        sizes.append(1.0 / max(1.0 - (repeat & both).sum() / max(both.sum(), 1), 1e-3))
     return min(sizes)
 
 
@@ -223,10 +255,11 @@ def _digit_box(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int, int, 
     The extent adds the faint ink connected to the mask: the ends of a stroke in a blurry,
     low-resolution digit fall under Otsu's threshold but are part of its shape.
     """
-    if ink.max() < 0.1:
+    peak = ink.max()
+    if peak < 0.1:
         raise NoDigitFound()
-    mask = _digit_mask(ink / ink.max())
-    _, labels = cv2.connectedComponents((ink > 0.2 * ink.max()).astype(np.uint8), connectivity=8)
+    mask = _digit_mask(ink / peak)
+    _, labels = cv2.connectedComponents((ink > 0.2 * peak).astype(np.uint8), connectivity=8)
     touched = np.zeros(labels.max() + 1, bool)
     touched[labels[mask]] = True  # the faint components the digit's mask reaches
     touched[0] = False
@@ -269,13 +302,14 @@ def normalize_ink(ink: np.ndarray) -> np.ndarray:
     ink, box = _background_free(ink)
     mask, extent, top, bottom, left, right = box or _digit_box(ink)
     height = max(bottom - top, right - left)
-    near_digit = cv2.dilate(extent.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    ink = np.where(near_digit, ink, 0.0)[top:bottom, left:right]
-    ink = ink / np.percentile(ink[mask[top:bottom, left:right]], 90)
+    crop = slice(top, bottom), slice(left, right)
+    near_digit = cv2.dilate(extent.astype(np.uint8), np.ones((3, 3), np.uint8))[crop].astype(bool)
+    ink = np.where(near_digit, ink[crop], 0.0)
+    ink = ink / _percentile(ink[mask[crop]], 90)
     ink = np.clip(ink, 0.0, 1.0)
     # A thin pen on a big canvas shrinks to a hairline at 20x20; MNIST strokes are ~1/8 of the
     # digit's height, so thicken hairlines to about that before shrinking.
-    width = _stroke_width(mask[top:bottom, left:right])
+    width = _stroke_width(mask[crop])
     target = 0.11 * height
     if width < 0.6 * target:
         k = max(3, round(target - width)) | 1

@@ -81,10 +81,13 @@ def test_settings_come_from_the_environment():
     settings = Settings.from_env({"DIGIT_INSPECTOR_MODEL": "/m.keras", "DIGIT_INSPECTOR_MAX_BYTES": "1000",
                                   "DIGIT_INSPECTOR_MAX_PIXELS": "4000", "DIGIT_INSPECTOR_DEBUG": "1",
                                   "DIGIT_INSPECTOR_HOST": "0.0.0.0", "DIGIT_INSPECTOR_PORT": "9000",
-                                  "DIGIT_INSPECTOR_TF_THREADS": "2"})
-    assert settings == Settings(Path("/m.keras"), 1000, 4000, True, "0.0.0.0", 9000, 2)
+                                  "DIGIT_INSPECTOR_TF_THREADS": "2",
+                                  "DIGIT_INSPECTOR_FAITHFULNESS_PRECISION": "Float32"})
+    assert settings == Settings(Path("/m.keras"), 1000, 4000, True, "0.0.0.0", 9000, 2,
+                                faithfulness_precision="float32")
     assert Settings().debug is False and Settings().model_path == DEFAULT_MODEL_PATH
-    for bad in ({"DIGIT_INSPECTOR_PORT": "eighty"}, {"DIGIT_INSPECTOR_MAX_BYTES": "-1"}):
+    for bad in ({"DIGIT_INSPECTOR_PORT": "eighty"}, {"DIGIT_INSPECTOR_MAX_BYTES": "-1"},
+                {"DIGIT_INSPECTOR_FAITHFULNESS_PRECISION": "float16"}):
         with pytest.raises(SettingsError, match="DIGIT_INSPECTOR_"):
             Settings.from_env(bad)
 

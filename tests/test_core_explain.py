@@ -195,15 +195,59 @@ def random_map_scores(model: DigitModel, images: np.ndarray, classes: np.ndarray
                      for i, (image, digit) in enumerate(zip(images, classes, strict=True))])
 
 
+_FLOAT32: dict[int, DigitModel] = {}
+
+
+def scored_in_float32(model: DigitModel) -> DigitModel:
+    """The same model with its faithfulness curves scored in float32, whatever this CPU offers."""
+    if id(model) not in _FLOAT32:
+        _FLOAT32[id(model)] = DigitModel(model.keras_model, model.path, faithfulness_precision="float32")
+    return _FLOAT32[id(model)]
+
+
 def test_faithfulness_matches_the_step_by_step_curves(any_model, mnist_test):
-    """The batched AUCs equal pixel-by-pixel curves, and deleting Grad-CAM-hot pixels first hurts more than random."""
+    """The batched AUCs equal pixel-by-pixel curves (in float32), and deleting Grad-CAM-hot pixels first
+    hurts more than random."""
     x, _ = mnist_test
     images = x[:20].astype(np.float32) / 255
-    _, cams, classes, _, scores = any_model.explain_with_faithfulness(images, any_model.default_layer)
+    model = scored_in_float32(any_model)
+    _, cams, classes, _, scores = model.explain_with_faithfulness(images, model.default_layer)
     for image, cam, digit, score in zip(images[:3], cams, classes, scores, strict=False):
-        np.testing.assert_allclose(score, faithfulness_reference(any_model, image, cam, digit), atol=1e-4)
+        np.testing.assert_allclose(score, faithfulness_reference(model, image, cam, digit), atol=1e-4)
     assert np.all((scores >= 0) & (scores <= 1))
-    assert scores[:, 0].mean() < random_map_scores(any_model, images, classes)[:, 0].mean()  # lower is better
+    assert scores[:, 0].mean() < random_map_scores(model, images, classes)[:, 0].mean()  # lower is better
+
+
+def test_bfloat16_scoring_moves_the_areas_by_less_than_a_hundredth(any_model, mnist_test):
+    """The bfloat16 twin scores only the perturbed copies: the answer and the map are the float32 ones,
+    and each area is within 0.01 of float32 scoring (the 8 steps themselves are off by ~0.016)."""
+    x, _ = mnist_test
+    images = x[:40].astype(np.float32) / 255
+    exact = scored_in_float32(any_model)
+    twin = DigitModel(any_model.keras_model, any_model.path, faithfulness_precision="bfloat16")
+    assert twin.engine.faithfulness_precision == "bfloat16" and exact.engine.faithfulness_precision == "float32"
+    expected = exact.explain_with_faithfulness(images, exact.default_layer)
+    got = twin.explain_with_faithfulness(images, twin.default_layer)
+    for name, a, b in zip(("probabilities", "maps", "classes", "empty"), expected[:4], got[:4], strict=True):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    assert np.abs(got[4] - expected[4]).max() <= 0.01
+    assert np.abs(got[4] - expected[4]).mean() <= 0.002
+
+
+def test_auto_precision_takes_the_twin_only_where_it_helps_and_agrees(monkeypatch, digit_model):
+    from models import explain
+
+    network, shape = digit_model.engine.network, (28, 28, 1)
+    monkeypatch.setattr(explain, "native_bfloat16", lambda: False)
+    assert explain.faithfulness_network(network, shape) is network  # emulated bfloat16 would be slower
+    monkeypatch.setattr(explain, "native_bfloat16", lambda: True)
+    twin = explain.faithfulness_network(network, shape)
+    assert twin is not network and twin.layers[-1].dtype_policy.compute_dtype == "bfloat16"
+    assert explain.faithfulness_network(network, shape, "float32") is network
+    monkeypatch.setattr(explain, "BFLOAT16_TOLERANCE", -1.0)  # a twin that does not agree on the probes
+    assert explain.faithfulness_network(network, shape) is network
+    with pytest.raises(ValueError, match="auto, float32 or bfloat16"):
+        explain.faithfulness_network(network, shape, "float16")
 
 
 @pytest.mark.parametrize("shipped", ["digit_cnn", "seed_cnn"])

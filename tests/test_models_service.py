@@ -140,3 +140,23 @@ def test_the_shipped_models_compare_out_of_the_box():
     wrong = [{m["index"] for m in r["misclassified"]} for r in (ours, seed)]
     assert len(result["only_one_right"]) == len(wrong[0] ^ wrong[1]) > 0
     assert all(d["read"][d["right"]] == d["true"] for d in result["only_one_right"])
+
+
+def test_a_request_for_the_default_or_a_loaded_model_reads_no_folder(tmp_path, model_zoo, monkeypatch):
+    """Only a model not yet in memory is looked up in the models folder (a listing per request cost 0.1 ms)."""
+    import dashapp.service
+
+    folder = zoo_folder(tmp_path, model_zoo, ["seed_keras", "functional_fused"])
+    service = ModelService(Settings(model_path=folder / "seed_keras.keras", models_dir=folder))
+    service.load()  # a worker loads the default model before it takes requests
+    service.load("functional_fused")
+    listings = []
+    real = dashapp.service.model_files
+    monkeypatch.setattr(dashapp.service, "model_files", lambda *a: listings.append(a) or real(*a))
+    for name in (None, "", "seed_keras", "functional_fused"):
+        service.options(model=name)
+        service.load(name)
+    assert listings == []
+    with pytest.raises(OptionError, match="Unknown model 'lenet'"):
+        service.options(model="lenet")
+    assert len(listings) == 1
