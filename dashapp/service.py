@@ -105,13 +105,19 @@ def _modified_time(path: Path) -> float | None:
         return None
 
 
-def warm_up(model: DigitModel) -> None:
-    """Run one prediction with the default and the fallback method: the first call of each compiles
-    its explanation function (about half a second), so the first person to draw does not wait."""
+def warm_up(model: DigitModel, recommended: tuple[str, str | None] | None = None) -> None:
+    """Run one prediction with the default and the fallback method, and with the scoreboard's
+    ``recommended`` (method, layer), the predict page's default: the first call of each compiles
+    its explanation function (about half a second; Score-CAM's a second), so the first person to
+    draw does not wait. A recommendation this model cannot make (a stale report) is skipped."""
     blank = np.zeros((28, 28), np.float32)
     blank[6:22, 13:15] = 1.0
-    for method in (DEFAULT_METHOD, FALLBACK_METHOD):
-        model.predict(blank, layer=model.default_layer, method=method)
+    pairs = [(DEFAULT_METHOD, model.default_layer), (FALLBACK_METHOD, model.default_layer)]
+    if recommended and recommended[0] in METHOD_NAMES and (
+            not needs_layer(recommended[0]) or recommended[1] in model.layer_names):
+        pairs.append(recommended)
+    for method, layer in dict.fromkeys(pairs):
+        model.predict(blank, layer=layer, method=method)
 
 
 @contextlib.contextmanager
@@ -198,7 +204,7 @@ class ModelService:
                     return self._loaded[name]
             model = DigitModel.load(self.model_path(name), self.settings.tensorflow_threads,
                                     self.settings.faithfulness_precision)
-            warm_up(model)
+            warm_up(model, self._recommendation(self._scoreboard_on_disk(name)))
             with self._lock:
                 self._loaded[name] = model
                 self._evict()
@@ -364,12 +370,20 @@ class ModelService:
 
     def recommended(self, name: str | None = None) -> tuple[str, str | None]:
         """The (method, layer) the scoreboard recommends for the model; the defaults without a scoreboard."""
+        return self._recommendation(self.explanations(name)) or (DEFAULT_METHOD, self.load(name).default_layer)
+
+    @staticmethod
+    def _recommendation(section: dict[str, Any] | None) -> tuple[str, str | None] | None:
         from models.scoreboard import recommended_row
 
-        best = recommended_row(self.explanations(name) or {})
-        if best is None:
-            return DEFAULT_METHOD, self.load(name).default_layer
-        return best["method"], best["layer"]
+        best = recommended_row(section or {})
+        return None if best is None else (best["method"], best["layer"])
+
+    def _scoreboard_on_disk(self, name: str) -> dict[str, Any] | None:
+        """The scoreboard in the model's report file, read directly: while a model loads, ``report``
+        (which may evaluate the model, so load it) must not be called."""
+        location = self._existing_report(self.model_path(name), name)
+        return (read_json(location) or {}).get("explanations") if location else None
 
     def report_progress(self, name: str | None = None) -> float | None:
         """The fraction of the report this process is computing for ``name``, None when it is not computing one."""

@@ -160,3 +160,30 @@ def test_a_request_for_the_default_or_a_loaded_model_reads_no_folder(tmp_path, m
     with pytest.raises(OptionError, match="Unknown model 'lenet'"):
         service.options(model="lenet")
     assert len(listings) == 1
+
+
+def scoreboard_report(path: Path, method: str, layer: str | None) -> None:
+    """A report next to the model whose scoreboard recommends (method, layer)."""
+    from models.report import report_path, write_json
+
+    row = {"method": method, "layer": layer, "deletion_auc": 0.1, "insertion_auc": 0.9, "empty_rate": 0.0,
+           "sanity_rank_correlation": 0.0, "ms": 1.0}
+    write_json(report_path(path), {"explanations": {"rows": [row]}})
+
+
+@pytest.mark.parametrize("layer_of", [lambda layers: layers[0], lambda layers: "conv99"])
+def test_loading_compiles_the_recommended_explanation_and_skips_a_stale_one(tmp_path, model_zoo, layer_of):
+    """The predict page opens on the scoreboard's (method, layer): a worker compiles it before its first
+    request (the first answer took 430 ms without). A report naming a layer the model lacks is skipped."""
+    from models.inference import FAITHFULNESS_STEPS
+
+    folder = zoo_folder(tmp_path, model_zoo, ["seed_keras"])
+    model_path = folder / "seed_keras.keras"
+    layers = ModelService(Settings(model_path=model_path, models_dir=folder)).load().layer_names
+    scoreboard_report(model_path, "scorecam", layer_of(layers))
+    service = ModelService(Settings(model_path=model_path, models_dir=folder))
+    model = service.load()
+    compiled = set(model.engine._explainers)
+    assert ("scorecam" == service.recommended()[0]) and service.recommended()[1] == layer_of(layers)
+    assert ((layers[0], "scorecam", FAITHFULNESS_STEPS) in compiled) == (layer_of(layers) in layers)
+    assert (layers[-1], "gradcam", FAITHFULNESS_STEPS) in compiled  # the default, always
