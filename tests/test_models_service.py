@@ -184,6 +184,6 @@ def test_loading_compiles_the_recommended_explanation_and_skips_a_stale_one(tmp_
     service = ModelService(Settings(model_path=model_path, models_dir=folder))
     model = service.load()
     compiled = set(model.engine._explainers)
-    assert ("scorecam" == service.recommended()[0]) and service.recommended()[1] == layer_of(layers)
+    assert service.recommended() == ("scorecam", layer_of(layers))
     assert ((layers[0], "scorecam", FAITHFULNESS_STEPS) in compiled) == (layer_of(layers) in layers)
     assert (layers[-1], "gradcam", FAITHFULNESS_STEPS) in compiled  # the default, always
