@@ -4,9 +4,30 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from models.mnist import MnistError
+from models.report import write_metadata
+
+
+def save_training_metadata(out: Path, facts: dict[str, Any], seconds: float, accuracy: float) -> dict[str, Any]:
+    """Write the metadata of a model a training command saved at ``out``, and return it: its name,
+    ``facts`` about the run (in their order), then how long it trained, its MNIST test accuracy, when,
+    and with which Keras."""
+    import keras
+
+    metadata = {
+        "name": out.stem,
+        **facts,
+        "train_seconds": round(seconds, 1),
+        "test_accuracy": float(accuracy),
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "keras_version": keras.__version__,
+    }
+    write_metadata(out, metadata)
+    return metadata
 
 
 def report_training(train: Callable[[], dict], out: Path) -> int:

@@ -5,15 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from models import DEFAULT_MODEL_PATH
 from models.mnist import as_model_input, load_mnist
-from models.report import write_metadata
-from train import report_training
+from train import report_training, save_training_metadata
 
 BATCH_SIZE = 128
 
@@ -66,20 +64,13 @@ def train(epochs: int, out: Path, seed: int, train_size: int | None = None) -> d
     _, accuracy = model.evaluate(x_test, y_test, batch_size=512, verbose=0)
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
-    metadata = {
-        "name": out.stem,
+    return save_training_metadata(out, {
         "epochs": epochs,
         "seed": seed,
         "train_size": len(x_train),
         "batch_size": BATCH_SIZE,
         "augmentation": "train/augment.py (MNIST-C kinds and severities held out)",
-        "train_seconds": round(seconds, 1),
-        "test_accuracy": float(accuracy),
-        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "keras_version": keras.__version__,
-    }
-    write_metadata(out, metadata)
-    return metadata
+    }, seconds, accuracy)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,13 +11,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from models import MODELS_DIR
 from models.mnist import load_mnist
-from models.report import write_metadata
-from train import report_training
+from train import report_training, save_training_metadata
 
 SEED_MODEL_PATH = MODELS_DIR / "seed_cnn.h5"
 EPOCHS = 3
@@ -53,20 +51,13 @@ def train_seed(out: Path, seed: int, epochs: int = EPOCHS, train_size: int | Non
     _, accuracy = model.evaluate(x_test[..., None] / 255.0, y_test, verbose=0)
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out, include_optimizer=False)
-    metadata = {
-        "name": out.stem,
+    return save_training_metadata(out, {
         "network": "the original Streamlit app's Sequential CNN (softmax fused into the last Dense)",
         "epochs": epochs,
         "seed": seed,
         "train_size": len(x_train),
         "validation_split": 0.1,
-        "train_seconds": round(seconds, 1),
-        "test_accuracy": float(accuracy),
-        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "keras_version": keras.__version__,
-    }
-    write_metadata(out, metadata)
-    return metadata
+    }, seconds, accuracy)
 
 
 def main(argv: list[str] | None = None) -> int:
