@@ -381,9 +381,15 @@ class ModelService:
 
     def _scoreboard_on_disk(self, name: str) -> dict[str, Any] | None:
         """The scoreboard in the model's report file, read directly: while a model loads, ``report``
-        (which may evaluate the model, so load it) must not be called."""
+        (which may evaluate the model, so load it) must not be called. The report read here is kept
+        for ``report``, which then need not read it again."""
         location = self._existing_report(self.model_path(name), name)
-        return (read_json(location) or {}).get("explanations") if location else None
+        modified = _modified_time(location) if location else None  # before reading: a newer file is re-read
+        report = read_json(location) if location else None
+        if report is None:
+            return None
+        self._reports.setdefault(name, (location, modified, report))
+        return report.get("explanations")
 
     def report_progress(self, name: str | None = None) -> float | None:
         """The fraction of the report this process is computing for ``name``, None when it is not computing one."""

@@ -172,9 +172,11 @@ def scoreboard_report(path: Path, method: str, layer: str | None) -> None:
 
 
 @pytest.mark.parametrize("layer_of", [lambda layers: layers[0], lambda layers: "conv99"])
-def test_loading_compiles_the_recommended_explanation_and_skips_a_stale_one(tmp_path, model_zoo, layer_of):
+def test_loading_compiles_the_recommended_explanation_and_skips_a_stale_one(tmp_path, model_zoo, layer_of,
+                                                                             monkeypatch):
     """The predict page opens on the scoreboard's (method, layer): a worker compiles it before its first
     request (the first answer took 430 ms without). A report naming a layer the model lacks is skipped."""
+    import dashapp.service
     from models.inference import FAITHFULNESS_STEPS
 
     folder = zoo_folder(tmp_path, model_zoo, ["seed_keras"])
@@ -182,8 +184,12 @@ def test_loading_compiles_the_recommended_explanation_and_skips_a_stale_one(tmp_
     layers = ModelService(Settings(model_path=model_path, models_dir=folder)).load().layer_names
     scoreboard_report(model_path, "scorecam", layer_of(layers))
     service = ModelService(Settings(model_path=model_path, models_dir=folder))
+    reads = []
+    real = dashapp.service.read_json
+    monkeypatch.setattr(dashapp.service, "read_json", lambda path: reads.append(path) or real(path))
     model = service.load()
     compiled = set(model.engine._explainers)
     assert service.recommended() == ("scorecam", layer_of(layers))
+    assert len(reads) == 1  # the report read while loading serves the page's first look at it
     assert ((layers[0], "scorecam", FAITHFULNESS_STEPS) in compiled) == (layer_of(layers) in layers)
     assert (layers[-1], "gradcam", FAITHFULNESS_STEPS) in compiled  # the default, always
