@@ -9,6 +9,7 @@ from pathlib import Path
 
 from models import DEFAULT_MODEL_NAME, DEFAULT_MODEL_PATH, MODELS_DIR
 from models.catalog import is_path, model_files
+from models.inference import FAITHFULNESS_PRECISIONS
 from models.preprocess import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS
 
 PREFIX = "DIGIT_INSPECTOR_"
@@ -44,7 +45,6 @@ def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> 
 
 
 MAX_MODEL_BYTES = 50_000_000
-FAITHFULNESS_PRECISIONS = ("auto", "float32", "bfloat16")
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "digit-inspector"
 
 

@@ -17,6 +17,7 @@ positive evidence; scaling to [0, 1]; the same empty flag and faithfulness score
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import threading
@@ -31,6 +32,7 @@ import tensorflow as tf
 
 from models.adapter import ModelSpec, adapt
 from models.faithfulness import faithfulness_auc
+from models.inference import FAITHFULNESS_PRECISIONS
 from models.methods import DEFAULT_METHOD, METHOD_NAMES, needs_layer
 
 EPSILON = 1e-7
@@ -208,6 +210,7 @@ def activation_layer_name(model: keras.Model, conv_name: str) -> str:
 BFLOAT16_TOLERANCE = 0.01  # largest class-probability change a bfloat16 twin may make on the probe digits
 
 
+@functools.cache
 def native_bfloat16() -> bool:
     """Whether this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX); elsewhere it is emulated, slower."""
     try:
@@ -241,8 +244,9 @@ def faithfulness_network(network: keras.Model, shape: tuple[int, ...], precision
     """
     if precision == "float32" or (precision == "auto" and not native_bfloat16()):
         return network
-    if precision not in ("auto", "bfloat16"):
-        raise ValueError(f"faithfulness precision must be auto, float32 or bfloat16, not {precision!r}.")
+    if precision not in FAITHFULNESS_PRECISIONS:
+        names = ", ".join(FAITHFULNESS_PRECISIONS[:-1]) + f" or {FAITHFULNESS_PRECISIONS[-1]}"
+        raise ValueError(f"faithfulness precision must be {names}, not {precision!r}.")
     try:
         twin = bfloat16_twin(network)
     except Exception:  # a layer that cannot be rebuilt in another precision: score in float32

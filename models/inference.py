@@ -12,6 +12,7 @@ from models.methods import DEFAULT_METHOD, METHOD_NAMES, needs_layer, unknown_me
 from models.report import read_metadata
 
 FAITHFULNESS_STEPS = 8  # 2 x 7 perturbed digits (deleted, revealed), batched through the network
+FAITHFULNESS_PRECISIONS = ("auto", "float32", "bfloat16")  # how the perturbed digits are scored; auto first
 
 
 class ModelLoadError(RuntimeError):
