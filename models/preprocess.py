@@ -233,7 +233,14 @@ def _centre_in_mnist_field(digit: np.ndarray) -> np.ndarray:
 
 
 def _block_size(ink: np.ndarray) -> float:
-    """How many pixels wide the blocks of a nearest-neighbour upscale are (1 for a real image)."""
+    """How many pixels wide the blocks of a nearest-neighbour upscale are (1 for a real image).
+
+    In such an upscale every row (and column) repeats the one before it but at block edges, so the
+    distinct lines come at least a block apart. The smallest distance between two changes is the
+    block; fewer than two changes in both directions is no evidence of blocks: a clean image whose
+    strokes are perfectly straight (a "1" drawn with a line tool) repeats its rows too, and taking
+    it for one huge block blurred it away.
+    """
     # Lines with two tones (blank lines repeat in any drawing) and lines equal to the next one, for
     # the rows and then the columns, both read along the array as it lies (a transposed copy cost
     # more than the rest; OpenCV reduces along columns faster than numpy).
@@ -244,8 +251,11 @@ def _block_size(ink: np.ndarray) -> float:
     sizes = []
     for varied, repeat in ((rows_varied, rows_repeat), (columns_varied, columns_repeat)):
         both = varied[1:] & varied[:-1]
-        sizes.append(1.0 / max(1.0 - (repeat & both).sum() / max(both.sum(), 1), 1e-3))
-    return min(sizes)
+        changes = np.flatnonzero(both & ~repeat)
+        if len(changes) >= 2:
+            mean_gap = 1.0 / max(1.0 - (repeat & both).sum() / max(both.sum(), 1), 1e-3)
+            sizes.append(min(mean_gap, float(np.diff(changes).min())))
+    return min(sizes, default=1.0)
 
 
 def _digit_box(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int, int, int]:
