@@ -39,6 +39,7 @@ from layouts.shell import NO_COMPARISON
 from models.inference import ModelLoadError
 from models.methods import METHOD_LABELS, METHOD_NAMES
 from models.mnist import MnistError, load_mnist
+from models.novelty import DETECTOR_LABELS
 from models.preprocess import DEFAULT_PEN_WIDTH, DigitInputError, load_image, normalize_digit, rasterize_strokes
 
 DRAW_A_DIGIT = "Draw a digit on the canvas, or upload an image of one."
@@ -122,11 +123,32 @@ def layer_label(layer: dict[str, Any]) -> str:
     return f"{layer['name']} · {h}×{w}×{k} · {field} px"
 
 
+def is_digit(result: dict[str, Any]) -> bool:
+    """Whether the model's novelty detector takes the input for a digit (an answer without one: yes)."""
+    return (result.get("novelty") or {}).get("is_digit", True)
+
+
+def novelty_text(result: dict[str, Any]) -> str:
+    """The novelty score against the model's threshold, in words (``novelty-summary``)."""
+    novelty = result.get("novelty")
+    if not novelty:
+        return ""
+    verdict = "looks like a digit" if novelty["is_digit"] else "does not look like a digit"
+    return (f"Not-a-digit score {novelty['score']:.3g} against the model's threshold {novelty['threshold']:.3g} "
+            f"({DETECTOR_LABELS.get(novelty['detector'], novelty['detector'])}, set so that 99 % of MNIST test "
+            f"digits stay under it): it {verdict}.")
+
+
 def status_message(result: dict[str, Any]) -> tuple[str, str]:
-    """The status line and its colour for a prediction object; says when the map is not the one asked for."""
+    """The status line and its colour for a prediction object; says when the input does not look like a
+    digit, and when the map is not the one asked for."""
     best = result["top"][0]
     explanation = result["explanation"]
     method, digit = METHOD_LABELS[explanation["method"]], explanation["class"]
+    if not is_digit(result):
+        where = f" at layer {explanation['layer']}" if explanation["layer"] else ""
+        return (f"This does not look like a digit; the closest is {best['digit']} ({best['probability']:.0%}). "
+                f"The map shows what {method}{where} sees of a {digit} in it."), "warning"
     read = f"Read as {best['digit']} ({best['probability']:.0%} sure)."
     asked = explanation.get("instead_of")
     if asked:
@@ -310,7 +332,7 @@ NEW_DIGIT = {ids.STROKES, ids.DIGIT_SOURCE, ids.PEN_WIDTH}  # inputs after which
     Output(ids.CURRENT_DIGIT, "data"), Output(ids.PREDICTION, "data"),
     Output(ids.EXPLAIN_CLASS, "options"), Output(ids.EXPLAIN_CLASS, "value"),
     Output(ids.TOP3_SUMMARY, "children"), Output(ids.GRADCAM_SUMMARY, "children"),
-    Output(ids.MODEL_INPUT_SUMMARY, "children"),
+    Output(ids.MODEL_INPUT_SUMMARY, "children"), Output(ids.NOVELTY_SUMMARY, "children"),
     Input(ids.STROKES, "data"), Input(ids.DIGIT_SOURCE, "data"), Input(ids.LAYER_DROPDOWN, "value"),
     Input(ids.METHOD_DROPDOWN, "value"), Input(ids.TOP3_CHART, "clickData"), Input(ids.EXPLAIN_CLASS, "value"),
     Input(ids.PEN_WIDTH, "value"), Input(ids.PREDICT_MODEL, "data"), State(ids.OPACITY_SLIDER, "value"),
@@ -343,13 +365,14 @@ def predict(strokes, source, layer, method, bar_click, chosen, pen_width, model,
     explanation = result["explanation"]
     title = map_title(explanation)
     text, colour = status_message(result)
-    return (top3_figure(result["top"], explanation["class"]),
+    return (top3_figure(result["top"], explanation["class"], muted=not is_digit(result)),
             gradcam_figure(result["input"], explanation["heatmap"], opacity, title),
             model_input_figure(result["input"]),
             text, _status_class(colour), faithfulness_text(explanation), digit, asdict(options),
             [{"label": str(t["digit"]), "value": t["digit"]} for t in result["top"]], explanation["class"],
             top3_summary(result["top"]), heatmap_summary(explanation["heatmap"], title),
-            "What the model saw: the digit cropped, scaled to 20 pixels and centred in 28 × 28, white on black.")
+            "What the model saw: the digit cropped, scaled to 20 pixels and centred in 28 × 28, white on black.",
+            novelty_text(result))
 
 
 def map_title(explanation: dict[str, Any], model: str | None = None) -> str:
@@ -363,6 +386,8 @@ def compared_reading(result: dict[str, Any], model: str) -> tuple[str, str]:
     """The compared model's reading as a heading and, for screen readers, in words."""
     best, explanation = result["top"][0], result["explanation"]
     heading = f"{model} reads it as {best['digit']} ({best['probability']:.0%} sure)"
+    if not is_digit(result):
+        heading = f"{model} does not take it for a digit; the closest is {best['digit']} ({best['probability']:.0%})"
     others = ", ".join(f"{t['digit']} ({t['probability']:.0%})" for t in result["top"][1:])
     return heading, f"{heading}; then {others}. Its map: {map_title(explanation)}."
 
@@ -389,7 +414,7 @@ def show_compared(digit, compared, method, layer, opacity):
                 message_figure("No heatmap", 340), str(exc))
     heading, summary = compared_reading(result, compared)
     explanation = result["explanation"]
-    return (False, heading, top3_figure(result["top"], explanation["class"]),
+    return (False, heading, top3_figure(result["top"], explanation["class"], muted=not is_digit(result)),
             gradcam_figure(result["input"], explanation["heatmap"], opacity, map_title(explanation, compared)),
             summary)
 
@@ -397,7 +422,7 @@ def show_compared(digit, compared, method, layer, opacity):
 def _nothing_to_show(message: str, colour: str) -> tuple:
     return (message_figure("No digit yet", 260), message_figure("No heatmap yet", 340),
             message_figure("No input yet", 300), message, _status_class(colour), "", None, None, [], None,
-            "No digit read yet.", "No map yet.", "No input yet.")
+            "No digit read yet.", "No map yet.", "No input yet.", "")
 
 
 # In the browser: the map's opacity is presentation, not worth a request per slider step. Trace 1

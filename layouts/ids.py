@@ -29,6 +29,7 @@ METHOD_DROPDOWN = "method-dropdown"
 SELECTED_METHOD = "selected-method"  # session store: the method the user chose (the recommended one when empty)
 STATUS = "status"
 FAITHFULNESS = "faithfulness"
+NOVELTY_SUMMARY = "novelty-summary"  # the not-a-digit score against the model's threshold
 PEN_WIDTH = "pen-width"
 EXAMPLE_DIGITS = "example-digits"  # links to /?test=N, each with a picture of the digit
 DOWNLOAD_BUTTON = "download-button"
@@ -82,6 +83,9 @@ ROBUSTNESS_SUMMARY = "robustness-summary"  # the figure's text alternative
 # Explanations page
 EXPLANATIONS_OPENED = "explanations-opened"  # a store in the page, so that its callback fires when it renders
 EXPLANATIONS_STATUS = "explanations-status"
+NOVELTY_SCOREBOARD = "novelty-scoreboard"  # not-a-digit detectors x kinds, flagged shares
+NOVELTY_SCOREBOARD_TEXT = "novelty-scoreboard-text"
+NOVELTY_ADVICE = "novelty-advice"
 METHOD_SCOREBOARD = "method-scoreboard"
 METHOD_SCOREBOARD_TEXT = "method-scoreboard-text"
 SANITY_FIGURE = "sanity-figure"

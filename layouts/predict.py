@@ -58,6 +58,7 @@ def _answer_column() -> dbc.Col:
         html.Div("Loading…", id=ids.STATUS, role="status", className="status alert alert-info py-2"),
         dcc.Graph(id=ids.TOP3_CHART, config=STATIC),
         _hidden_summary(ids.TOP3_SUMMARY),
+        html.Div(id=ids.NOVELTY_SUMMARY, className="small text-muted mb-2"),
         html.Div([html.Span("Explain digit", className="me-2 small"),
                   dbc.RadioItems(id=ids.EXPLAIN_CLASS, options=[], inline=True, className="explain-class")],
                  role="radiogroup", **{"aria-label": "Digit to explain"}),

@@ -44,7 +44,7 @@ def spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     two constant rows are NaN (nothing to compare).
     """
     a, b = (np.asarray(m, np.float64).reshape(len(m), -1) for m in (a, b))
-    ranks_a, ranks_b = (np.stack([_mean_ranks(row) for row in m]) for m in (a, b))
+    ranks_a, ranks_b = (np.stack([mean_ranks(row) for row in m]) for m in (a, b))
     ranks_a -= ranks_a.mean(axis=1, keepdims=True)
     ranks_b -= ranks_b.mean(axis=1, keepdims=True)
     norm = np.sqrt((ranks_a ** 2).sum(axis=1) * (ranks_b ** 2).sum(axis=1))
@@ -54,7 +54,7 @@ def spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(one_constant, 0.0, correlation)
 
 
-def _mean_ranks(values: np.ndarray) -> np.ndarray:
+def mean_ranks(values: np.ndarray) -> np.ndarray:
     order = np.argsort(values, kind="stable")
     ordered = values[order]
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
@@ -117,7 +117,7 @@ def explanations_section(model, images: np.ndarray, sanity_digits: int = SANITY_
         if progress:
             progress(f"{method} at {layer or 'the input'}")
         _, maps, explained, empty, scores = _in_batches(
-            lambda x, m=method, at=layer: model.engine.explain(x, at, m, None, FAITHFULNESS_STEPS), images)
+            lambda x, m=method, at=layer: model.engine.explain(x, at, m, None, FAITHFULNESS_STEPS)[:5], images)
         classes = explained if classes is None else classes  # the top-1 class: the same for every method
         original_maps[method, layer] = maps[:sanity_digits]
         rows.append({"method": method, "layer": layer, "deletion_auc": round(float(scores[:, 0].mean()), 4),
