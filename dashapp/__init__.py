@@ -19,7 +19,9 @@ import callbacks.predict  # noqa: F401
 import callbacks.report_download  # noqa: F401
 import callbacks.robustness  # noqa: F401
 import callbacks.shell  # noqa: F401
+import dashapp.field_api  # noqa: F401  (adds the field routes to the api blueprint)
 from dashapp.api import api
+from dashapp.field import FieldService
 from dashapp.service import ModelService
 from dashapp.settings import Settings
 from layouts import evaluation, explanations, layers, predict
@@ -84,6 +86,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     server.config["MAX_CONTENT_LENGTH"] = 2 * largest + 1024 * 1024
     server.after_request(_add_security_headers)
     ModelService(settings).init_app(server)
+    FieldService(settings).init_app(server)
     server.register_blueprint(api)
 
     app = dash.Dash(__name__, server=server, use_pages=True, pages_folder="", title="Digit Inspector",

@@ -21,8 +21,8 @@ from dashapp.field.records import LABELS, NOT_A_DIGIT, FieldInputError, file_sha
 from dashapp.field.store import FieldStore, FieldUnavailable, Filters, UnknownRecord
 from dashapp.settings import Settings
 
-__all__ = ["FIELD_EXTENSION", "LABELS", "NOT_A_DIGIT", "FieldInputError", "FieldService", "FieldStore",
-           "FieldUnavailable", "Filters", "UnknownRecord", "parse_label"]
+__all__ = ["FIELD_EXTENSION", "LABELS", "NOT_A_DIGIT", "AccessRefused", "FieldInputError", "FieldService", "FieldStore",
+           "FieldUnavailable", "Filters", "UnknownRecord", "bearer_token", "parse_label"]
 
 FIELD_EXTENSION = "digit_inspector_field"
 KEPT_SENTENCES = {
