@@ -13,6 +13,8 @@ from flask import Flask, Request, Response
 
 import callbacks.evaluation  # noqa: F401  (importing a callbacks module registers its callbacks)
 import callbacks.explanations  # noqa: F401
+import callbacks.feedback  # noqa: F401
+import callbacks.field  # noqa: F401
 import callbacks.layers  # noqa: F401
 import callbacks.models  # noqa: F401
 import callbacks.predict  # noqa: F401
@@ -24,10 +26,10 @@ from dashapp.api import api
 from dashapp.field import FieldService
 from dashapp.service import ModelService
 from dashapp.settings import Settings
-from layouts import evaluation, explanations, layers, predict
+from layouts import evaluation, explanations, field, layers, predict
 from layouts.shell import shell
 
-PAGES = (predict, layers, evaluation, explanations)
+PAGES = (predict, layers, evaluation, explanations, field)
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
