@@ -69,8 +69,8 @@ def _make_engine(url: str) -> Engine:
     if is_sqlite(url):
         return _sqlite_engine(url)
     connect_args = {"connect_timeout": CONNECT_TIMEOUT_S} if make_url(url).get_backend_name() == "postgresql" else {}
-    return create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=8, pool_timeout=5,
-                         connect_args=connect_args)
+    # No pre-ping (a round trip per request): a connection found dead is retried once by the store.
+    return create_engine(url, pool_size=4, max_overflow=8, pool_timeout=5, connect_args=connect_args)
 
 
 def engine_for(url: str) -> Engine:

@@ -102,10 +102,19 @@ class FieldStore:
         now = _now()
         row = {**values, "created_at": now, "created_day": now.date(),
                "labeled_at": now if values.get("label") is not None else None}
-        with self._guard(), engine.writing(self.url) as connection:
-            record_id = int(connection.execute(records.insert().values(**row)).inserted_primary_key[0])
+        with self._guard():
+            try:
+                record_id = self._insert(row)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:  # a pooled connection the database dropped (a restart):
+                    raise  # nothing was written on it, so once more on a fresh one
+                record_id = self._insert(row)
         self._purge_when_due()
         return record_id
+
+    def _insert(self, row: dict[str, Any]) -> int:
+        with engine.writing(self.url) as connection:
+            return int(connection.execute(records.insert().values(**row)).inserted_primary_key[0])
 
     def set_label(self, record_id: int, label: int) -> None:
         with self._guard(), engine.writing(self.url) as connection:
