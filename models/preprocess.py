@@ -280,6 +280,24 @@ def _digit_box(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int, int, 
     return mask, extent, y, y + h, x, x + w
 
 
+def _is_one_dot(mask: np.ndarray) -> bool:
+    """Whether the digit's mask is one round, solid blob: a tap or a full stop, not a digit.
+
+    No digit is a filled disc: a 0 has its hole, a 1 is long, and every other digit has corners
+    or concavities that take it well away from its convex hull and from a filled ellipse.
+    """
+    h, w = mask.shape
+    if not 0.75 <= h / w <= 1.33:
+        return False
+    u8 = mask.astype(np.uint8)
+    contours, hierarchy = cv2.findContours(u8, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if len(contours) != 1:  # several pieces, or a hole
+        return False
+    area = float(mask.sum())
+    hull = cv2.contourArea(cv2.convexHull(contours[0]))
+    return area >= 0.95 * hull and area >= 0.85 * np.pi / 4 * h * w
+
+
 def _background_free(ink: np.ndarray) -> tuple[np.ndarray, tuple | None]:
     """The ink at ``WORK_SIZE`` or less, background removed, and its ``_digit_box`` if that was needed here.
 
@@ -313,6 +331,8 @@ def normalize_ink(ink: np.ndarray) -> np.ndarray:
     mask, extent, top, bottom, left, right = box or _digit_box(ink)
     height = max(bottom - top, right - left)
     crop = slice(top, bottom), slice(left, right)
+    if _is_one_dot(mask[crop]):
+        raise NoDigitFound()
     near_digit = cv2.dilate(extent.astype(np.uint8), np.ones((3, 3), np.uint8))[crop].astype(bool)
     ink = np.where(near_digit, ink[crop], 0.0)
     ink = ink / _percentile(ink[mask[crop]], 90)

@@ -359,3 +359,18 @@ def test_a_blocky_thumbnail_is_still_found_blocky():
     small = (rng.random((10, 10)) > 0.6).astype(np.float32)
     assert _block_size(np.kron(small, np.ones((12, 12), np.float32))) == pytest.approx(12, abs=1)
     assert _block_size(_line_tool_one().astype(np.float32)) == 1.0
+
+
+@pytest.mark.parametrize("radius", [10, 40])
+@pytest.mark.parametrize("light_ink", [True, False])
+def test_one_dot_is_no_digit(radius, light_ink):
+    """A full stop or a blot, uploaded, is "No digit found", as a tap on the canvas is; a ring (a 0) is read."""
+    import cv2
+
+    ink = np.zeros((200, 200), np.uint8)
+    cv2.circle(ink, (90, 120), radius, 255, -1, cv2.LINE_AA)
+    with pytest.raises(NoDigitFound):
+        image_to_model_input(png(Image.fromarray(ink if light_ink else 255 - ink)))
+    ring = np.zeros((200, 200), np.uint8)
+    cv2.circle(ring, (90, 120), 50, 255, 12, cv2.LINE_AA)
+    assert image_to_model_input(png(Image.fromarray(ring if light_ink else 255 - ring))).max() == pytest.approx(1.0)
