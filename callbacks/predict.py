@@ -41,6 +41,7 @@ from models.methods import METHOD_LABELS, METHOD_NAMES
 from models.mnist import MnistError, load_mnist
 from models.novelty import DETECTOR_LABELS
 from models.preprocess import DEFAULT_PEN_WIDTH, DigitInputError, load_image, normalize_digit, rasterize_strokes
+from models.scoreboard import default_reason
 
 DRAW_A_DIGIT = "Draw a digit on the canvas, or upload an image of one."
 PREVIEW_SIZE = 280  # an uploaded image is shown at most this big, where the canvas would be
@@ -139,9 +140,10 @@ def novelty_text(result: dict[str, Any]) -> str:
             f"digits stay under it): it {verdict}.")
 
 
-def status_message(result: dict[str, Any]) -> tuple[str, str]:
+def status_message(result: dict[str, Any], default_note: str = "") -> tuple[str, str]:
     """The status line and its colour for a prediction object; says when the input does not look like a
-    digit, and when the map is not the one asked for."""
+    digit, and when the map is not the one asked for. ``default_note`` (why the map shown is the default
+    one) ends a plain reading."""
     best = result["top"][0]
     explanation = result["explanation"]
     method, digit = METHOD_LABELS[explanation["method"]], explanation["class"]
@@ -160,7 +162,7 @@ def status_message(result: dict[str, Any]) -> tuple[str, str]:
         return (f"{read} {method} found no evidence for digit {digit} at any layer, and neither did Layer-CAM: "
                 "the map is empty."), "warning"
     where = f" at layer {explanation['layer']}" if explanation["layer"] else ""  # None: a pixel-level method
-    return f"{read} {method} for digit {digit}{where}.", "success"
+    return f"{read} {method} for digit {digit}{where}. {default_note}".strip(), "success"
 
 
 def faithfulness_text(explanation: dict[str, Any]) -> str:
@@ -364,7 +366,9 @@ def predict(strokes, source, layer, method, bar_click, chosen, pen_width, model,
         return _nothing_to_show(str(exc), "danger")
     explanation = result["explanation"]
     title = map_title(explanation)
-    text, colour = status_message(result)
+    shown = (explanation["method"], explanation["layer"])
+    note = default_reason(service.explanations(model)) if shown == service.recommended(model) else ""
+    text, colour = status_message(result, note)
     return (top3_figure(result["top"], explanation["class"], muted=not is_digit(result)),
             gradcam_figure(result["input"], explanation["heatmap"], opacity, title),
             model_input_figure(result["input"]),

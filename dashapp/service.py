@@ -367,14 +367,15 @@ class ModelService:
         return self.report(name).get("novelty")
 
     def recommended(self, name: str | None = None) -> tuple[str, str | None]:
-        """The (method, layer) the scoreboard recommends for the model; the defaults without a scoreboard."""
+        """The (method, layer) the predict page opens on (``models.scoreboard.default_row``: Grad-CAM where
+        the scoreboard finds it faithful and sane, else its recommendation); the defaults without a scoreboard."""
         return self._recommendation(self.explanations(name)) or (DEFAULT_METHOD, self.load(name).default_layer)
 
     @staticmethod
     def _recommendation(section: dict[str, Any] | None) -> tuple[str, str | None] | None:
-        from models.scoreboard import recommended_row
+        from models.scoreboard import default_row
 
-        best = recommended_row(section or {})
+        best = default_row(section or {})
         return None if best is None else (best["method"], best["layer"])
 
     def _scoreboard_on_disk(self, name: str) -> dict[str, Any] | None:

@@ -79,7 +79,8 @@ class NoveltyDetector:
         import tensorflow as tf
 
         if name not in self._constants:
-            self._constants[name] = tf.constant(self.params[name], tf.float32)
+            with tf.init_scope():  # made eagerly, once: a tensor made while tracing belongs to that graph only
+                self._constants[name] = tf.constant(self.params[name], tf.float32)
         return self._constants[name]
 
     def scores(self, features, logits, detectors: tuple[str, ...] | None = None) -> dict[str, Any]:

@@ -211,3 +211,22 @@ def test_report_section_has_the_designed_keys(digit_model):
         assert {"name", "auroc", "fpr_at_95_tpr", "per_kind", "digits_flagged"} <= set(row)
         assert 0 <= row["auroc"] <= 1
         assert {"mnist-test", "mnist-c", "canvas"} <= set(row["digits_flagged"])
+
+
+def test_every_detector_scores_inside_every_compiled_explanation(model_zoo, mnist_test):
+    """Each detector's fitted constants are made once and serve every compiled call of the model
+    (two layers, a pixel-level method), each giving the detector's own score."""
+    from models.inference import DigitModel
+
+    model = DigitModel.load(model_zoo["seed_h5"])
+    x, _ = mnist_test
+    images = x[:16].astype(np.float32) / 255
+    features, logits = model.features_and_logits(images)
+    fitted = model.novelty
+    for name in DETECTORS:
+        model.engine.set_novelty(fitted.using(name))
+        expected = fitted.all_scores(features, logits)[name]
+        for layer, method in ((model.layer_names[0], "gradcam"), (model.layer_names[-1], "layercam"),
+                              (None, "occlusion")):
+            *_, scores = model.explain_with_novelty(images, layer, method)
+            np.testing.assert_allclose(scores, expected, rtol=1e-4, atol=1e-4, err_msg=f"{name} {method} {layer}")
