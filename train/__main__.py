@@ -99,7 +99,7 @@ def train(epochs: int, out: Path, seed: int, train_size: int | None = None, expo
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m train", description=__doc__)
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=24)
     parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_PATH)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--train-size", type=int, default=None,
