@@ -52,6 +52,11 @@ class FinetuneRefused(RuntimeError):
     """No epoch stayed within the MNIST budget: nothing is written."""
 
 
+def models_folder() -> Path:
+    """The folder the app offers models from (``DIGIT_INSPECTOR_MODELS``, default ``models/``)."""
+    return Path(os.environ.get("DIGIT_INSPECTOR_MODELS") or MODELS_DIR)
+
+
 def load_field_export(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """``x`` (N, 28, 28) uint8 and ``y`` (N,) in 0-10 of a field export, checked."""
     expected = ("expected the npz of `GET /api/field/export?format=npz` (or `python -m dashapp.field export`) "
@@ -195,7 +200,7 @@ def finetune(model_path: str | Path, field_path: str | Path, models_dir: str | P
     from train import save_training_metadata
 
     model_path = Path(model_path)
-    models_dir = Path(models_dir or os.environ.get("DIGIT_INSPECTOR_MODELS") or MODELS_DIR)
+    models_dir = Path(models_dir or models_folder())
     keras.utils.set_random_seed(seed)
     started = time.perf_counter()
 
@@ -239,7 +244,7 @@ def finetune(model_path: str | Path, field_path: str | Path, models_dir: str | P
     out = save_new(model, models_dir, f"{model_path.stem}_field")
     seconds = time.perf_counter() - started
 
-    # Judge both models as the app runs them (same novelty detectors, same held-out records).
+    # Judge both models as the app runs them (adapted graph, own novelty detector, same held-out records).
     old, new = DigitModel.load(model_path), DigitModel.load(out)
     section = {
         "from": old.name,
@@ -303,7 +308,7 @@ def main(model: str, field: Path, seed: int = 1, epochs: int | None = None) -> i
     from models.inference import ModelLoadError
 
     try:
-        section = finetune(resolve_model(model), field, epochs=epochs or EPOCHS, seed=seed)
+        section = finetune(resolve_model(model, models_folder()), field, epochs=epochs or EPOCHS, seed=seed)
     except (ModelLoadError, FieldExportError, MnistError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
