@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import time
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -18,6 +19,7 @@ from dash.exceptions import PreventUpdate
 from callbacks import model_service
 from callbacks.feedback import field_service
 from callbacks.field_figures import (
+    NoveltyHistograms,
     activity_figure,
     confusion_summary,
     distributions_figure,
@@ -29,6 +31,7 @@ from callbacks.figures import heatmap_overlay_png
 from callbacks.models import session_model
 from dashapp.field import LABELS, AccessRefused, FieldInputError, FieldUnavailable, Filters
 from layouts import ids
+from models.drift import MnistReference
 from models.inference import ModelLoadError
 from models.mnist import MnistError, load_mnist
 
@@ -69,20 +72,43 @@ def _mnist_test() -> tuple[np.ndarray, np.ndarray]:
 
 
 @lru_cache(maxsize=8)
-def _mnist_reference(model: str, version: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per model (file version): the MNIST test digits' confidence histogram and a feature sample, once."""
-    from models.drift import penultimate_features
+def _mnist_reference(model: str, version: float) -> MnistReference:
+    """Per model (file version), once per process: the MNIST test digits' confidence, novelty scores and
+    the features of the drift sample (``models.drift.mnist_reference``)."""
+    from models.drift import mnist_reference as reference
 
-    digit_model = model_service().load(model)
-    x_test, _ = _mnist_test()
-    confidence = digit_model.probabilities(x_test).max(axis=1)
-    counts = np.histogram(confidence, bins=CONFIDENCE_BINS, range=(0.0, 1.0))[0]
-    sample = np.random.default_rng(0).choice(len(x_test), DRIFT_DIGITS, replace=False)
-    return counts, penultimate_features(digit_model, x_test[sample])
+    return reference(model_service().load(model), _mnist_test()[0], DRIFT_DIGITS)
 
 
-def mnist_reference(model: str) -> tuple[np.ndarray, np.ndarray]:
+def mnist_reference(model: str) -> MnistReference:
     return _mnist_reference(model, model_service().model_path(model).stat().st_mtime)
+
+
+def _mnist_side(filters: Filters, session: str | None) -> tuple[np.ndarray, np.ndarray | None, Any]:
+    """The analysis model's MNIST test confidence histogram, novelty scores and ``NoveltyDetector``
+    (zeros and None when MNIST or the model cannot be loaded: the field digits are shown alone)."""
+    try:
+        name = _analysis_model(filters, session)
+        reference, detector = mnist_reference(name), model_service().load(name).novelty
+    except (MnistError, ModelLoadError):
+        return np.zeros(CONFIDENCE_BINS, np.int64), None, None
+    confidence = np.histogram(reference.confidence, CONFIDENCE_BINS, (0.0, 1.0))[0]
+    return confidence, (reference.novelty.get(detector.detector) if detector is not None else None), detector
+
+
+def novelty_histograms(field: tuple[float, float] | None, histogram: Callable[[float, float], np.ndarray],
+                       mnist: np.ndarray | None, detector: Any) -> NoveltyHistograms | None:
+    """Field and MNIST novelty scores in the same bins, over the field scores' range (``field``, counted by
+    ``histogram(low, high)``), the MNIST scores' (0.1 % trimmed at each end) and ``detector``'s threshold."""
+    if field is None and mnist is None:
+        return None
+    threshold = None if detector is None else float(detector.threshold)
+    ends = [*(field or ()), *(() if mnist is None else np.quantile(mnist, [0.001, 0.999])),
+            *(() if threshold is None else (threshold,))]
+    low, high = float(min(ends)), float(max(ends))
+    mnist_counts = None if mnist is None else np.histogram(np.clip(mnist, low, high), CONFIDENCE_BINS, (low, high))[0]
+    return NoveltyHistograms(histogram(low, high) if field else None, mnist_counts, low, high, threshold,
+                             None if detector is None else detector.detector)
 
 
 @callback(
@@ -130,18 +156,14 @@ def show_field(_opened, token, model, start, end, _refresh, session):
         activity = activity_figure(store.activity(filters))
         names = store.model_names()
         field_confidence = store.histogram("confidence", CONFIDENCE_BINS, 0.0, 1.0, filters)
-        novelty_range = store.value_range("novelty_score", filters)
-        novelty = None
-        if novelty_range:
-            low, high = novelty_range
-            novelty = (store.histogram("novelty_score", CONFIDENCE_BINS, low, high, filters), low, high)
+        mnist_confidence, mnist_novelty, detector = _mnist_side(filters, session)
+        novelty = novelty_histograms(
+            store.value_range("novelty_score", filters),
+            lambda low, high: store.histogram("novelty_score", CONFIDENCE_BINS, low, high, filters),
+            mnist_novelty, detector)
     except REFUSED as exc:
         blank = empty_figure("No field data shown")
         return _alert(exc), None, blank, "", blank, blank, no_update, no_update
-    try:
-        mnist_confidence = mnist_reference(_analysis_model(filters, session))[0]
-    except (MnistError, ModelLoadError):
-        mnist_confidence = np.zeros(CONFIDENCE_BINS)
     offered = [entry.name for entry in model_service().models()]
     options = [{"label": "all models", "value": ""}] + [{"label": n, "value": n} for n in sorted(set(names))]
     return ("", table, field_confusion_figure(summary["confusion_matrix"], LABELS),
@@ -154,13 +176,13 @@ def show_field(_opened, token, model, start, end, _refresh, session):
           State(ids.SELECTED_MODEL, "data"))
 def show_drift(token, model, start, end, _refresh, session):
     """MMD² between each week's field digits and MNIST test digits, in the analysis model's features."""
-    from models.drift import mmd_test, penultimate_features
+    from models.drift import mmd_test
 
     try:
         filters = _filters(token, model, start, end)
         samples = field_service().store.weekly_samples(filters, DRIFT_DIGITS)
         name = _analysis_model(filters, session)
-        reference = mnist_reference(name)[1]
+        reference = mnist_reference(name).features
         digit_model = model_service().load(name)
     except (*REFUSED, MnistError, ModelLoadError) as exc:
         return empty_figure(str(exc)[:120])
@@ -168,7 +190,7 @@ def show_drift(token, model, start, end, _refresh, session):
     for monday, inputs in samples.items():
         if len(inputs) < 2:
             continue
-        mmd2, p_value = mmd_test(penultimate_features(digit_model, inputs), reference, DRIFT_PERMUTATIONS)
+        mmd2, p_value = mmd_test(digit_model.features_and_logits(inputs)[0], reference, DRIFT_PERMUTATIONS)
         weeks.append({"week": monday.isoformat(), "mmd2": mmd2, "p_value": p_value, "digits": len(inputs)})
     return drift_figure(weeks, name)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import plotly.graph_objects as go
@@ -80,24 +80,42 @@ def activity_figure(rows: Sequence[dict[str, Any]]) -> go.Figure | dict[str, Any
     return _layout(fig, 280)
 
 
+class NoveltyHistograms(NamedTuple):
+    """Novelty scores in equal bins over [low, high] (the edge bins hold what lies beyond)."""
+
+    field: np.ndarray | None  # counts of the field records that carry a score; None when none does
+    mnist: np.ndarray | None  # counts of the MNIST test digits, scored by the model's detector
+    low: float
+    high: float
+    threshold: float | None  # above it, the model says "not a digit"
+    detector: str | None
+
+
 def distributions_figure(field_confidence: np.ndarray, mnist_confidence: np.ndarray,
-                         novelty: tuple[np.ndarray, float, float] | None, bins: int) -> go.Figure:
+                         novelty: NoveltyHistograms | None, bins: int) -> go.Figure:
     """Left: the top-1 probability of field digits against the MNIST test digits (share per bin).
-    Right: the novelty scores of field digits, when their predictions carried one."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("confidence (top-1 probability)", "novelty score"))
+    Right: their novelty scores, with the model's threshold as a dashed line."""
+    title = "novelty score" + (f" ({novelty.detector})" if novelty and novelty.detector else "")
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("confidence (top-1 probability)", title))
     centres = (np.arange(bins) + 0.5) / bins
     for counts, name, colour in ((field_confidence, "field digits", FIELD_COLOUR),
                                  (mnist_confidence, "MNIST test digits", MNIST_COLOUR)):
         share = counts / max(1, counts.sum())
-        fig.add_bar(x=centres, y=share, name=name, marker_color=colour, row=1, col=1)
+        fig.add_bar(x=centres, y=share, name=name, marker_color=colour, legendgroup=name, row=1, col=1)
     if novelty is not None:
-        counts, low, high = novelty
-        width = (high - low) / len(counts) or 1.0
-        fig.add_bar(x=low + (np.arange(len(counts)) + 0.5) * width, y=counts / max(1, counts.sum()),
-                    name="field digits (novelty)", marker_color=FIELD_COLOUR, showlegend=False, row=1, col=2)
-    else:
+        width = (novelty.high - novelty.low) / bins or 1.0
+        novelty_centres = novelty.low + (np.arange(bins) + 0.5) * width
+        for counts, name, colour in ((novelty.field, "field digits", FIELD_COLOUR),
+                                     (novelty.mnist, "MNIST test digits", MNIST_COLOUR)):
+            if counts is not None:
+                fig.add_bar(x=novelty_centres, y=counts / max(1, counts.sum()), name=name, marker_color=colour,
+                            legendgroup=name, showlegend=False, row=1, col=2)
+        if novelty.threshold is not None:
+            fig.add_vline(x=novelty.threshold, line_dash="dash", line_color="#c92a2a", row=1, col=2,
+                          annotation_text="threshold", annotation_position="top right")
+    if novelty is None or novelty.field is None:
         fig.add_annotation(text="no field record carries a novelty score", showarrow=False, xref="x2 domain",
-                           yref="y2 domain", x=0.5, y=0.5, font={"color": MUTED})
+                           yref="y2 domain", x=0.5, y=0.9, font={"color": MUTED})
     fig.update_yaxes(title="share of digits", row=1, col=1)
     fig.update_layout(barmode="overlay")
     fig.update_traces(opacity=0.75, selector={"type": "bar"})

@@ -1,13 +1,15 @@
-"""How far field digits are from MNIST, in the model's own terms: its penultimate features.
+"""How far field digits are from MNIST, in the model's own terms.
 
-``penultimate_features`` is the one place that reaches into the model's graph for them (the input
-of the layer that makes the logits); ``mmd_test`` compares two samples of features with the
-maximum mean discrepancy (Gretton et al. 2012, Gaussian kernel, median-distance bandwidth) and a
-permutation p-value.
+``mnist_reference`` is what the /field page sets field digits against, per model: the MNIST test
+digits' confidence and novelty scores, and the penultimate features (``ModelSpec.features``, the
+input of the layer that makes the logits) of a fixed sample of them; ``mmd_test`` compares two
+samples of features with the maximum mean discrepancy (Gretton et al. 2012, Gaussian kernel,
+median-distance bandwidth) and a permutation p-value.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,29 +18,23 @@ if TYPE_CHECKING:
     from models.inference import DigitModel
 
 
-def _features_model(model: DigitModel):
-    """images (B, 28, 28, 1) -> the input of the layer that makes the logits (the penultimate features).
+@dataclass(frozen=True)
+class MnistReference:
+    """One model's view of the MNIST test digits."""
 
-    When ModelSpec gains its own ``features`` tensor, this is the line to switch to it.
-    """
-    import keras
-
-    spec = model.spec
-    key = "penultimate_features"
-    if key not in spec._models:
-        layer, node_index, _ = spec.logits._keras_history
-        features = layer._inbound_nodes[node_index].input_tensors[0]
-        spec._models.setdefault(key, keras.Model(spec.inputs, features))
-    return spec._models[key]
+    confidence: np.ndarray  # (N,) top-1 probability of every digit
+    novelty: dict[str, np.ndarray]  # detector -> (N,) novelty scores (empty without a detector)
+    features: np.ndarray  # (sample, D) penultimate features of a fixed sample, for the drift test
 
 
-def penultimate_features(model: DigitModel, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
-    """Features (N, D) of images (N, 28, 28) in [0, 1], flattened."""
-    network = _features_model(model)
-    images = np.asarray(images, np.float32).reshape(-1, *model.spec.image_size, 1)
-    parts = [np.asarray(network(images[i:i + batch_size], training=False)) for i in range(0, len(images), batch_size)]
-    features = np.concatenate(parts) if parts else np.zeros((0, 1), np.float32)
-    return features.reshape(len(images), -1)
+def mnist_reference(model: DigitModel, images: np.ndarray, sample: int, seed: int = 0) -> MnistReference:
+    """The reference of images (N, 28, 28) in [0, 1], from one pass of the model (features and logits)."""
+    features, logits = model.features_and_logits(np.asarray(images, np.float32))
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    confidence = (shifted / shifted.sum(axis=1, keepdims=True)).max(axis=1)
+    novelty = model.novelty.all_scores(features, logits) if model.novelty is not None else {}
+    picks = np.random.default_rng(seed).choice(len(images), min(sample, len(images)), replace=False)
+    return MnistReference(confidence, novelty, features[picks])
 
 
 def _squared_distances(a: np.ndarray) -> np.ndarray:

@@ -31,6 +31,14 @@ def test_a_digit_marked_wrong_is_in_the_field_matrix_and_gallery(dash_duo, dash_
     dash_duo.wait_for_page(f"{dash_duo.server.url}/field")
     until(lambda: "1" in [t for trace in (figure(dash_duo, ids.FIELD_CONFUSION_MATRIX) or {}).get("data", [])
                           for row in trace.get("text", []) for t in row], timeout=TIMEOUT)
+    def novelty_panel():
+        drawn = figure(dash_duo, ids.FIELD_DISTRIBUTIONS) or {"data": [], "layout": {}}
+        return ({trace.get("name") for trace in drawn["data"] if trace.get("xaxis") == "x2"},
+                drawn["layout"].get("shapes", []))
+
+    # The record's novelty score beside the MNIST test digits', and the model's threshold line.
+    until(lambda: novelty_panel()[0] == {"field digits", "MNIST test digits"}, timeout=TIMEOUT)
+    assert len(novelty_panel()[1]) == 1
     click_plot(dash_duo, ids.FIELD_CONFUSION_MATRIX, "7", "1")  # said 1, read as 7
     until(lambda: dash_duo.find_elements(f"#{ids.FIELD_GALLERY} a"), timeout=TIMEOUT)
     link = dash_duo.find_elements(f"#{ids.FIELD_GALLERY} a")[0]

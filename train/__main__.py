@@ -106,9 +106,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="train on the first N training digits only (quick trial runs)")
     parser.add_argument("--no-exposure", action="store_true",
                         help="train on digits only, without the non-digits of outlier exposure")
+    parser.add_argument("--finetune", metavar="MODEL", default=None,
+                        help="fine-tune this model (path or name) on --field instead of training one")
+    parser.add_argument("--field", metavar="EXPORT", type=Path, default=None,
+                        help="the field export to fine-tune on (npz of GET /api/field/export)")
     args = parser.parse_args(argv)
     if args.epochs < 1:
         parser.error("--epochs must be at least 1")
+    if args.finetune or args.field:
+        if not (args.finetune and args.field):
+            parser.error("--finetune MODEL and --field EXPORT go together")
+        from train.finetune import main as finetune
+        return finetune(args.finetune, args.field, args.seed,  # --epochs when given, else fine-tuning's few
+                        None if args.epochs == parser.get_default("epochs") else args.epochs)
     return report_training(lambda: train(args.epochs, args.out, args.seed, args.train_size, not args.no_exposure),
                            args.out)
 
