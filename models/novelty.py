@@ -12,7 +12,9 @@ set per model so that 99 % of the MNIST test digits stay digits (``DIGITS_KEPT``
   (Sun et al. 2022);
 - ``vim``: virtual-logit matching, the features' distance from their principal subspace, scaled
   to the logits, minus the log-sum-exp (Wang et al. 2022);
-- ``residual``: that distance alone (ViM's residual).
+- ``residual``: that distance alone (ViM's residual);
+- ``ensemble``: the largest of the first five, each measured on the MNIST test digits' own scale
+  (0 at their median, 1 at their 99th percentile): any one detector's alarm raises it.
 
 What a detector needs (class means, covariance, a feature bank, a principal subspace) is fitted
 once per model from its training digits (``fit``) and kept next to the model (``NAME.novelty.npz``),
@@ -29,15 +31,16 @@ from typing import Any
 
 import numpy as np
 
-DETECTORS = ("msp", "energy", "mahalanobis", "knn", "vim", "residual")
+DETECTORS = ("msp", "energy", "mahalanobis", "knn", "vim", "residual", "ensemble")
 DETECTOR_LABELS = {"msp": "Max. softmax", "energy": "Energy", "mahalanobis": "Mahalanobis", "knn": "KNN",
-                   "vim": "ViM", "residual": "Residual"}
+                   "vim": "ViM", "residual": "Residual", "ensemble": "Ensemble"}
+ENSEMBLE_MEMBERS = ("msp", "energy", "mahalanobis", "knn", "vim")
 FALLBACK_DETECTOR = "energy"  # before a model's scoreboard says which is best
 DIGITS_KEPT = 0.99  # the threshold keeps this share of the MNIST test digits as digits
 FIT_DIGITS = 10000  # training digits the class means, covariance and subspace are fitted on
 BANK_DIGITS = 5000  # of them, the KNN feature bank
 KNN_K = 10
-FILE_VERSION = 1
+FILE_VERSION = 2  # 2: the ensemble's scale
 
 
 def novelty_path(model_path: str | Path) -> Path:
@@ -88,6 +91,8 @@ class NoveltyDetector:
         import tensorflow as tf
 
         detectors = detectors or (self.detector,)
+        if "ensemble" in detectors:
+            detectors = (*detectors, *ENSEMBLE_MEMBERS)
         features = tf.cast(features, tf.float32)
         logits = tf.cast(logits, tf.float32)
         energy = tf.reduce_logsumexp(logits, axis=-1)
@@ -114,18 +119,24 @@ class NoveltyDetector:
                 out["vim"] = self._constant("alpha") * residual - energy
             if "residual" in detectors:
                 out["residual"] = residual
+        if "ensemble" in detectors:
+            members = tf.stack([out[name] for name in ENSEMBLE_MEMBERS], axis=-1)
+            out["ensemble"] = tf.reduce_max((members - self._constant("ensemble_center"))
+                                            / self._constant("ensemble_scale"), axis=-1)
         return out
 
     def score(self, features, logits):
         """(B,) scores of the detector in use (TensorFlow)."""
         return self.scores(features, logits)[self.detector]
 
-    def all_scores(self, features: np.ndarray, logits: np.ndarray, batch: int = 2000) -> dict[str, np.ndarray]:
-        """NumPy in and out: every detector's scores, in batches."""
-        parts: dict[str, list[np.ndarray]] = {name: [] for name in DETECTORS}
+    def all_scores(self, features: np.ndarray, logits: np.ndarray, detectors: tuple[str, ...] = DETECTORS,
+                   batch: int = 2000) -> dict[str, np.ndarray]:
+        """NumPy in and out: the scores of ``detectors`` (every one by default), in batches."""
+        parts: dict[str, list[np.ndarray]] = {name: [] for name in detectors}
         for i in range(0, len(features), batch):
-            for name, values in self.scores(features[i:i + batch], logits[i:i + batch], DETECTORS).items():
-                parts[name].append(np.asarray(values))
+            scores = self.scores(features[i:i + batch], logits[i:i + batch], detectors)
+            for name in detectors:
+                parts[name].append(np.asarray(scores[name]))
         return {name: np.concatenate(values) for name, values in parts.items()}
 
     # --- files ---------------------------------------------------------------------------------------
@@ -211,6 +222,11 @@ def fit_for_model(model, detector: str | None = None, seed: int = 0) -> NoveltyD
     params = fit(features, logits, y_train[picks].astype(np.int64), model.logits_weights(), seed)
     fitted = NoveltyDetector(detector or FALLBACK_DETECTOR, {}, params, model.digest)
     test_features, test_logits = model.features_and_logits(as_model_input(x_test)[..., 0])
+    members = fitted.all_scores(test_features, test_logits, ENSEMBLE_MEMBERS)
+    center = np.array([np.median(members[name]) for name in ENSEMBLE_MEMBERS])
+    spread = np.array([np.quantile(members[name], DIGITS_KEPT) for name in ENSEMBLE_MEMBERS]) - center
+    params["ensemble_center"] = center.astype(np.float32)
+    params["ensemble_scale"] = np.maximum(spread, 1e-6).astype(np.float32)
     fitted.thresholds = thresholds_for(fitted.all_scores(test_features, test_logits))
     return fitted
 

@@ -67,6 +67,8 @@ def test_detectors_match_their_papers_formulas():
     kernel, bias = rng.normal(0, 1, (dims, classes)).astype(np.float32), rng.normal(0, 1, classes).astype(np.float32)
     logits = features @ kernel + bias
     params = fit(features, logits, labels, (kernel, bias))
+    params["ensemble_center"] = np.array([0.1, -3.0, 20.0, 0.05, 1.0], np.float32)
+    params["ensemble_scale"] = np.array([0.5, 2.0, 30.0, 0.2, 4.0], np.float32)
     detector = NoveltyDetector("energy", {}, params)
     probe_features = np.abs(rng.normal(0, 3, (7, dims))).astype(np.float32)
     probe_logits = probe_features @ kernel + bias
@@ -96,6 +98,9 @@ def test_detectors_match_their_papers_formulas():
     residual = np.linalg.norm((probe_features - origin) @ vt[dims // 2:].T, axis=1)
     np.testing.assert_allclose(got["residual"], residual, rtol=1e-3)
     np.testing.assert_allclose(got["vim"], params["alpha"] * residual - log_sum_exp, rtol=1e-3)
+    members = np.stack([got[name] for name in ("msp", "energy", "mahalanobis", "knn", "vim")], axis=1)
+    expected = ((members - params["ensemble_center"]) / params["ensemble_scale"]).max(axis=1)
+    np.testing.assert_allclose(got["ensemble"], expected, rtol=1e-4, atol=1e-5)
 
 
 def test_thresholds_are_the_99th_percentile():
