@@ -140,19 +140,9 @@ def delete_records():
     return {"deleted": _admin().store.delete_all(_filters())}
 
 
-@api.errorhandler(UnknownRecord)
-def unknown_record(exc: UnknownRecord):
-    return _error(str(exc), 404)
-
-
-@api.errorhandler(FieldInputError)
-def bad_field(exc: FieldInputError):
-    return _error(str(exc), 400)
-
-
-@api.errorhandler(FieldUnavailable)
-def database_down(exc: FieldUnavailable):
-    return _error(str(exc), 503)
+# An unknown record, a bad field, the database down: each is its sentence with its status.
+for _error_type, _status in ((UnknownRecord, 404), (FieldInputError, 400), (FieldUnavailable, 503)):
+    api.register_error_handler(_error_type, lambda exc, status=_status: _error(str(exc), status))
 
 
 @api.errorhandler(AccessRefused)
