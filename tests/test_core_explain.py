@@ -231,7 +231,9 @@ def test_bfloat16_scoring_moves_the_areas_by_less_than_a_hundredth(any_model, mn
     for name, a, b in zip(("probabilities", "maps", "classes", "empty"), expected[:4], got[:4], strict=True):
         np.testing.assert_array_equal(a, b, err_msg=name)
     assert np.abs(got[4] - expected[4]).max() <= 0.01
-    assert np.abs(got[4] - expected[4]).mean() <= 0.002
+    # The shipped model's mean is 0.0007; the zoo's briefly trained models, whose answers sit nearer
+    # the middle of the softmax, measured up to 0.0021 here, also on the commit before this bound.
+    assert np.abs(got[4] - expected[4]).mean() <= 0.003
 
 
 def test_auto_precision_takes_the_twin_only_where_it_helps_and_agrees(monkeypatch, digit_model):
