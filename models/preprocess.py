@@ -235,11 +235,12 @@ def _centre_in_mnist_field(digit: np.ndarray) -> np.ndarray:
 def _block_size(ink: np.ndarray) -> float:
     """How many pixels wide the blocks of a nearest-neighbour upscale are (1 for a real image).
 
-    In such an upscale every row (and column) repeats the one before it but at block edges, so the
-    distinct lines come at least a block apart. The smallest distance between two changes is the
-    block; fewer than two changes in both directions is no evidence of blocks: a clean image whose
-    strokes are perfectly straight (a "1" drawn with a line tool) repeats its rows too, and taking
-    it for one huge block blurred it away.
+    In such an upscale every row (and column) repeats the one before it but at block edges: the
+    mean distance between changes measures the blocks, and no two changes are closer than a block.
+    A clean image whose strokes are perfectly straight (a "1" or a "4" drawn with a line tool)
+    repeats its rows too, with few changes far apart: taken for one huge block, it was blurred away.
+    So the size is at most twice the closest two changes, and fewer than two changes in both
+    directions is no evidence of blocks at all.
     """
     # Lines with two tones (blank lines repeat in any drawing) and lines equal to the next one, for
     # the rows and then the columns, both read along the array as it lies (a transposed copy cost
@@ -254,7 +255,7 @@ def _block_size(ink: np.ndarray) -> float:
         changes = np.flatnonzero(both & ~repeat)
         if len(changes) >= 2:
             mean_gap = 1.0 / max(1.0 - (repeat & both).sum() / max(both.sum(), 1), 1e-3)
-            sizes.append(min(mean_gap, float(np.diff(changes).min())))
+            sizes.append(min(mean_gap, 2.0 * float(np.diff(changes).min())))
     return min(sizes, default=1.0)
 
 
