@@ -14,8 +14,8 @@ from models.mnist import as_model_input, load_mnist
 from train import report_training, save_training_metadata
 
 BATCH_SIZE = 128
-EXPOSURE_BATCH = 64  # non-digits of ``train.nondigits.EXPOSURE_KINDS`` in each batch (outlier exposure)
-EXPOSURE_WEIGHT = 0.5  # their loss (cross-entropy to the uniform answer) against the digits' (Hendrycks et al.)
+EXPOSURE_BATCH = 32  # non-digits of ``train.nondigits.EXPOSURE_KINDS`` in each batch (outlier exposure)
+EXPOSURE_WEIGHT = 0.3  # their loss (cross-entropy to the uniform answer) against the digits' (Hendrycks et al.)
 EXPOSURE_BANK = 20000  # distinct non-digits made once, augmented afresh each epoch
 
 
