@@ -29,6 +29,8 @@ def read_strokes_so_far():
     try:
         answer = live_reading(paths, options.get("layer"), options.get("method"), options.get("model"),
                               float(pen_width) if isinstance(pen_width, int | float) else None)
-    except (DigitInputError, ModelLoadError, ValueError) as exc:  # blank so far, a model gone, junk paths
-        return jsonify(error=str(exc)), 422
+    except (DigitInputError, ModelLoadError, ValueError) as exc:  # too little ink yet, a model gone, junk paths
+        # A 200: a stroke too short to read is a normal moment of drawing, not a failed request (a 4xx
+        # is a console error in the browser). The pen-up answer says what is wrong, if anything is.
+        return jsonify(error=str(exc))
     return jsonify(answer)

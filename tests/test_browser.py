@@ -303,3 +303,38 @@ def test_clicking_a_confusion_cell_shows_its_digits(app_browser):
     dash_duo.find_element(f"#{ids.GALLERY_ORDER} input[value=index]").click()
     until(lambda: indices() != by_confidence and indices() == sorted(by_confidence), timeout=TIMEOUT)
     assert dash_duo.get_logs() == []
+
+
+def test_live_reading_follows_the_pen_and_the_pen_up_answer_is_final(predict_page):
+    """While a slow stroke is drawn the live map and the top 3 follow it; after the pen-up the map shown is
+    the pen-up answer, the same as with live reading off."""
+    dash_duo = predict_page
+    driver = dash_duo.driver
+    driver.execute_script(
+        "window.__live = 0; new MutationObserver(r => { window.__live += r.length; }).observe("
+        "document.querySelector('#map-stack .live-map'), {subtree: true, attributes: true, attributeFilter: ['src']});")
+
+    def slow_one() -> None:
+        canvas = canvas_area(dash_duo)
+        actions = ActionChains(driver, duration=20)  # a pointer move every 20 ms, for about 2 s
+        actions.move_to_element(canvas).move_by_offset(0, round(40 - canvas.size["height"] / 2)).click_and_hold()
+        for _ in range(100):
+            actions.move_by_offset(0, 2)
+        actions.release().perform()
+
+    slow_one()
+    dash_duo.wait_for_contains_text(f"#{ids.STATUS}", "Read as 1", timeout=TIMEOUT)  # the pen-up answer
+    assert driver.execute_script("return window.__live;") >= 5  # the live map was drawn while the pen moved
+    until(lambda: driver.execute_script("return document.querySelector('#map-stack .live-map').hidden;"),
+          timeout=TIMEOUT)  # gone once the final map is drawn
+    live_on = heatmap_grid(dash_duo, ids.GRADCAM_FIGURE)
+
+    dash_duo.find_element(f"#{ids.LIVE_READING}").click()  # off: the same stroke gives the same final answer
+    dash_duo.find_element(f"#{ids.UNDO_BUTTON}").click()
+    dash_duo.wait_for_contains_text(f"#{ids.STATUS}", "Draw a digit", timeout=TIMEOUT)
+    driver.execute_script("window.__live = 0;")
+    slow_one()
+    dash_duo.wait_for_contains_text(f"#{ids.STATUS}", "Read as 1", timeout=TIMEOUT)
+    assert driver.execute_script("return window.__live;") == 0
+    np.testing.assert_array_equal(heatmap_grid(dash_duo, ids.GRADCAM_FIGURE), live_on)
+    assert dash_duo.get_logs() == []

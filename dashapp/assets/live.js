@@ -43,7 +43,10 @@
     function hideWhenFinal(layer) {
         const map = document.getElementById('gradcam-figure');
         const hide = () => { layer.hidden = true; observer.disconnect(); clearTimeout(fallback); };
-        const observer = new MutationObserver(hide);
+        // Dash marking the map as loading is not the final map.
+        const observer = new MutationObserver(records => {
+            if (records.some(r => r.attributeName !== 'data-dash-is-loading')) hide();
+        });
         if (map) observer.observe(map, {subtree: true, childList: true, attributes: true});
         const fallback = setTimeout(hide, 5000);  // an answer identical to the one before changes nothing
     }
@@ -76,7 +79,7 @@
         fetch('/_live-reading', {method: 'POST', headers: {'Content-Type': 'application/json'},
                                  body: JSON.stringify({strokes: paths, options: asked}), signal: controller.signal})
             .then(response => (response.ok ? response.json() : null))
-            .then(answer => { if (answer && drawing && number === latest) show(answer); })
+            .then(answer => { if (answer && answer.map && drawing && number === latest) show(answer); })
             .catch(() => {})  // aborted at the pen-up, or the server away: the pen-up answer says what is wrong
             .finally(() => {
                 if (inFlight === controller) { inFlight = null; schedule(); }
