@@ -79,12 +79,13 @@ def gunicorn(app: str, workers: int = 2, threads: int = 4, log_name: str = "guni
     """Run ``gunicorn APP`` with the deployment config on a free loopback port until the block ends.
 
     ``warm``: send each worker a few predictions first; off, the first request is the first one served.
+    ``config=""``: gunicorn's defaults, for an app that loads no model (``bench.floor_app``).
     """
     port = free_port()
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"digit-inspector-{log_name}-{port}.log"
-    command = [sys.executable, "-m", "gunicorn", app, "--config", config, "--bind", f"{HOST}:{port}",
-               "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
-               "--graceful-timeout", "5", "--access-logfile", "/dev/null"]
+    command = [sys.executable, "-m", "gunicorn", app, "--config", config or "/dev/null",  # not ./gunicorn.conf.py
+               "--bind", f"{HOST}:{port}", "--workers", str(workers), "--threads", str(threads),
+               "--worker-class", "gthread", "--graceful-timeout", "5", "--access-logfile", "/dev/null"]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     with open(log, "wb") as sink:
         process = subprocess.Popen(command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, env=env)

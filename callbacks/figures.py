@@ -166,6 +166,59 @@ def gradcam_figure(image: np.ndarray | Sequence[Sequence[float]], heatmap: np.nd
     return {"data": [digit, overlay], "layout": _bare(340, title, **PIXEL_AXES)}
 
 
+def _colour_table(colorscale: Sequence[Sequence[Any]]) -> np.ndarray:
+    """A plotly colour scale as a (101, 4) RGBA uint8 table, one row per whole percent: the colours
+    plotly.js interpolates between the stops, looked up instead of drawn by a heatmap trace."""
+    stops = np.array([float(stop) for stop, _ in colorscale])
+    colours = []
+    for _, colour in colorscale:
+        channels = [float(v) for v in colour[colour.index("(") + 1:-1].split(",")]
+        colours.append(channels[:3] + [channels[3] * 255 if len(channels) == 4 else 255.0])
+    colours = np.array(colours)
+    percents = np.arange(101) / 100
+    table = np.stack([np.interp(percents, stops, colours[:, c]) for c in range(4)], axis=1)
+    return np.rint(table).astype(np.uint8)
+
+
+OVERLAY_TABLE = _colour_table(OVERLAY_COLORSCALE)
+
+
+def _percents(grid: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
+    return np.clip(np.rint(np.asarray(grid, dtype=np.float64) * 100), 0, 100).astype(np.uint8)
+
+
+def _grid_png(pixels: np.ndarray) -> str:
+    """A uint8 grid (greyscale, or RGBA in the last axis) as a PNG data URI, one pixel a cell: the
+    browser scales it up without smoothing (``image-rendering: pixelated`` in predict.css)."""
+    return _png_uri(Image.fromarray(pixels))
+
+
+def pixel_map(image: np.ndarray | Sequence[Sequence[float]],
+              heatmap: np.ndarray | Sequence[Sequence[float]]) -> dict[str, str]:
+    """The explanation map as two 28x28 pictures, the digit (white ink on black) and the map over it
+    (``OVERLAY_COLORSCALE``, transparent at zero), and the map's whole percents in base64 (hover,
+    tests).
+
+    What ``gradcam_figure`` shows, drawn by the browser as two ``<img>`` instead of two heatmap
+    traces: a heatmap trace took ~30 ms to draw in the browser, a 28x28 PNG well under 1 ms.
+    """
+    digit, heat = _percents(image), _percents(heatmap)
+    # The overlay as a palette PNG (one byte a cell, the table's colours and opacities): a third
+    # of the size of RGBA, the very same pixels.
+    overlay = Image.frombytes("P", heat.shape[::-1], heat.tobytes())
+    overlay.putpalette(OVERLAY_TABLE[:, :3].tobytes())
+    buffer = io.BytesIO()
+    overlay.save(buffer, "PNG", transparency=OVERLAY_TABLE[:, 3].tobytes())
+    return {"digit": _grid_png(np.rint(digit * 2.55).astype(np.uint8)),
+            "overlay": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"),
+            "grid": base64.b64encode(heat.tobytes()).decode("ascii")}
+
+
+def input_picture(image: np.ndarray | Sequence[Sequence[float]]) -> str:
+    """The 28x28 input as the model saw it (white ink on black), a PNG data URI in whole percents of ink."""
+    return _grid_png(np.rint(_percents(image) * 2.55).astype(np.uint8))
+
+
 def top3_summary(top: Sequence[dict[str, Any]]) -> str:
     """The top-3 chart in words, for screen readers."""
     return "Top 3: " + ", ".join(f"{int(t['digit'])} ({float(t['probability']):.0%})" for t in top) + "."

@@ -26,8 +26,9 @@ from callbacks.figures import (
     gradcam_figure,
     heatmap_overlay_picture,
     heatmap_summary,
+    input_picture,
     message_figure,
-    model_input_figure,
+    pixel_map,
     png_bytes,
     top3_figure,
     top3_summary,
@@ -329,7 +330,7 @@ NEW_DIGIT = {ids.STROKES, ids.DIGIT_SOURCE, ids.PEN_WIDTH}  # inputs after which
 
 
 @callback(
-    Output(ids.TOP3_CHART, "figure"), Output(ids.GRADCAM_FIGURE, "figure"), Output(ids.MODEL_INPUT, "figure"),
+    Output(ids.TOP3_CHART, "figure"), Output(ids.GRADCAM_FIGURE, "children"), Output(ids.MODEL_INPUT, "children"),
     Output(ids.STATUS, "children"), Output(ids.STATUS, "className"), Output(ids.FAITHFULNESS, "children"),
     Output(ids.CURRENT_DIGIT, "data"), Output(ids.PREDICTION, "data"),
     Output(ids.EXPLAIN_CLASS, "options"), Output(ids.EXPLAIN_CLASS, "value"),
@@ -337,10 +338,10 @@ NEW_DIGIT = {ids.STROKES, ids.DIGIT_SOURCE, ids.PEN_WIDTH}  # inputs after which
     Output(ids.MODEL_INPUT_SUMMARY, "children"), Output(ids.NOVELTY_SUMMARY, "children"),
     Input(ids.STROKES, "data"), Input(ids.DIGIT_SOURCE, "data"), Input(ids.LAYER_DROPDOWN, "value"),
     Input(ids.METHOD_DROPDOWN, "value"), Input(ids.TOP3_CHART, "clickData"), Input(ids.EXPLAIN_CLASS, "value"),
-    Input(ids.PEN_WIDTH, "value"), Input(ids.PREDICT_MODEL, "data"), State(ids.OPACITY_SLIDER, "value"),
+    Input(ids.PEN_WIDTH, "value"), Input(ids.PREDICT_MODEL, "data"),
     prevent_initial_call=True,  # it writes current-digit (on every page); open_page starts it on page open
 )
-def predict(strokes, source, layer, method, bar_click, chosen, pen_width, model, opacity):
+def predict(strokes, source, layer, method, bar_click, chosen, pen_width, model):
     if source and source.get("kind") == "error":
         return _nothing_to_show(source["message"], "danger")
     if not source and not strokes:
@@ -370,13 +371,60 @@ def predict(strokes, source, layer, method, bar_click, chosen, pen_width, model,
     note = default_reason(service.explanations(model)) if shown == service.recommended(model) else ""
     text, colour = status_message(result, note)
     return (top3_figure(result["top"], explanation["class"], muted=not is_digit(result)),
-            gradcam_figure(result["input"], explanation["heatmap"], opacity, title),
-            model_input_figure(result["input"]),
+            map_children(pixel_map(result["input"], explanation["heatmap"]), title),
+            input_children(input_picture(result["input"])),
             text, _status_class(colour), faithfulness_text(explanation), digit, asdict(options),
             [{"label": str(t["digit"]), "value": t["digit"]} for t in result["top"]], explanation["class"],
             top3_summary(result["top"]), heatmap_summary(explanation["heatmap"], title),
             "What the model saw: the digit cropped, scaled to 20 pixels and centred in 28 × 28, white on black.",
             novelty_text(result))
+
+
+INPUT_TITLE = "What the model saw (28×28)"
+
+
+def map_children(picture: dict[str, str], title: str) -> list:
+    """The map (``gradcam-figure``): its title and the digit with the map over it.
+
+    Two pictures in a square (predict.css ``pixel-map``) instead of a plotly figure: the browser
+    draws them in well under a millisecond. The colour bar beside them is the page's (it never
+    changes), the overlay's opacity the CSS variable that the opacity slider sets on ``map-stack``;
+    ``data-grid`` holds the map's whole percents (for the hover, assets/live.js, which draws the
+    live map in the same shape).
+    """
+    return [html.Div(title, className="pixel-map-title"),
+            html.Div([html.Img(src=picture["digit"], alt="", className="pixel-map-digit"),
+                      html.Img(src=picture["overlay"], alt="", className="pixel-map-overlay")],
+                     className="pixel-map-frame", **{"data-grid": picture["grid"]})]
+
+
+def input_children(picture: str) -> list:
+    """The 28x28 input as the model saw it (``model-input``), a picture with the cells' grid over it."""
+    return [html.Div(INPUT_TITLE, className="pixel-map-title"),
+            html.Div(html.Img(src=picture, alt="", className="pixel-map-digit"),
+                     className="pixel-map-frame pixel-grid")]
+
+
+def empty_map(text: str) -> html.Div:
+    """A map's place while there is nothing to show, saying why."""
+    return html.Div(text, className="pixel-map-empty")
+
+
+def live_reading(paths: list[str], layer: str | None, method: str | None, model: str | None,
+                 pen_width: float | None) -> dict[str, Any]:
+    """The top 3 and the map of the strokes so far, for assets/live.js while the pen moves.
+
+    The same steps as ``predict`` for a drawing and the same figure builders, so that a live
+    reading looks like the answer; the pen-up answer (``predict``) is the final one.
+    """
+    service = model_service()
+    model = session_model(model)
+    options = service.options(service.layer(layer, model), method, None, model=model)
+    digit = compact_grid(normalize_digit(rasterize_strokes(paths, pen_width=pen_width or DEFAULT_PEN_WIDTH)))
+    result = service.explain_nonempty(np.asarray(digit, dtype=np.float32), options)
+    explanation = result["explanation"]
+    return {"top3": top3_figure(result["top"], explanation["class"], muted=not is_digit(result)),
+            "title": map_title(explanation), "map": pixel_map(result["input"], explanation["heatmap"])}
 
 
 def map_title(explanation: dict[str, Any], model: str | None = None) -> str:
@@ -424,23 +472,26 @@ def show_compared(digit, compared, method, layer, opacity):
 
 
 def _nothing_to_show(message: str, colour: str) -> tuple:
-    return (message_figure("No digit yet", 260), message_figure("No heatmap yet", 340),
-            message_figure("No input yet", 300), message, _status_class(colour), "", None, None, [], None,
+    return (message_figure("No digit yet", 260), empty_map("No heatmap yet"),
+            empty_map("No input yet"), message, _status_class(colour), "", None, None, [], None,
             "No digit read yet.", "No map yet.", "No input yet.", "")
 
 
-# In the browser: the map's opacity is presentation, not worth a request per slider step. Trace 1
-# is the map (callbacks/figures.py gradcam_figure); a message figure has no traces.
+# In the browser: the map's opacity is presentation, not worth a request per slider step. A CSS
+# variable of map-stack: the map and the live map both follow it (predict.css pixel-map-overlay).
 clientside_callback(
-    """(opacity, figure) => {
-        if (!figure || !figure.data || figure.data.length < 2) { return window.dash_clientside.no_update; }
-        const data = figure.data.slice();
-        data[1] = {...data[1], opacity: opacity};
-        return {...figure, data: data};
-    }""",
-    Output(ids.GRADCAM_FIGURE, "figure", allow_duplicate=True),
-    Input(ids.OPACITY_SLIDER, "value"), State(ids.GRADCAM_FIGURE, "figure"),
-    prevent_initial_call=True,
+    """(opacity) => ({'--overlay-opacity': String(opacity)})""",
+    Output(ids.MAP_STACK, "style"), Input(ids.OPACITY_SLIDER, "value"),
+)
+
+# In the browser: what a live reading is asked with, where assets/live.js reads it (live-options'
+# data-options). The class explained is the top 1, as after any new stroke.
+clientside_callback(
+    """(live, layer, method, model, penWidth) => JSON.stringify(
+        {live: !!live, layer: layer, method: method, model: model, pen_width: penWidth})""",
+    Output(ids.LIVE_OPTIONS, "data-options"),
+    Input(ids.LIVE_READING, "value"), Input(ids.LAYER_DROPDOWN, "value"), Input(ids.METHOD_DROPDOWN, "value"),
+    Input(ids.PREDICT_MODEL, "data"), Input(ids.PEN_WIDTH, "value"),
 )
 
 

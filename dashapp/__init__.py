@@ -24,6 +24,7 @@ import callbacks.shell  # noqa: F401
 import dashapp.field_api  # noqa: F401  (adds the field routes to the api blueprint)
 from dashapp.api import api
 from dashapp.field import FieldService
+from dashapp.live import live
 from dashapp.service import ModelService
 from dashapp.settings import Settings
 from layouts import evaluation, explanations, field, layers, predict
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     ModelService(settings).init_app(server)
     FieldService(settings).init_app(server)
     server.register_blueprint(api)
+    server.register_blueprint(live)
 
     app = dash.Dash(__name__, server=server, use_pages=True, pages_folder="", title="Digit Inspector",
                     update_title=None)

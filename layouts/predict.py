@@ -40,6 +40,9 @@ def _drawing_column() -> dbc.Col:
                 dbc.Button("Undo stroke", id=ids.UNDO_BUTTON, color="dark", outline=True),
                 dbc.Button("Clear", id=ids.CLEAR_BUTTON, color="dark", outline=True),
             ], className="my-2"),
+            html.Div(dbc.Switch(id=ids.LIVE_READING, label="Live reading (answers while you draw)", value=True,
+                                persistence=True, persistence_type="session", className="small"),
+                     id=ids.LIVE_OPTIONS),
         ]),
         html.Div(id=ids.SOURCE_PANEL, hidden=True, className="source-panel", children=[
             html.Img(id=ids.SOURCE_IMAGE, className="source-image"),
@@ -82,9 +85,17 @@ def _answer_column() -> dbc.Col:
         html.Div([html.Span("Explain digit", className="me-2 small"),
                   dbc.RadioItems(id=ids.EXPLAIN_CLASS, options=[], inline=True, className="explain-class")],
                  role="radiogroup", **{"aria-label": "Digit to explain"}),
-        dcc.Graph(id=ids.MODEL_INPUT, config=STATIC),
+        html.Div(id=ids.MODEL_INPUT, className="pixel-map model-input", **{"aria-hidden": "true"}),
         _hidden_summary(ids.MODEL_INPUT_SUMMARY),
     ], xs=12, md=True, lg=4)
+
+
+def colour_bar() -> html.Div:
+    """The map's colour bar (predict.css: callbacks/figures.py OVERLAY_COLORSCALE), 0 at the bottom."""
+    return html.Div([html.Div(className="colour-bar-scale"),
+                     html.Div([html.Span(tick) for tick in ("1", "0.8", "0.6", "0.4", "0.2", "0")],
+                              className="colour-bar-ticks"),
+                     html.Div("importance", className="colour-bar-title")], className="colour-bar")
 
 
 def _explanation_column() -> dbc.Col:
@@ -101,7 +112,11 @@ def _explanation_column() -> dbc.Col:
                      dcc.Store(id=ids.SELECTED_METHOD, storage_type="session"),
                      dbc.FormText(METHOD_HELP[DEFAULT_METHOD], id=ids.METHOD_HELP)], xs=12, sm=6, lg=12, xl=6),
         ], className="g-2"),
-        dcc.Graph(id=ids.GRADCAM_FIGURE, config=STATIC),
+        # The map and, above it while the pen moves, the live map that assets/live.js draws.
+        html.Div([html.Div(id=ids.GRADCAM_FIGURE, className="pixel-map", **{"aria-hidden": "true"}),
+                  html.Div(className="pixel-map live-map", hidden=True, **{"aria-hidden": "true"}),
+                  colour_bar()],
+                 id=ids.MAP_STACK, className="map-stack"),
         _hidden_summary(ids.GRADCAM_SUMMARY),
         dbc.Label("Heatmap opacity", html_for=ids.OPACITY_SLIDER),
         dcc.Slider(id=ids.OPACITY_SLIDER, min=0, max=1, step=0.05, value=0.5,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 
@@ -69,10 +70,16 @@ def as_array(value) -> np.ndarray:
     return np.asarray(value)
 
 
-def heatmap_grid(dash_duo, graph_id: str, trace: int) -> np.ndarray:
-    """A heatmap trace's grid in [0, 1]: its values over its ``zmax`` (the app sends whole percents)."""
-    data = figure(dash_duo, graph_id)["data"][trace]
-    return as_array(data["z"]) / data["zmax"]
+def heatmap_grid(dash_duo, map_id: str) -> np.ndarray:
+    """A map's grid in [0, 1]: ``gradcam-figure``'s explanation from its ``data-grid`` (the cells' whole
+    percents in base64), ``model-input``'s digit from its picture (grey levels: whole percents of ink)."""
+    grid, src = dash_duo.driver.execute_script(
+        f"const frame = document.querySelector('#{map_id} .pixel-map-frame');"
+        "return frame ? [frame.dataset.grid || null, frame.querySelector('img').src] : [null, null];")
+    if grid:
+        return np.frombuffer(base64.b64decode(grid), dtype=np.uint8).reshape(28, 28) / 100
+    picture = Image.open(io.BytesIO(base64.b64decode(src.partition(",")[2])))
+    return np.rint(np.asarray(picture.convert("L"), dtype=np.float64) / 2.55) / 100
 
 
 def top_digit(dash_duo) -> int | None:
@@ -83,8 +90,15 @@ def top_digit(dash_duo) -> int | None:
 
 
 def heatmap_title(dash_duo) -> str:
-    fig = figure(dash_duo, ids.GRADCAM_FIGURE)
-    return (fig or {}).get("layout", {}).get("title", {}).get("text", "")
+    return dash_duo.driver.execute_script(
+        f"const title = document.querySelector('#{ids.GRADCAM_FIGURE} .pixel-map-title');"
+        "return title ? title.textContent : '';")
+
+
+def overlay_opacity(dash_duo) -> float:
+    """The map's opacity over the digit, as the browser shows it."""
+    return float(dash_duo.driver.execute_script(
+        f"return getComputedStyle(document.querySelector('#{ids.GRADCAM_FIGURE} .pixel-map-overlay')).opacity;"))
 
 
 def wait_for_reading(dash_duo, digit: int) -> None:
@@ -142,7 +156,7 @@ def test_drawn_one_and_seven_are_read(predict_page):
     draw(dash_duo, ONE)
     wait_for_reading(dash_duo, 1)
     assert "Read as 1" in dash_duo.find_element(f"#{ids.STATUS}").text
-    model_input = heatmap_grid(dash_duo, ids.MODEL_INPUT, 0)
+    model_input = heatmap_grid(dash_duo, ids.MODEL_INPUT)
     assert model_input.shape == (28, 28) and model_input.max() > 0.9  # the digit the model saw
 
     dash_duo.find_element(f"#{ids.CLEAR_BUTTON}").click()
@@ -151,7 +165,7 @@ def test_drawn_one_and_seven_are_read(predict_page):
 
     draw(dash_duo, SEVEN)
     wait_for_reading(dash_duo, 7)
-    heatmap = heatmap_grid(dash_duo, ids.GRADCAM_FIGURE, 1)
+    heatmap = heatmap_grid(dash_duo, ids.GRADCAM_FIGURE)
     assert heatmap.shape == (28, 28) and heatmap.max() == pytest.approx(1.0)
     assert dash_duo.get_logs() == []
 
@@ -189,12 +203,12 @@ def test_switching_layer_changes_the_heatmap(predict_page):
     wait_for_reading(dash_duo, 7)
     until(lambda: " at conv" in heatmap_title(dash_duo), timeout=TIMEOUT)  # the recommended layer by default
     shown = heatmap_title(dash_duo).rsplit(" at ", 1)[1]
-    before = heatmap_grid(dash_duo, ids.GRADCAM_FIGURE, 1)
+    before = heatmap_grid(dash_duo, ids.GRADCAM_FIGURE)
 
     other = "conv2" if shown != "conv2" else "conv4"
     dash_duo.select_dcc_dropdown(f"#{ids.LAYER_DROPDOWN}", index=int(other[-1]) - 1)
     until(lambda: heatmap_title(dash_duo).endswith(f" at {other}"), timeout=TIMEOUT)
-    after = heatmap_grid(dash_duo, ids.GRADCAM_FIGURE, 1)
+    after = heatmap_grid(dash_duo, ids.GRADCAM_FIGURE)
     assert after.shape == before.shape == (28, 28)
     assert np.abs(after - before).mean() > 0.02
     assert dash_duo.get_logs() == []
@@ -225,9 +239,11 @@ def test_opacity_slider_changes_only_the_overlay(predict_page):
     dash_duo = predict_page
     draw(dash_duo, ONE)
     wait_for_reading(dash_duo, 1)
-    assert figure(dash_duo, ids.GRADCAM_FIGURE)["data"][1]["opacity"] == 0.5
+    until(lambda: overlay_opacity(dash_duo) == 0.5, timeout=TIMEOUT)
+    digit = heatmap_grid(dash_duo, ids.GRADCAM_FIGURE)
     dash_duo.find_element(f"#{ids.OPACITY_SLIDER} [role=slider]").send_keys(Keys.END)  # slide to 1
-    until(lambda: figure(dash_duo, ids.GRADCAM_FIGURE)["data"][1]["opacity"] > 0.9, timeout=TIMEOUT)
+    until(lambda: overlay_opacity(dash_duo) > 0.9, timeout=TIMEOUT)
+    np.testing.assert_array_equal(heatmap_grid(dash_duo, ids.GRADCAM_FIGURE), digit)  # the same map, no request
     assert dash_duo.get_logs() == []
 
 
@@ -286,4 +302,39 @@ def test_clicking_a_confusion_cell_shows_its_digits(app_browser):
     by_confidence = indices()
     dash_duo.find_element(f"#{ids.GALLERY_ORDER} input[value=index]").click()
     until(lambda: indices() != by_confidence and indices() == sorted(by_confidence), timeout=TIMEOUT)
+    assert dash_duo.get_logs() == []
+
+
+def test_live_reading_follows_the_pen_and_the_pen_up_answer_is_final(predict_page):
+    """While a slow stroke is drawn the live map and the top 3 follow it; after the pen-up the map shown is
+    the pen-up answer, the same as with live reading off."""
+    dash_duo = predict_page
+    driver = dash_duo.driver
+    driver.execute_script(
+        "window.__live = 0; new MutationObserver(r => { window.__live += r.length; }).observe("
+        "document.querySelector('#map-stack .live-map'), {subtree: true, attributes: true, attributeFilter: ['src']});")
+
+    def slow_one() -> None:
+        canvas = canvas_area(dash_duo)
+        actions = ActionChains(driver, duration=20)  # a pointer move every 20 ms, for about 2 s
+        actions.move_to_element(canvas).move_by_offset(0, round(40 - canvas.size["height"] / 2)).click_and_hold()
+        for _ in range(100):
+            actions.move_by_offset(0, 2)
+        actions.release().perform()
+
+    slow_one()
+    dash_duo.wait_for_contains_text(f"#{ids.STATUS}", "Read as 1", timeout=TIMEOUT)  # the pen-up answer
+    assert driver.execute_script("return window.__live;") >= 5  # the live map was drawn while the pen moved
+    until(lambda: driver.execute_script("return document.querySelector('#map-stack .live-map').hidden;"),
+          timeout=TIMEOUT)  # gone once the final map is drawn
+    live_on = heatmap_grid(dash_duo, ids.GRADCAM_FIGURE)
+
+    dash_duo.find_element(f"#{ids.LIVE_READING}").click()  # off: the same stroke gives the same final answer
+    dash_duo.find_element(f"#{ids.UNDO_BUTTON}").click()
+    dash_duo.wait_for_contains_text(f"#{ids.STATUS}", "Draw a digit", timeout=TIMEOUT)
+    driver.execute_script("window.__live = 0;")
+    slow_one()
+    dash_duo.wait_for_contains_text(f"#{ids.STATUS}", "Read as 1", timeout=TIMEOUT)
+    assert driver.execute_script("return window.__live;") == 0
+    np.testing.assert_array_equal(heatmap_grid(dash_duo, ids.GRADCAM_FIGURE), live_on)
     assert dash_duo.get_logs() == []

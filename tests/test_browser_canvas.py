@@ -154,7 +154,7 @@ def test_an_empty_map_gives_way_to_one_with_evidence(app_browser, mnist_test):
     dash_duo.select_dcc_dropdown(f"#{ids.LAYER_DROPDOWN}", index=2)  # conv3
     until(lambda: "found no evidence" in status(dash_duo), timeout=TIMEOUT)
     assert f"for digit {y[1]} at layer conv3, so the map shown is Grad-CAM at layer conv4" in status(dash_duo)
-    assert heatmap_grid(dash_duo, ids.GRADCAM_FIGURE, 1).max() > 0
+    assert heatmap_grid(dash_duo, ids.GRADCAM_FIGURE).max() > 0
     assert "conv4" in heatmap_title(dash_duo)
     assert dash_duo.get_logs() == []
 
@@ -165,7 +165,7 @@ def test_test_digit_opens_from_its_url_and_from_the_examples(app_browser, mnist_
     dash_duo.wait_for_page(dash_duo.server.url + "/?test=1")
     dash_duo.wait_for_contains_text(f"#{ids.SOURCE_PANEL}", "MNIST test digit #1", timeout=TIMEOUT)
     wait_for_reading(dash_duo, int(y[1]))
-    model_input = heatmap_grid(dash_duo, ids.MODEL_INPUT, 0)
+    model_input = heatmap_grid(dash_duo, ids.MODEL_INPUT)
     np.testing.assert_allclose(model_input, x[1] / 255.0, atol=0.005)  # read as the test digit is (in whole %)
 
     examples = dash_duo.find_elements(f"#{ids.EXAMPLE_DIGITS} a")
@@ -253,7 +253,7 @@ def test_no_sideways_scrolling_and_one_h1(app_browser, width):
     assert overflow <= 0
     assert len(dash_duo.find_elements("h1")) == 1
     heatmap_width = dash_duo.driver.execute_script(
-        f"return document.querySelector('#{ids.GRADCAM_FIGURE} .nsewdrag').getBoundingClientRect().width;")
+        f"return document.querySelector('#{ids.GRADCAM_FIGURE} .pixel-map-frame').getBoundingClientRect().width;")
     assert heatmap_width >= 200  # a map you can read, on a phone too
     for colour in ("success", "warning", "danger", "info"):  # every status colour, with its text
         foreground, background = dash_duo.driver.execute_script(

@@ -38,7 +38,7 @@ def test_screenshots(dash_duo, dash_app):
     dash_duo.driver.set_window_size(390, 2700)
     until(lambda: dash_duo.driver.execute_script("return window.innerWidth") == 390, timeout=TIMEOUT)
     until(lambda: dash_duo.driver.execute_script(
-        f"return document.querySelector('#{ids.GRADCAM_FIGURE} .main-svg').getBoundingClientRect().width < 390;"),
+        f"return document.querySelector('#{ids.TOP3_CHART} .main-svg').getBoundingClientRect().width < 390;"),
         timeout=TIMEOUT)  # the figures have followed the window
     dash_duo.driver.save_screenshot(str(DOCS / "predict-phone.png"))
     dash_duo.driver.set_window_size(1400, 900)

@@ -4,8 +4,8 @@
  * grabbed that stroke instead of starting a new one, and a tap drew nothing. Here old strokes never
  * take the pointer, and a tap is a dot. Pointer events cover mouse, pen and touch alike (the canvas'
  * `touch-action: none` in predict.css keeps a finger from scrolling the page). A finished stroke is
- * added to the figure and written to the `strokes` store: that store's change is the one request a
- * stroke costs.
+ * added to the figure and written to the `strokes` store: that store's change is the pen-up's request.
+ * While the pen moves, assets/live.js reads the strokes so far (the `live-reading` switch).
  */
 (function () {
     const SIZE = 280;  // canvas units on both axes: callbacks/figures.py canvas_figure
@@ -52,6 +52,10 @@
             if (Math.hypot(x - lx, y - ly) >= 1) stroke.points.push([x, y]);
         }
         stroke.preview.setAttribute('d', svgPath(stroke.points));
+        if (window.liveReading) {  // assets/live.js: the strokes so far, when it sends them
+            const {gd, points} = stroke;
+            window.liveReading.moved(() => (gd.layout.shapes || []).map(s => s.path).concat([svgPath(points)]));
+        }
     }
 
     document.addEventListener('pointerdown', event => {
@@ -75,6 +79,7 @@
         if (event.type === 'pointerup') addPoints(event);
         const {gd, pen, points, preview} = stroke;
         stroke = null;
+        if (window.liveReading) window.liveReading.ended();  // the pen-up answer is the final one
         const shape = {type: 'path', path: svgPath(points), line: {color: pen.color, width: pen.width},
                        layer: 'below', editable: false};
         const shapes = (gd.layout.shapes || []).concat([shape]);
