@@ -1,10 +1,8 @@
-"""Not a digit, in the browser: a drawn star and an uploaded texture are called what they are."""
+"""Not a digit, in the browser: a drawn star and an uploaded printed word are called what they are."""
 
 from __future__ import annotations
 
-import numpy as np
 from dash.testing.wait import until
-from PIL import Image
 from test_browser import (  # noqa: F401
     SEVEN,
     TIMEOUT,
@@ -49,12 +47,13 @@ def test_a_drawn_star_is_not_a_digit_and_a_seven_is(predict_page):  # noqa: F811
     assert dash_duo.get_logs() == []
 
 
-def test_an_uploaded_texture_is_not_a_digit(predict_page, tmp_path):  # noqa: F811
+def test_an_uploaded_word_is_not_a_digit(predict_page, tmp_path):  # noqa: F811
+    from train.nondigits import nondigit_files
+
     dash_duo = predict_page
-    yy, xx = np.mgrid[0:180, 0:240]
-    texture = tmp_path / "tiles.png"
-    Image.fromarray((((yy // 15 + xx // 15) % 2) * 255).astype(np.uint8)).save(texture)
-    dash_duo.find_element(f"#{ids.UPLOAD} input[type=file]").send_keys(str(texture))
+    word = tmp_path / "word.png"
+    word.write_bytes(nondigit_files("printed-words", 1, seed=1)[0])
+    dash_duo.find_element(f"#{ids.UPLOAD} input[type=file]").send_keys(str(word))
     until(lambda: "does not look like a digit" in status(dash_duo), timeout=TIMEOUT,
-          msg=f"a texture was read as a digit: {status(dash_duo)}")
+          msg=f"a printed word was read as a digit: {status(dash_duo)}")
     assert dash_duo.get_logs() == []

@@ -62,7 +62,7 @@ def augmented_batches(x_train, y_train, epochs: int, seed: int, exposure: np.nda
     return dataset, steps_per_epoch
 
 
-def train(epochs: int, out: Path, seed: int, train_size: int | None = None, exposure: bool = True) -> dict:
+def train(epochs: int, out: Path, seed: int, train_size: int | None = None, exposure: bool = False) -> dict:
     import keras
 
     from models.network import build_digit_cnn
@@ -99,13 +99,14 @@ def train(epochs: int, out: Path, seed: int, train_size: int | None = None, expo
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m train", description=__doc__)
-    parser.add_argument("--epochs", type=int, default=24)
+    parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_PATH)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--train-size", type=int, default=None,
                         help="train on the first N training digits only (quick trial runs)")
-    parser.add_argument("--no-exposure", action="store_true",
-                        help="train on digits only, without the non-digits of outlier exposure")
+    parser.add_argument("--exposure", action="store_true",
+                        help="also train on non-digits toward the uniform answer (outlier exposure; not how the "
+                             "shipped model was trained: see the README)")
     parser.add_argument("--finetune", metavar="MODEL", default=None,
                         help="fine-tune this model (path or name) on --field instead of training one")
     parser.add_argument("--field", metavar="EXPORT", type=Path, default=None,
@@ -119,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         from train.finetune import main as finetune
         return finetune(args.finetune, args.field, args.seed,  # --epochs when given, else fine-tuning's few
                         None if args.epochs == parser.get_default("epochs") else args.epochs)
-    return report_training(lambda: train(args.epochs, args.out, args.seed, args.train_size, not args.no_exposure),
+    return report_training(lambda: train(args.epochs, args.out, args.seed, args.train_size, args.exposure),
                            args.out)
 
 
