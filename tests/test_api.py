@@ -112,7 +112,7 @@ def test_predict_says_where_its_time_went(client, seven):
     spans = server_timing(response.headers["Server-Timing"])
     assert list(spans) == ["decode", "normalise", "model", "json"]
     assert all(ms >= 0 for ms in spans.values()) and spans["model"] > 0
-    assert list(response.json) == ["top", "input", "explanation"]  # DESIGN.md's order, not sorted
+    assert list(response.json) == ["top", "input", "explanation", "novelty"]  # DESIGN.md's order, not sorted
 
 
 def test_predict_reads_a_raw_body_with_query_options(client, seven):
@@ -287,4 +287,7 @@ def test_an_uploaded_model_is_checked_saved_under_a_free_name_and_offered(dash_a
         response = upload(path, name)
         assert response.status_code == status and words in response.json["error"], name
         assert str(tmp_path) not in response.json["error"] or status == 413
-    assert sorted(p.name for p in models_dir.iterdir()) == ["my_net.keras", "my_net_2.keras"]
+    assert sorted(p.name for p in models_dir.glob("*.keras")) == ["my_net.keras", "my_net_2.keras"]
+    # Beside them, only the not-a-digit fit of a model that answered (and its lock): kept once, not per request.
+    assert {p.name for p in models_dir.iterdir() if p.suffix != ".keras"} <= {
+        f"{name}.novelty.{kind}" for name in ("my_net", "my_net_2") for kind in ("npz", "lock")}
