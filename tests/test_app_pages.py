@@ -56,7 +56,7 @@ def test_gallery_card_links_to_the_predict_page_with_a_readable_map():
 
 def test_navbar_folds_into_a_menu_and_charts_carry_their_words():
     bar = navbar([{"name": "Layers", "relative_path": "/layers", "path": "/layers"}])
-    assert bar.expand == "md"
+    assert bar.expand == "lg"  # five pages and the model menu need 992 px
     toggler, collapse = bar.children.children[1:]
     assert toggler.id == ids.NAV_TOGGLER and collapse.id == ids.NAV_COLLAPSE and collapse.is_open is False
     assert '<html lang="en">' in INDEX_STRING
