@@ -241,21 +241,23 @@ def load_or_fit(model, cache_dir: Path | None = None, detector: str | None = Non
 
     from models.report import file_lock
 
-    if model.path is None:  # a model held only in memory: nowhere to keep the fit
-        fitted = fit_for_model(model)
-        return fitted.using(detector) if detector in fitted.thresholds else fitted
-    path = novelty_path(model.path)
-    if cache_dir is not None and not os.access(path.parent, os.W_OK):
-        path = Path(cache_dir) / path.name
-    fitted = NoveltyDetector.read(path)
-    if fitted is None or fitted.model_digest != model.digest:
-        with file_lock(path.with_suffix(".lock")):
-            fitted = NoveltyDetector.read(path)
-            if fitted is None or fitted.model_digest != model.digest:
-                fitted = fit_for_model(model)
-                fitted.save(path)
-    chosen = detector if detector in fitted.thresholds else fitted.detector
-    return fitted.using(chosen) if chosen != fitted.detector else fitted
+    def chosen(fitted: NoveltyDetector) -> NoveltyDetector:
+        return fitted.using(detector) if detector in fitted.thresholds and detector != fitted.detector else fitted
+
+    kept = novelty_path(model.path) if model.path else None
+    fitted = NoveltyDetector.read(kept) if kept else None
+    if fitted is not None and fitted.model_digest == model.digest:
+        return chosen(fitted)
+    if kept is not None and not os.access(kept.parent, os.W_OK):
+        kept = Path(cache_dir) / kept.name if cache_dir is not None else None
+    if kept is None:  # a model held only in memory, or nowhere writable: fitted for this process only
+        return chosen(fit_for_model(model))
+    with file_lock(kept.with_suffix(".lock")):
+        fitted = NoveltyDetector.read(kept)
+        if fitted is None or fitted.model_digest != model.digest:
+            fitted = fit_for_model(model)
+            fitted.save(kept)
+    return chosen(fitted)
 
 
 def novelty_sentences(section: dict[str, Any] | None) -> list[str]:

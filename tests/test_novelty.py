@@ -235,3 +235,24 @@ def test_every_detector_scores_inside_every_compiled_explanation(model_zoo, mnis
                               (None, "occlusion")):
             *_, scores = model.explain_with_novelty(images, layer, method)
             np.testing.assert_allclose(scores, expected, rtol=1e-4, atol=1e-4, err_msg=f"{name} {method} {layer}")
+
+
+def test_a_read_only_models_folder_keeps_the_fit_in_the_cache_or_in_memory(model_zoo, monkeypatch, tmp_path):
+    import os
+
+    from models import novelty
+    from models.inference import DigitModel
+
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    path = folder / "net.keras"
+    path.write_bytes(model_zoo["conv_bn_relu_blocks"].read_bytes())
+    writable = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == folder else writable(p, mode))
+    in_memory = DigitModel.load(path)  # the CLI: no cache folder
+    assert in_memory.novelty.thresholds and not list(folder.glob("*.novelty.*"))
+    cache = tmp_path / "cache"
+    DigitModel.load(path, cache_dir=cache)  # the app: its cache folder
+    assert (cache / "net.novelty.npz").is_file() and not list(folder.glob("*.novelty.*"))
+    monkeypatch.setattr(novelty, "fit_for_model", lambda *a, **k: pytest.fail("fitted again"))
+    assert DigitModel.load(path, cache_dir=cache).novelty.model_digest == in_memory.digest
