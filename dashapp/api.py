@@ -112,12 +112,13 @@ def predict():
                               request.values.get("model"))
     timings = Timings()
     data = _uploaded_image(limit)
-    result = service.predict_image(data, options, timings)
+    image = service.decode(data, timings)
+    result = service.predict_decoded(image, options, timings)
     if FieldService.of(current_app).mode == "all":  # every prediction is a field record (DESIGN.md)
         from dashapp.field_api import record_api_prediction
 
         with timings.span("record"):
-            record_api_prediction(result, data, options)
+            record_api_prediction(result, image, options)
     with timings.span("json"):
         response = jsonify(result)
     # Where this request's time went (decode, normalise, model, json): browsers' network panels

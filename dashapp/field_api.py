@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 from flask import current_app, request, send_file
+from PIL import Image
 
 from dashapp.api import Rejected, _error, _uploaded_image, api
 from dashapp.field import (
@@ -26,7 +27,7 @@ from dashapp.field import (
     bearer_token,
     parse_label,
 )
-from dashapp.field.records import parse_record_id, thumbnail_of_bytes
+from dashapp.field.records import parse_record_id, thumbnail_png
 from dashapp.service import ExplainOptions, ModelService
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,9 @@ def field_service() -> FieldService:
     return FieldService.of(current_app)
 
 
-def record_api_prediction(result: dict[str, Any], data: bytes, options: ExplainOptions) -> None:
-    """In ``all`` mode, keep a prediction of ``POST /api/predict`` and put its ``id`` in the object.
+def record_api_prediction(result: dict[str, Any], image: Image.Image, options: ExplainOptions) -> None:
+    """In ``all`` mode, keep a prediction of ``POST /api/predict`` and put its ``id`` in the object (its
+    thumbnail made from the image the prediction decoded, not decoded again).
 
     A database that cannot take it costs the record, never the answer: the prediction goes out
     without an ``id`` and the log says why.
@@ -46,7 +48,7 @@ def record_api_prediction(result: dict[str, Any], data: bytes, options: ExplainO
     service = ModelService.of(current_app)
     name = service.model_name(options.model)
     try:
-        result["id"] = field_service().keep(result, name, service.model_path(name), "api", thumbnail_of_bytes(data))
+        result["id"] = field_service().keep(result, name, service.model_path(name), "api", thumbnail_png(image))
     except FieldUnavailable as exc:
         log.warning("prediction not recorded: %s", exc)
 
@@ -102,9 +104,10 @@ def feedback():
     data = _uploaded_image(service.settings.max_upload_bytes)
     options = service.options(request.values.get("layer"), request.values.get("method"), None,
                               request.values.get("model"))
-    result = service.predict_image(data, options)
+    image = service.decode(data)
+    result = service.predict_decoded(image, options)
     name = service.model_name(options.model)
-    record_id = field.keep(result, name, service.model_path(name), "api", thumbnail_of_bytes(data), label=label)
+    record_id = field.keep(result, name, service.model_path(name), "api", thumbnail_png(image), label=label)
     return {"id": record_id}, 201
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 from flask import Flask
+from PIL import Image
 
 from callbacks import SERVICE_EXTENSION
 from dashapp.settings import Settings
@@ -295,8 +296,16 @@ class ModelService:
 
     def predict_image(self, data: bytes, options: ExplainOptions, timings: Timings | None = None) -> dict[str, Any]:
         timings = timings or Timings()
-        with timings.span("decode"):
-            image = load_image(data, self.settings.max_upload_bytes, self.settings.max_image_pixels)
+        return self.predict_decoded(self.decode(data, timings), options, timings)
+
+    def decode(self, data: bytes, timings: Timings | None = None) -> Image.Image:
+        """The image file decoded under this server's limits (``DigitInputError`` with a sentence if not)."""
+        with (timings or Timings()).span("decode"):
+            return load_image(data, self.settings.max_upload_bytes, self.settings.max_image_pixels)
+
+    def predict_decoded(self, image: Image.Image, options: ExplainOptions,
+                        timings: Timings | None = None) -> dict[str, Any]:
+        timings = timings or Timings()
         with timings.span("normalise"):
             digit = normalize_digit(image)
         with timings.span("model"):

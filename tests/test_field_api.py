@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from dashapp.field import FIELD_EXTENSION, FieldService
+from dashapp.field.records import thumbnail_png
 
 TOKEN = "s3cret-token"
 
@@ -78,6 +79,10 @@ def test_all_mode_records_every_prediction_and_its_id_takes_a_label(client, use_
     assert answer.status_code == 200 and isinstance(answer.json["id"], int)
     assert "record;dur=" in answer.headers["Server-Timing"]
     assert field.store.summary()["records"] == 1 and field.store.summary()["labeled"] == 0
+    record = field.store.get(answer.json["id"])  # the thumbnail is made from the image the prediction decoded
+    assert record["thumbnail"] == thumbnail_png(Image.open(io.BytesIO(seven)))
+    assert max(Image.open(io.BytesIO(record["thumbnail"])).size) <= 64
+    assert np.allclose(np.frombuffer(record["input"], np.float32).reshape(28, 28), answer.json["input"], atol=1e-3)
     sent = client.post("/api/feedback", data={"id": str(answer.json["id"]), "label": "not a digit"})
     assert sent.status_code == 201 and sent.json == {"id": answer.json["id"]}
     assert field.store.summary()["confusion_matrix"][10][7] == 1

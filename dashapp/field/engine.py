@@ -101,6 +101,18 @@ def writing(url: str) -> Iterator[Connection]:
 
 
 @contextlib.contextmanager
+def single_write(url: str) -> Iterator[Connection]:
+    """A connection for one statement that writes: on PostgreSQL in autocommit (the statement is its own
+    transaction, one round trip); on SQLite an immediate transaction as ``writing``."""
+    if is_sqlite(url):
+        with writing(url) as connection:
+            yield connection
+        return
+    with engine_for(url).connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        yield connection
+
+
+@contextlib.contextmanager
 def reading(url: str) -> Iterator[Connection]:
     with engine_for(url).connect() as connection, connection.begin():
         yield connection

@@ -75,14 +75,6 @@ def thumbnail_png(picture: Image.Image | np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def thumbnail_of_bytes(data: bytes) -> bytes:
-    """The thumbnail of an image file already checked by the prediction (first frame of an animation)."""
-    with Image.open(io.BytesIO(data)) as picture:
-        picture.draft("RGB", (THUMBNAIL_SIZE * 2, THUMBNAIL_SIZE * 2))  # JPEG: decode at a reduced size
-        picture.seek(0)
-        return thumbnail_png(picture)
-
-
 def strokes_json(strokes: list[str] | None) -> str | None:
     if not strokes:
         return None

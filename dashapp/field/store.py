@@ -25,6 +25,7 @@ from dashapp.field.records import LABELS, NOT_A_DIGIT, FieldInputError, input_ar
 from dashapp.field.schema import records
 
 log = logging.getLogger(__name__)
+_INSERT = records.insert()
 PURGE_EVERY_S = 3600  # with a retention period, old records go at most this long after they expire
 
 
@@ -113,8 +114,10 @@ class FieldStore:
         return record_id
 
     def _insert(self, row: dict[str, Any]) -> int:
-        with engine.writing(self.url) as connection:
-            return int(connection.execute(records.insert().values(**row)).inserted_primary_key[0])
+        # One statement, atomic by itself: on PostgreSQL it goes alone (no BEGIN and COMMIT round trips);
+        # the statement is the same object every time, so SQLAlchemy compiles it once.
+        with engine.single_write(self.url) as connection:
+            return int(connection.execute(_INSERT, row).inserted_primary_key[0])
 
     def set_label(self, record_id: int, label: int) -> None:
         with self._guard(), engine.writing(self.url) as connection:
