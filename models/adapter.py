@@ -84,17 +84,32 @@ class ModelSpec:
         return self._model(("logits",), (self.logits,))
 
     @property
+    def feature_dims(self) -> int:
+        return int(self.features.shape[-1])
+
+    @property
+    def novelty_features(self) -> Any:
+        """(None, D + C): the penultimate features, then every conv layer's activations averaged over space
+        (C channels in all): what the novelty detectors read, those of the penultimate layer its first D."""
+        if "novelty_features" not in self._models:
+            pooled = [keras.ops.cast(keras.ops.mean(conv.tap, axis=tuple(range(1, len(conv.tap.shape) - 1))),
+                                     "float32") for conv in self.convs]
+            joined = keras.ops.concatenate([keras.ops.cast(self.features, "float32"), *pooled], axis=-1)
+            self._models.setdefault("novelty_features", joined)
+        return self._models["novelty_features"]
+
+    @property
     def scores(self) -> keras.Model:
-        """images -> (penultimate features, logits)."""
-        return self._model(("scores",), (self.features, self.logits))
+        """images -> (novelty features: penultimate features and pooled conv activations, logits)."""
+        return self._model(("scores",), (self.novelty_features, self.logits))
 
     def taps(self, name: str) -> keras.Model:
         """images -> (the conv's activations, logits)."""
         return self._model(("taps", name), (self.conv(name).tap, self.logits))
 
     def taps_and_features(self, name: str) -> keras.Model:
-        """images -> (the conv's activations, penultimate features, logits): what the engine explains and scores."""
-        return self._model(("taps_and_features", name), (self.conv(name).tap, self.features, self.logits))
+        """images -> (the conv's activations, novelty features, logits): what the engine explains and scores."""
+        return self._model(("taps_and_features", name), (self.conv(name).tap, self.novelty_features, self.logits))
 
     def activations(self, name: str) -> keras.Model:
         """images -> the conv's activations."""

@@ -305,7 +305,8 @@ class CamEngine:
             self._explainers.clear()
 
     def features_and_logits(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """images (B, H, W) in [0, 1] -> penultimate features (B, D), logits (B, classes)."""
+        """images (B, H, W) in [0, 1] -> novelty features (B, D + C: the penultimate features, then the conv
+        layers' activations averaged over space), logits (B, classes)."""
         features, logits = self.spec.scores(tf.constant(np.asarray(images, np.float32).reshape(-1, *self._shape)),
                                             training=False)
         return np.asarray(features), np.asarray(logits)

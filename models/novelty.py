@@ -15,6 +15,13 @@ set per model so that 99 % of the MNIST test digits stay digits (``DIGITS_KEPT``
 - ``residual``: that distance alone (ViM's residual);
 - ``ensemble``: the largest of the first five, each measured on the MNIST test digits' own scale
   (0 at their median, 1 at their 99th percentile): any one detector's alarm raises it.
+- ``exposure``: outlier exposure (Hendrycks et al. 2019) without retraining the model: two small
+  classifiers (one hidden layer) learn digits from non-digits on the model's own features, one on
+  the penultimate features and logits, one also on every conv layer's activations averaged over
+  space; the score is their mean, each on the MNIST test digits' scale. They learn from
+  ``models/novelty_fit_set.npz`` (``python -m train.nondigits``): training digits corrupted, drawn
+  and on the canvas against the ``EXPOSURE_KINDS`` only (invented glyphs, shuffled tiles of a
+  digit, ink blots), never a kind the scoreboard evaluates.
 
 What a detector needs (class means, covariance, a feature bank, a principal subspace) is fitted
 once per model from its training digits (``fit``) and kept next to the model (``NAME.novelty.npz``),
@@ -25,22 +32,29 @@ of the same compiled call as the top 3 and the map (``models.explain``).
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-DETECTORS = ("msp", "energy", "mahalanobis", "knn", "vim", "residual", "ensemble")
+log = logging.getLogger(__name__)
+
+DETECTORS = ("msp", "energy", "mahalanobis", "knn", "vim", "residual", "ensemble", "exposure")
 DETECTOR_LABELS = {"msp": "Max. softmax", "energy": "Energy", "mahalanobis": "Mahalanobis", "knn": "KNN",
-                   "vim": "ViM", "residual": "Residual", "ensemble": "Ensemble"}
+                   "vim": "ViM", "residual": "Residual", "ensemble": "Ensemble", "exposure": "Outlier exposure"}
 ENSEMBLE_MEMBERS = ("msp", "energy", "mahalanobis", "knn", "vim")
 FALLBACK_DETECTOR = "energy"  # before a model's scoreboard says which is best
 DIGITS_KEPT = 0.99  # the threshold keeps this share of the MNIST test digits as digits
+FIT_SET_PATH = Path(__file__).resolve().with_name("novelty_fit_set.npz")  # ``python -m train.nondigits``
 FIT_DIGITS = 10000  # training digits the class means, covariance and subspace are fitted on
 BANK_DIGITS = 5000  # of them, the KNN feature bank
 KNN_K = 10
-FILE_VERSION = 2  # 2: the ensemble's scale
+EXPOSURE_HEADS = ("last", "layers")  # on the penultimate features and logits; on the conv layers' too
+EXPOSURE_HIDDEN = 64
+EXPOSURE_EPOCHS = 15
+FILE_VERSION = 3  # 2: the ensemble's scale; 3: the exposure detector and the pooled conv features
 
 
 def novelty_path(model_path: str | Path) -> Path:
@@ -93,7 +107,8 @@ class NoveltyDetector:
         detectors = detectors or (self.detector,)
         if "ensemble" in detectors:
             detectors = (*detectors, *ENSEMBLE_MEMBERS)
-        features = tf.cast(features, tf.float32)
+        pooled = tf.cast(features, tf.float32)  # the penultimate features, then the pooled conv activations
+        features = pooled[:, :int(self.params["feature_dims"])]
         logits = tf.cast(logits, tf.float32)
         energy = tf.reduce_logsumexp(logits, axis=-1)
         out = {}
@@ -119,6 +134,15 @@ class NoveltyDetector:
                 out["vim"] = self._constant("alpha") * residual - energy
             if "residual" in detectors:
                 out["residual"] = residual
+        if "exposure" in detectors:
+            heads = []
+            for head in EXPOSURE_HEADS:
+                inputs = tf.concat([features if head == "last" else pooled, logits], axis=-1)
+                hidden = tf.nn.relu(tf.matmul((inputs - self._constant(f"{head}_mean")) / self._constant(f"{head}_std"),
+                                              self._constant(f"{head}_w1")) + self._constant(f"{head}_b1"))
+                logit = tf.matmul(hidden, self._constant(f"{head}_w2"))[:, 0] + self._constant(f"{head}_b2")
+                heads.append((logit - self._constant(f"{head}_center")) / self._constant(f"{head}_scale"))
+            out["exposure"] = tf.add_n(heads) / len(heads)
         if "ensemble" in detectors:
             members = tf.stack([out[name] for name in ENSEMBLE_MEMBERS], axis=-1)
             out["ensemble"] = tf.reduce_max((members - self._constant("ensemble_center"))
@@ -129,9 +153,15 @@ class NoveltyDetector:
         """(B,) scores of the detector in use (TensorFlow)."""
         return self.scores(features, logits)[self.detector]
 
-    def all_scores(self, features: np.ndarray, logits: np.ndarray, detectors: tuple[str, ...] = DETECTORS,
+    @property
+    def available(self) -> tuple[str, ...]:
+        """The detectors fitted (the exposure detector only where its fit set was there)."""
+        return tuple(name for name in DETECTORS if name != "exposure" or "last_w1" in self.params)
+
+    def all_scores(self, features: np.ndarray, logits: np.ndarray, detectors: tuple[str, ...] | None = None,
                    batch: int = 2000) -> dict[str, np.ndarray]:
-        """NumPy in and out: the scores of ``detectors`` (every one by default), in batches."""
+        """NumPy in and out: the scores of ``detectors`` (every one fitted by default), in batches."""
+        detectors = detectors or self.available
         parts: dict[str, list[np.ndarray]] = {name: [] for name in detectors}
         for i in range(0, len(features), batch):
             scores = self.scores(features[i:i + batch], logits[i:i + batch], detectors)
@@ -201,7 +231,80 @@ def fit(train_features: np.ndarray, train_logits: np.ndarray, train_labels: np.n
     mean_norms = np.einsum("cd,de,ce->c", means, precision, means)
     as32 = {"class_means": means, "precision": precision, "mean_norms": mean_norms,
             "bank": bank, "origin": origin, "null_space": null_space, "alpha": np.array(alpha)}
-    return {k: np.asarray(v, np.float32) for k, v in as32.items()}
+    return {"feature_dims": np.array(dims), **{k: np.asarray(v, np.float32) for k, v in as32.items()}}
+
+
+def _train_head(inputs: np.ndarray, is_other: np.ndarray, seed: int, hidden: int = EXPOSURE_HIDDEN,
+                epochs: int = EXPOSURE_EPOCHS, batch: int = 256, rate: float = 1e-3) -> dict[str, np.ndarray]:
+    """A classifier with one hidden ReLU layer, digits (0) against non-digits (1), the two weighted equally:
+    standardised inputs, logistic loss, Adam, minibatches in a seeded order."""
+    rng = np.random.default_rng(seed)
+    mean, std = inputs.mean(axis=0), inputs.std(axis=0) + 1e-3
+    x = ((inputs - mean) / std).astype(np.float32)
+    y = is_other.astype(np.float32)
+    weight = np.where(is_other, (~is_other).sum() / max(is_other.sum(), 1), 1.0).astype(np.float32)
+    params = [rng.normal(0, np.sqrt(2 / x.shape[1]), (x.shape[1], hidden)).astype(np.float32),
+              np.zeros(hidden, np.float32),
+              rng.normal(0, np.sqrt(1 / hidden), (hidden, 1)).astype(np.float32), np.zeros(1, np.float32)]
+    moments = [np.zeros_like(p) for p in params]
+    squares = [np.zeros_like(p) for p in params]
+    step = 0
+    for _ in range(epochs):
+        order = rng.permutation(len(x))
+        for start in range(0, len(x), batch):
+            picked = order[start:start + batch]
+            xb, yb, wb = x[picked], y[picked], weight[picked]
+            w1, b1, w2, b2 = params
+            before = xb @ w1 + b1
+            hidden_out = np.maximum(before, 0)
+            logit = (hidden_out @ w2)[:, 0] + b2[0]
+            grad = (1 / (1 + np.exp(-np.clip(logit, -30, 30))) - yb) * wb / len(picked)
+            grad_hidden = grad[:, None] @ w2.T
+            grad_hidden[before <= 0] = 0
+            grads = [xb.T @ grad_hidden, grad_hidden.sum(axis=0), hidden_out.T @ grad[:, None], grad.sum(keepdims=True)]
+            step += 1
+            for p, g, m, v in zip(params, grads, moments, squares, strict=True):
+                m *= 0.9
+                m += 0.1 * g
+                v *= 0.999
+                v += 0.001 * g * g
+                p -= rate * (m / (1 - 0.9 ** step)) / (np.sqrt(v / (1 - 0.999 ** step)) + 1e-7)
+    return {"mean": mean.astype(np.float32), "std": std.astype(np.float32), "w1": params[0], "b1": params[1],
+            "w2": params[2], "b2": params[3][0]}
+
+
+def _head_inputs(head: str, features: np.ndarray, logits: np.ndarray, dims: int) -> np.ndarray:
+    return np.concatenate([features[:, :dims] if head == "last" else features, logits], axis=1)
+
+
+def _head_logits(params: dict[str, np.ndarray], head: str, features: np.ndarray, logits: np.ndarray,
+                 dims: int) -> np.ndarray:
+    """NumPy: one exposure classifier's output (before its scale) as ``NoveltyDetector.scores`` computes it."""
+    inputs = (_head_inputs(head, features, logits, dims) - params[f"{head}_mean"]) / params[f"{head}_std"]
+    hidden = np.maximum(inputs @ params[f"{head}_w1"] + params[f"{head}_b1"], 0)
+    return (hidden @ params[f"{head}_w2"])[:, 0] + params[f"{head}_b2"]
+
+
+def fit_exposure(digit_features: np.ndarray, digit_logits: np.ndarray, other_features: np.ndarray,
+                 other_logits: np.ndarray, dims: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """The ``exposure`` detector's two classifiers, from the novelty features (penultimate first, ``dims``
+    of them) and logits of training digits and of exposure non-digits."""
+    is_other = np.concatenate([np.zeros(len(digit_features), bool), np.ones(len(other_features), bool)])
+    params = {}
+    for number, head in enumerate(EXPOSURE_HEADS):
+        inputs = np.concatenate([_head_inputs(head, digit_features, digit_logits, dims),
+                                 _head_inputs(head, other_features, other_logits, dims)])
+        params.update({f"{head}_{k}": v for k, v in _train_head(inputs, is_other, seed + number).items()})
+    return params
+
+
+def read_fit_set(path: Path = FIT_SET_PATH) -> dict[str, np.ndarray] | None:
+    """The exposure detector's fit set as [0, 1] floats (``digits``, ``exposure``); None if it is missing."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k].astype(np.float32) / 255.0 for k in ("digits", "exposure")}
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def thresholds_for(scores: dict[str, np.ndarray], kept: float = DIGITS_KEPT) -> dict[str, float]:
@@ -218,15 +321,31 @@ def fit_for_model(model, detector: str | None = None, seed: int = 0) -> NoveltyD
 
     x_train, y_train, x_test, _ = load_mnist()
     picks = np.random.default_rng(seed).choice(len(x_train), size=min(FIT_DIGITS, len(x_train)), replace=False)
-    features, logits = model.features_and_logits(as_model_input(x_train[picks])[..., 0])
-    params = fit(features, logits, y_train[picks].astype(np.int64), model.logits_weights(), seed)
+    features, logits = model.features_and_logits(as_model_input(x_train[picks])[..., 0], pooled=True)
+    dims = model.spec.feature_dims
+    params = fit(features[:, :dims], logits, y_train[picks].astype(np.int64), model.logits_weights(), seed)
+    fit_set = read_fit_set()
+    if fit_set is None:
+        log.warning("%s is missing (python -m train.nondigits writes it): no exposure detector", FIT_SET_PATH.name)
+    else:
+        more_features, more_logits = model.features_and_logits(fit_set["digits"], pooled=True)
+        other_features, other_logits = model.features_and_logits(fit_set["exposure"], pooled=True)
+        params.update(fit_exposure(np.concatenate([features, more_features]), np.concatenate([logits, more_logits]),
+                                   other_features, other_logits, dims, seed))
     fitted = NoveltyDetector(detector or FALLBACK_DETECTOR, {}, params, model.digest)
-    test_features, test_logits = model.features_and_logits(as_model_input(x_test)[..., 0])
-    members = fitted.all_scores(test_features, test_logits, ENSEMBLE_MEMBERS)
-    center = np.array([np.median(members[name]) for name in ENSEMBLE_MEMBERS])
-    spread = np.array([np.quantile(members[name], DIGITS_KEPT) for name in ENSEMBLE_MEMBERS]) - center
-    params["ensemble_center"] = center.astype(np.float32)
-    params["ensemble_scale"] = np.maximum(spread, 1e-6).astype(np.float32)
+    test_features, test_logits = model.features_and_logits(as_model_input(x_test)[..., 0], pooled=True)
+    # Scales on the MNIST test digits (0 at their median, 1 at their 99th percentile): the ensemble's
+    # members, and the exposure detector's two heads (scored here one at a time).
+    scales = {"ensemble": fitted.all_scores(test_features, test_logits, ENSEMBLE_MEMBERS)}
+    if fit_set is not None:
+        for head in EXPOSURE_HEADS:
+            scales[head] = {head: _head_logits(params, head, test_features, test_logits, dims)}
+    for name, members in scales.items():
+        center = np.array([np.median(values) for values in members.values()])
+        spread = np.array([np.quantile(values, DIGITS_KEPT) for values in members.values()]) - center
+        params[f"{name}_center"] = center.astype(np.float32) if name == "ensemble" else np.float32(center[0])
+        params[f"{name}_scale"] = (np.maximum(spread, 1e-6).astype(np.float32) if name == "ensemble"
+                                   else np.float32(max(spread[0], 1e-6)))
     fitted.thresholds = thresholds_for(fitted.all_scores(test_features, test_logits))
     return fitted
 

@@ -12,7 +12,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.novelty import DETECTORS, DIGITS_KEPT, NoveltyDetector, fit, novelty_path, thresholds_for
+from models.novelty import (
+    DETECTORS,
+    DIGITS_KEPT,
+    EXPOSURE_HEADS,
+    NoveltyDetector,
+    fit,
+    fit_exposure,
+    novelty_path,
+    thresholds_for,
+)
+from train.nondigits import auroc
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,7 +62,7 @@ def test_the_compiled_score_is_the_detectors_own(any_model, mnist_test):
     x, _ = mnist_test
     images = x[100:164].astype(np.float32) / 255
     *_, compiled = any_model.explain_with_novelty(images, None, "gradcam")
-    features, logits = any_model.features_and_logits(images)
+    features, logits = any_model.features_and_logits(images, pooled=True)
     alone = any_model.novelty.all_scores(features, logits)[any_model.novelty.detector]
     np.testing.assert_allclose(compiled, alone, rtol=1e-4, atol=1e-4)
 
@@ -101,6 +111,59 @@ def test_detectors_match_their_papers_formulas():
     members = np.stack([got[name] for name in ("msp", "energy", "mahalanobis", "knn", "vim")], axis=1)
     expected = ((members - params["ensemble_center"]) / params["ensemble_scale"]).max(axis=1)
     np.testing.assert_allclose(got["ensemble"], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_the_exposure_detector_is_two_small_classifiers_on_the_features():
+    """The exposure score against NumPy: each head's ReLU layer and output, on the test digits' scale, averaged;
+    trained, it separates the two kinds it learnt from, also on new samples of them."""
+    rng = np.random.default_rng(1)
+    dims, pooled_dims, classes = 12, 6, 10
+
+    def sample(count, shift):
+        features = np.abs(rng.normal(shift, 1, (count, dims + pooled_dims))).astype(np.float32)
+        return features, rng.normal(0, 1, (count, classes)).astype(np.float32) + shift
+
+    digits, others = sample(800, 0.0), sample(400, 1.5)
+    params = fit_exposure(*digits, *others, dims)
+    for head in EXPOSURE_HEADS:
+        params[f"{head}_center"], params[f"{head}_scale"] = np.float32(rng.normal()), np.float32(rng.uniform(1, 2))
+    detector = NoveltyDetector("exposure", {}, {**params, "feature_dims": np.array(dims)})
+    probe_features, probe_logits = sample(9, 0.7)
+    heads = []
+    for head in EXPOSURE_HEADS:
+        inputs = np.concatenate([probe_features[:, :dims] if head == "last" else probe_features, probe_logits], 1)
+        hidden = np.maximum((inputs - params[f"{head}_mean"]) / params[f"{head}_std"] @ params[f"{head}_w1"]
+                            + params[f"{head}_b1"], 0)
+        heads.append(((hidden @ params[f"{head}_w2"])[:, 0] + params[f"{head}_b2"] - params[f"{head}_center"])
+                     / params[f"{head}_scale"])
+    got = detector.all_scores(probe_features, probe_logits, ("exposure",))["exposure"]
+    np.testing.assert_allclose(got, np.mean(heads, axis=0), rtol=1e-4, atol=1e-4)
+    new_digits, new_others = sample(200, 0.0), sample(200, 1.5)
+    assert auroc(detector.all_scores(*new_digits, ("exposure",))["exposure"],
+                 detector.all_scores(*new_others, ("exposure",))["exposure"]) > 0.95
+
+
+def test_without_the_fit_set_there_is_no_exposure_detector(model_zoo, monkeypatch, tmp_path):
+    from models import novelty
+    from models.inference import DigitModel
+
+    monkeypatch.setattr(novelty, "FIT_SET_PATH", tmp_path / "missing.npz")
+    monkeypatch.setattr(novelty, "read_fit_set", lambda path=tmp_path / "missing.npz": None)
+    fitted = novelty.fit_for_model(DigitModel.load(model_zoo["seed_h5"]))
+    assert "exposure" not in fitted.thresholds and "knn" in fitted.thresholds
+
+
+def test_the_shipped_fit_set_holds_digits_and_exposure_kinds_only():
+    """The exposure detector learns from training digits (corrupted, drawn) and the exposure kinds: as the
+    model sees them, no blank input, enough of each."""
+    from models.novelty import read_fit_set
+
+    fit_set = read_fit_set()
+    assert fit_set is not None, "models/novelty_fit_set.npz is missing: python -m train.nondigits writes it"
+    assert len(fit_set["digits"]) >= 3000 and len(fit_set["exposure"]) >= 5000
+    for inputs in fit_set.values():
+        assert inputs.shape[1:] == (28, 28) and 0 <= inputs.min() and inputs.max() <= 1
+        assert np.all(inputs.reshape(len(inputs), -1).max(axis=1) > 0.1)  # none blank
 
 
 def test_thresholds_are_the_99th_percentile():
@@ -226,7 +289,7 @@ def test_every_detector_scores_inside_every_compiled_explanation(model_zoo, mnis
     model = DigitModel.load(model_zoo["seed_h5"])
     x, _ = mnist_test
     images = x[:16].astype(np.float32) / 255
-    features, logits = model.features_and_logits(images)
+    features, logits = model.features_and_logits(images, pooled=True)
     fitted = model.novelty
     for name in DETECTORS:
         model.engine.set_novelty(fitted.using(name))

@@ -557,8 +557,9 @@ def novelty_section(model, digits: dict[str, np.ndarray], others: dict[str, np.n
     from models.novelty import DETECTORS
 
     fitted = model.novelty
-    digit_scores = {kind: fitted.all_scores(*model.features_and_logits(x)) for kind, x in digits.items()}
-    other_scores = {kind: fitted.all_scores(*model.features_and_logits(x)) for kind, x in others.items() if len(x)}
+    digit_scores = {kind: fitted.all_scores(*model.features_and_logits(x, pooled=True)) for kind, x in digits.items()}
+    other_scores = {kind: fitted.all_scores(*model.features_and_logits(x, pooled=True))
+                    for kind, x in others.items() if len(x)}
     rows = []
     for name in DETECTORS:
         if name not in fitted.thresholds:
@@ -589,3 +590,56 @@ def best_detector(rows: list[dict]) -> dict:
     none does), the one whose worst non-digit kind is flagged most often; then the highest AUROC."""
     keeps = [row for row in rows if max(row["digits_flagged"].values()) <= DIGIT_LIMIT] or rows
     return max(keeps, key=lambda row: (min(row["nondigits_flagged"].values()), row["auroc"]))
+
+
+# --- what the "exposure" detector is fitted on (models/novelty_fit_set.npz) ---------------------------
+
+FIT_SET_EXPOSURE = 6000  # exposure inputs (non-digits of the EXPOSURE_KINDS only)
+FIT_SET_PER_KIND = 150  # training digits per corruption, per drawing style or edge kind, and x4 drawn on the canvas
+
+
+def novelty_fit_set(seed: int = 0) -> dict[str, np.ndarray]:
+    """What the ``exposure`` novelty detector learns from, independent of any model, as the model sees it
+    (uint8 (N, 28, 28)): ``digits``, MNIST *training* digits corrupted, drawn in every style and on the
+    canvas (so that those digit kinds are not what it learns to flag), and ``exposure``, the
+    ``EXPOSURE_KINDS``. No kind the scoreboard evaluates (letters, doodles, photos...) is in it, and no
+    test digit."""
+    from models.corruptions import CORRUPTIONS, corrupt_many
+    from models.mnist import load_mnist
+    from models.preprocess import normalize_digit
+
+    x_train, y_train, _, _ = load_mnist()
+    rng = np.random.default_rng([seed, 2017])
+    clean = x_train.astype(np.float32) / 255.0
+    parts = []
+    for name in CORRUPTIONS:
+        picks = rng.choice(len(x_train), FIT_SET_PER_KIND, replace=False)
+        parts.append(corrupt_many(name, clean[picks], picks, seed + 5))
+    for style in (*STYLES, *EDGE_KINDS):
+        drawings = realistic_drawings(x_train, y_train, FIT_SET_PER_KIND, seed + 11, (style,))
+        parts.append(_model_inputs([d.data for d in drawings]))
+    picks = rng.choice(len(x_train), FIT_SET_PER_KIND * 4, replace=False)
+    parts.append(np.stack([normalize_digit(canvas_digit(x_train[i], rng)) for i in picks]))
+    as_bytes = lambda x: np.uint8(np.clip(np.asarray(x, np.float32) * 255 + 0.5, 0, 255))  # noqa: E731
+    return {"digits": as_bytes(np.concatenate(parts)),
+            "exposure": as_bytes(exposure_inputs(FIT_SET_EXPOSURE, seed, x_train))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    from models.novelty import FIT_SET_PATH
+
+    parser = argparse.ArgumentParser(prog="python -m train.nondigits",
+                                     description="Write the exposure detector's fit set (models/novelty_fit_set.npz).")
+    parser.add_argument("--out", default=str(FIT_SET_PATH))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    fit_set = novelty_fit_set(args.seed)
+    np.savez_compressed(args.out, **fit_set)
+    print(f"{args.out}: {len(fit_set['digits'])} digits, {len(fit_set['exposure'])} exposure inputs")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
