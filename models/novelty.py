@@ -108,7 +108,7 @@ class NoveltyDetector:
         if "ensemble" in detectors:
             detectors = (*detectors, *ENSEMBLE_MEMBERS)
         pooled = tf.cast(features, tf.float32)  # the penultimate features, then the pooled conv activations
-        features = pooled[:, :int(self.params["feature_dims"])]
+        features = pooled[:, :int(self.params["feature_dims"])] if "feature_dims" in self.params else pooled
         logits = tf.cast(logits, tf.float32)
         energy = tf.reduce_logsumexp(logits, axis=-1)
         out = {}
