@@ -327,21 +327,26 @@ def normalize_ink(ink: np.ndarray) -> np.ndarray:
     return _centre_in_mnist_field(digit)
 
 
+def image_ink(image: Image.Image | np.ndarray) -> np.ndarray:
+    """Any Pillow image (any mode, either polarity) or grey array -> ink strength (H, W) in [0, 1], 1 = ink.
+
+    A uint8 or float array is read as a grey picture, the polarity decided by its border.
+    """
+    if isinstance(image, Image.Image):
+        return _ink_from_image(image)
+    a = np.asarray(image)
+    if a.ndim != 2:
+        raise DigitInputError(f"Expected a 2-D grey image, got an array of shape {a.shape}.")
+    grey = a.astype(np.float32) / 255.0 if a.dtype == np.uint8 else a.astype(np.float32)
+    return _ink_from_grey(grey)
+
+
 def normalize_digit(image: Image.Image | np.ndarray) -> np.ndarray:
     """Any Pillow image (any mode, either polarity) or grey array -> the 28x28 model input in [0, 1].
 
-    A uint8 or float array is read as a grey picture, the polarity decided by its border.
     Raises ``NoDigitFound`` for a blank image.
     """
-    if isinstance(image, Image.Image):
-        ink = _ink_from_image(image)
-    else:
-        a = np.asarray(image)
-        if a.ndim != 2:
-            raise DigitInputError(f"Expected a 2-D grey image, got an array of shape {a.shape}.")
-        grey = a.astype(np.float32) / 255.0 if a.dtype == np.uint8 else a.astype(np.float32)
-        ink = _ink_from_grey(grey)
-    return normalize_ink(ink)
+    return normalize_ink(image_ink(image))
 
 
 def image_to_model_input(data: bytes, max_bytes: int = MAX_IMAGE_BYTES,

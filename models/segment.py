@@ -1,0 +1,362 @@
+"""Find the digits of a number written side by side, so that each can be read as a single digit.
+
+A person writes "42" with a gap, or without one; a 5 with its bar lifted, an open 4 and a dotted
+stroke are one digit in several pieces; two digits can touch. Pieces of ink are found first
+(connected components, a stroke width apart at most), pieces that cannot be digits on their own
+(much shorter than the others) or that sit above one another join their neighbour, and then
+the model decides what geometry cannot: for a group of pieces, or a piece wide enough to be two
+or three touching digits, every way to cut it (between its pieces, along the minima of its
+ink's column profile, straight or slanted) is read, all in one batch, and the cut kept is the
+one whose digits the model is most sure of together, if that beats reading the group whole.
+
+Pure NumPy/OpenCV: the model comes in as ``score``, a function from inputs (N, 28, 28) to
+probabilities (N, 10). A digit's ink goes through ``normalize_ink``, as a single digit's does.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from models.preprocess import NoDigitFound, _otsu_mask, _remove_background, _stroke_width, normalize_ink
+
+Score = Callable[[np.ndarray], np.ndarray]
+
+SEGMENT_SIZE = 640  # longest side digits are found at: 80 px a digit for eight of them
+FRAGMENT_HEIGHT = 0.4  # a piece shorter than this share of a digit's height is part of a digit
+MIN_PART_HEIGHT = 0.45  # no digit is read from ink shorter than this share of a digit's height
+WIDE = 0.8  # a group this wide for its height may be touching digits
+WIDEST_DIGIT = 1.7  # and one wider is never a single digit
+CUT_SLANTS = (0.0, -0.25, 0.25)  # column shift per row of a cut: straight, and leaning either way
+CUTS_PER_SLANT = 4
+MERGE_ODDS = 0.7  # pieces apart, each tall enough to be a digit, are digits apart unless read far better as one
+SINGLE_RATIO, SINGLE_RATIO_SPREAD = 1.3, 0.1  # width/height at which a group is as likely one digit as several
+
+
+@dataclass(frozen=True)
+class DigitInk:
+    """One digit of a number: where it is, and its ink alone (the other digits' ink removed)."""
+
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels of the ink image given
+    ink: np.ndarray  # float32 crop of the working-size ink around the digit, others blanked
+
+
+@dataclass
+class _Group:
+    mask: np.ndarray  # bool, the whole working image: this group's ink
+    atoms: list[np.ndarray]  # its pieces' masks
+
+
+def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    x, y, w, h = cv2.boundingRect(mask.astype(np.uint8))
+    return x, y, x + w, y + h
+
+
+def _working_ink(ink: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int]]:
+    """Background-free ink at ``SEGMENT_SIZE`` at most, the scale from the ink given, and the
+    offset (x, y) of what was kept: a small number on a big image is taken at full resolution."""
+    def reduced(a: np.ndarray) -> tuple[np.ndarray, float]:
+        scale = min(1.0, SEGMENT_SIZE / max(a.shape))
+        if scale < 1.0:
+            size = (max(1, round(a.shape[1] * scale)), max(1, round(a.shape[0] * scale)))
+            a = cv2.resize(a, size, interpolation=cv2.INTER_AREA)
+        return _remove_background(a), scale
+
+    work, scale = reduced(ink)
+    if scale < 1.0 and work.max() >= 0.1:
+        x0, y0, x1, y1 = _box(_otsu_mask(work / work.max()))
+        side = max(x1 - x0, y1 - y0)
+        if side < 0.5 * max(work.shape):
+            margin = 0.25 * side
+            top, left = max(0, int((y0 - margin) / scale)), max(0, int((x0 - margin) / scale))
+            bottom, right = int(np.ceil((y1 + margin) / scale)), int(np.ceil((x1 + margin) / scale))
+            work, scale = reduced(ink[top:bottom, left:right])
+            return work, scale, (left, top)
+    return work, scale, (0, 0)
+
+
+def _pieces(work: np.ndarray) -> tuple[list[np.ndarray], list[int], float, float]:
+    """The ink's pieces, which of them lie within a stroke width of one another (a number each),
+    the height of a digit and the stroke width.
+
+    Pieces a stroke width apart (the dots of a dotted stroke, a stroke broken by a light pen) are
+    one piece, unless two of them are each tall enough to be a digit: digits written a hair
+    apart stay apart, and the model decides whether they are one digit or two.
+    """
+    peak = float(work.max())
+    if peak < 0.1:
+        raise NoDigitFound()
+    mask = _otsu_mask(work / peak)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        raise NoDigitFound()
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    keep = np.zeros(count, bool)
+    keep[1:] = areas >= max(3, 0.01 * areas.max())  # specks of noise
+    mask = keep[labels]
+    if mask.sum() < 6:
+        raise NoDigitFound()
+    width = _stroke_width(mask)
+    k = max(3, round(width)) | 1
+    joined = cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    near_count, near = cv2.connectedComponents(joined, connectivity=8)
+    heights = np.array([_box(near == i)[3] - _box(near == i)[1] for i in range(1, near_count)], float)
+    height = float(np.median(heights[heights >= 0.5 * heights.max()]))
+    pieces, neighbourhoods = [], []
+    for i in range(1, near_count):
+        inside = [j for j in np.unique(labels[(near == i) & mask])]
+        parts = [labels == j for j in inside]
+        tall = [p for p in parts if _box(p)[3] - _box(p)[1] >= FRAGMENT_HEIGHT * height]
+        if len(tall) < 2:
+            pieces.append(mask & (near == i))
+            neighbourhoods.append(i)
+            continue
+        # The short parts go with the nearest tall one.
+        centres = [np.argwhere(p).mean(axis=0) for p in tall]
+        own = [p.copy() for p in tall]
+        for p in parts:
+            if any(p is t for t in tall):
+                continue
+            centre = np.argwhere(p).mean(axis=0)
+            own[int(np.argmin([np.hypot(*(centre - c)) for c in centres]))] |= p
+        pieces += own
+        neighbourhoods += [i] * len(own)
+    return pieces, neighbourhoods, height, width
+
+
+def _groups(atoms: list[np.ndarray], neighbourhoods: list[int], height: float) -> list[_Group]:
+    """Pieces joined into digit-candidate groups, left to right.
+
+    Pieces in one neighbourhood are one group. A piece much shorter than a digit (a lifted bar,
+    a dot) joins the nearest tall piece, or is dropped when none is near (a stray mark); pieces
+    that share most of their columns (one above the other) are one group.
+    """
+    boxes = [_box(a) for a in atoms]
+    heights = np.array([b[3] - b[1] for b in boxes], float)
+    fragment = heights < FRAGMENT_HEIGHT * height
+    owner = list(range(len(atoms)))
+    for i in np.flatnonzero(fragment):
+        x0, y0, x1, y1 = boxes[i]
+        distances = [(max(b[0] - x1, x0 - b[2], 0) ** 2 + max(b[1] - y1, y0 - b[3], 0) ** 2) ** 0.5
+                     if not fragment[j] else np.inf for j, b in enumerate(boxes)]
+        nearest = int(np.argmin(distances))
+        owner[i] = nearest if distances[nearest] < 0.6 * height else -1
+
+    def root(i: int) -> int:
+        while owner[i] != i and owner[i] >= 0:
+            i = owner[i]
+        return owner[i] if owner[i] < 0 else i
+
+    def join(i: int, j: int) -> None:
+        ri, rj = root(i), root(j)
+        if ri != rj and ri >= 0 and rj >= 0:
+            owner[max(ri, rj)] = min(ri, rj)
+
+    whole = [i for i in range(len(atoms)) if not fragment[i]]
+    for i, j in itertools.combinations(whole, 2):
+        overlap = min(boxes[i][2], boxes[j][2]) - max(boxes[i][0], boxes[j][0])
+        narrower = min(boxes[i][2] - boxes[i][0], boxes[j][2] - boxes[j][0])
+        if overlap > 0.5 * narrower or neighbourhoods[i] == neighbourhoods[j]:
+            join(i, j)
+    members: dict[int, list[int]] = {}
+    for i in range(len(atoms)):
+        r = root(i)
+        if r >= 0:
+            members.setdefault(r, []).append(i)
+    groups = []
+    for indices in members.values():
+        # The group's pieces: each tall piece with the fragments it owns, left to right.
+        tall = [i for i in indices if not fragment[i]] or indices[:1]
+        pieces = [np.logical_or.reduce([atoms[k] for k in indices if k == i or (fragment[k] and root(k) == root(i)
+                                                                                 and owner[k] == i)])
+                  for i in tall]
+        pieces.sort(key=lambda m: np.nonzero(m)[1].mean())
+        groups.append(_Group(np.logical_or.reduce([atoms[k] for k in indices]), pieces))
+    groups.sort(key=lambda g: np.nonzero(g.mask)[1].mean())
+    return groups
+
+
+def _column_cuts(mask: np.ndarray, parts: int, height: float) -> list[list[np.ndarray]]:
+    """Ways to cut touching digits apart along the least ink, straight or slanted: lists of masks."""
+    ys, xs = np.nonzero(mask)
+    x0, x1 = xs.min(), xs.max() + 1
+    width = x1 - x0
+    centre = ys.mean()
+    ways = []
+    for slant in CUT_SLANTS:
+        shifted = xs + slant * (ys - centre)  # a slanted cut is a straight cut of the sheared ink
+        lo = int(np.floor(shifted.min()))
+        profile = np.bincount(np.round(shifted - lo).astype(int)).astype(float)
+        profile = np.convolve(profile, np.ones(3) / 3, mode="same")
+        inner = np.arange(round(0.15 * width), round(0.85 * width) + 1)
+        inner = inner[inner < len(profile)]
+        if len(inner) == 0:
+            continue
+        minima = [c for c in inner[np.argsort(profile[inner], kind="stable")]]
+        chosen: list[int] = []
+        for c in minima:
+            if all(abs(c - d) > max(2, 0.1 * height) for d in chosen):
+                chosen.append(int(c))
+            if len(chosen) == CUTS_PER_SLANT + parts - 2:
+                break
+        for cuts in itertools.combinations(sorted(chosen), parts - 1):
+            edges = [-np.inf, *(c + lo for c in cuts), np.inf]
+            way = []
+            for a, b in itertools.pairwise(edges):
+                part = np.zeros_like(mask)
+                inside = (shifted >= a) & (shifted < b)
+                part[ys[inside], xs[inside]] = True
+                way.append(part)
+            ways.append(way)
+    return ways
+
+
+def _plausible(parts: list[np.ndarray], height: float) -> bool:
+    """Each part tall enough to be a digit, with a fair share of the ink, and no narrow sliver."""
+    total = sum(int(p.sum()) for p in parts)
+    for part in parts:
+        if not part.any():
+            return False
+        x0, y0, x1, y1 = _box(part)
+        if y1 - y0 < MIN_PART_HEIGHT * height or part.sum() < 0.1 * total:
+            return False
+        if x1 - x0 < 0.35 * height and y1 - y0 < 0.75 * height:
+            return False  # a sliver cut off a digit's edge reads as a 1: a real 1 is as tall as a digit
+    return True
+
+
+def _across(atom: np.ndarray, height: float) -> list[list[np.ndarray]]:
+    """The ways to cut one piece across its ink into two or three touching digits."""
+    x0, y0, x1, y1 = _box(atom)
+    ratio = (x1 - x0) / max(y1 - y0, 0.5 * height)
+    ways = []
+    if ratio >= WIDE:
+        ways += _column_cuts(atom, 2, height)
+    if ratio >= 2 * WIDE:
+        ways += _column_cuts(atom, 3, height)
+    return [w for w in ways if _plausible(w, height)]
+
+
+def _one_digit(mask: np.ndarray, height: float) -> bool:
+    x0, y0, x1, y1 = _box(mask)
+    return (x1 - x0) / max(y1 - y0, 0.5 * height) <= WIDEST_DIGIT
+
+
+def _digit_ink(work: np.ndarray, mask: np.ndarray, width: float) -> tuple[tuple[int, int, int, int], np.ndarray]:
+    """A digit's box and its ink alone: the working ink near its mask (the faint edges of its
+    strokes included), in a crop with a margin of paper."""
+    k = max(3, round(width)) | 1
+    near = cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))).astype(bool)
+    x0, y0, x1, y1 = _box(mask)
+    margin = max(2, round(0.15 * max(x1 - x0, y1 - y0)))
+    rows = slice(max(0, y0 - margin), y1 + margin)
+    cols = slice(max(0, x0 - margin), x1 + margin)
+    return (x0, y0, x1, y1), np.where(near[rows, cols], work[rows, cols], 0.0).astype(np.float32)
+
+
+def _single_digit_odds(mask: np.ndarray) -> float:
+    """How likely ink this wide for its height is one digit, before reading it: 99 % of MNIST's
+    digits are at most 1.25 times as wide as tall (median 0.75), two digits side by side about 1.4."""
+    x0, y0, x1, y1 = _box(mask)
+    ratio = (x1 - x0) / (y1 - y0)
+    return float(1.0 / (1.0 + np.exp((ratio - SINGLE_RATIO) / SINGLE_RATIO_SPREAD)))
+
+
+def _read(inks: list[np.ndarray], score: Score) -> np.ndarray:
+    """The model's confidence in its top answer for each ink (0 where it is no digit at all)."""
+    inputs, readable = [], []
+    for ink in inks:
+        try:
+            inputs.append(normalize_ink(ink))
+            readable.append(True)
+        except NoDigitFound:
+            readable.append(False)
+    sure = np.zeros(len(inks))
+    if inputs:
+        sure[np.array(readable)] = score(np.stack(inputs)).max(axis=1)
+    return sure
+
+
+def find_digits(ink: np.ndarray, score: Score) -> list[DigitInk]:
+    """The digits of an ink image (H, W) in [0, 1] (1 = ink), left to right.
+
+    ``score`` reads 28x28 inputs (N, 28, 28) into probabilities (N, 10): it is called once, with
+    every candidate digit of every group that may be cut, and not at all when nothing is ambiguous.
+    Raises ``NoDigitFound`` for a blank image.
+    """
+    ink = np.asarray(ink, np.float32)
+    work, scale, (left, top) = _working_ink(ink)
+    atoms, neighbourhoods, height, width = _pieces(work)
+    groups = _groups(atoms, neighbourhoods, height)
+    # Per group: the digits each run of its pieces (left to right, up to three) would be read as,
+    # whole or, for one wide piece, cut across; then the partition of the group into runs that
+    # the model is most sure of (the product of its confidences), by dynamic programming.
+    runs = []
+    for group in groups:
+        atoms = group.atoms
+        options: dict[tuple[int, int], list[tuple[list[np.ndarray], bool]]] = {}
+        ambiguous = len(atoms) > 1
+        for i in range(len(atoms)):
+            for j in range(i + 1, min(i + 3, len(atoms)) + 1):
+                merged = np.logical_or.reduce(atoms[i:j])
+                found = [([merged], False)] if _one_digit(merged, height) else []
+                if j == i + 1:
+                    across = _across(atoms[i], height)
+                    found += [(way, True) for way in across]
+                    ambiguous |= bool(across)
+                if found:
+                    options[i, j] = found
+        runs.append((atoms, options, ambiguous))
+    inks = {id(part): _digit_ink(work, part, width)[1] for _, options, ambiguous in runs if ambiguous
+            for found in options.values() for way, _ in found for part in way}
+    keys = list(inks)
+    sure = dict(zip(keys, _read([inks[k] for k in keys], score))) if keys else {}
+
+    digits = []
+    for atoms, options, ambiguous in runs:
+        if not ambiguous:
+            chosen = [atoms[0]]
+        else:
+            best: list[tuple[float, list[np.ndarray]]] = [(1.0, [])] + [(-1.0, [])] * len(atoms)
+            for j in range(1, len(atoms) + 1):
+                for i in range(max(0, j - 3), j):
+                    if best[i][0] < 0 or (i, j) not in options:
+                        continue
+                    for way, cut in options[i, j]:
+                        value = float(np.prod([sure[id(p)] for p in way])) * MERGE_ODDS ** (j - i - 1)
+                        if cut:  # a cut across ink must also beat how likely ink this wide is one digit
+                            single = _single_digit_odds(atoms[i])
+                            value *= (1.0 - single) / max(single, 1e-6)
+                        if best[i][0] * value > best[j][0]:
+                            best[j] = (best[i][0] * value, best[i][1] + way)
+            chosen = best[-1][1] or [np.logical_or.reduce(atoms)]
+        for part in chosen:
+            (x0, y0, x1, y1), digit = _digit_ink(work, part, width)
+            box = (left + int(x0 / scale), top + int(y0 / scale),
+                   left + int(np.ceil(x1 / scale)), top + int(np.ceil(y1 / scale)))
+            digits.append(DigitInk(box, digit))
+    return digits
+
+
+def number_inputs(ink: np.ndarray, score: Score) -> list[tuple[tuple[int, int, int, int], np.ndarray]]:
+    """Each digit's box and its 28x28 model input, left to right.
+
+    One digit is normalised from the whole ink, exactly as a single digit always was; several
+    each from their own ink. Raises ``NoDigitFound`` for a blank image.
+    """
+    digits = find_digits(ink, score)
+    if len(digits) == 1:
+        return [(digits[0].box, normalize_ink(ink))]
+    inputs = []
+    for digit in digits:
+        try:
+            inputs.append((digit.box, normalize_ink(digit.ink)))
+        except NoDigitFound:
+            continue  # a cut left too little ink to read: nothing was written there
+    if not inputs:
+        raise NoDigitFound()
+    return inputs
