@@ -146,26 +146,36 @@ class DigitModel:
     def predict(self, image: np.ndarray, layer: str | None = None, method: str = DEFAULT_METHOD,
                 class_index: int | None = None, with_faithfulness: bool = True) -> dict[str, Any]:
         """The prediction object of DESIGN.md for one 28x28 input in [0, 1]; a pixel-level method's layer is None."""
+        return self.predict_batch(np.asarray(image)[None], layer, method, class_index, with_faithfulness)[0]
+
+    def predict_batch(self, images: np.ndarray, layer: str | None = None, method: str = DEFAULT_METHOD,
+                      class_index: int | None = None, with_faithfulness: bool = True) -> list[dict[str, Any]]:
+        """One prediction object per 28x28 input (B, 28, 28), all from one compiled call (the digits of a number)."""
         layer = self.check_layer(layer) if needs_layer(method) else None
         self.check_class(class_index)
-        classes = None if class_index is None else np.array([int(class_index)])
+        classes = None if class_index is None else np.full(len(images), int(class_index))
         steps = FAITHFULNESS_STEPS if with_faithfulness else 0
-        probs, cams, explained, empty, scores = self._explain(image[None], layer, method, classes, steps)
-        probs, cam = probs[0], cams[0]
+        probs, cams, explained, empty, scores = self._explain(images, layer, method, classes, steps)
+        return [self._prediction(image, p, cam, int(c), bool(e), score if with_faithfulness else None, method, layer)
+                for image, p, cam, c, e, score in zip(images, probs, cams, explained, empty, scores, strict=True)]
+
+    @staticmethod
+    def _prediction(image: np.ndarray, probs: np.ndarray, cam: np.ndarray, explained: int, empty: bool,
+                    faithfulness: np.ndarray | None, method: str, layer: str | None) -> dict[str, Any]:
         top = np.argsort(-probs, kind="stable")[:3]
         explanation: dict[str, Any] = {
             "method": method,
             "layer": layer,
-            "class": int(explained[0]),
+            "class": explained,
             "heatmap": _round(cam),
-            "empty": bool(empty[0]),
+            "empty": empty,
         }
-        if empty[0]:
+        if empty:
             where = f" at layer {layer}" if layer else ""
-            explanation["note"] = (f"{method} found no positive evidence for digit {int(explained[0])}{where}; "
+            explanation["note"] = (f"{method} found no positive evidence for digit {explained}{where}; "
                                    "the map is all zero. Try a deeper layer or the layercam method.")
-        if with_faithfulness:
-            deletion, insertion = scores[0]
+        if faithfulness is not None:
+            deletion, insertion = faithfulness
             explanation["faithfulness"] = {"deletion_auc": round(float(deletion), 4),
                                            "insertion_auc": round(float(insertion), 4)}
         return {

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -33,6 +34,7 @@ WIDE = 0.8  # a group this wide for its height may be touching digits
 WIDEST_DIGIT = 1.7  # and one wider is never a single digit
 CUT_SLANTS = (0.0, -0.25, 0.25)  # column shift per row of a cut: straight, and leaning either way
 CUTS_PER_SLANT = 4
+NARROWEST_NUMBER = 0.9  # width/height of the narrowest ink read as more than one digit
 MERGE_ODDS = 0.7  # pieces apart, each tall enough to be a digit, are digits apart unless read far better as one
 SINGLE_RATIO, SINGLE_RATIO_SPREAD = 1.3, 0.1  # width/height at which a group is as likely one digit as several
 
@@ -104,6 +106,11 @@ def _pieces(work: np.ndarray) -> tuple[list[np.ndarray], list[int], float, float
     k = max(3, round(width)) | 1
     joined = cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     near_count, near = cv2.connectedComponents(joined, connectivity=8)
+    # Strokes less than half a stroke width apart are one piece (an open 4, a stroke lifted and
+    # put down again); further apart, each tall one may be a digit.
+    k = max(3, round(0.5 * width)) | 1
+    close = cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    labels = cv2.connectedComponents(close, connectivity=8)[1] * mask
     heights = np.array([_box(near == i)[3] - _box(near == i)[1] for i in range(1, near_count)], float)
     height = float(np.median(heights[heights >= 0.5 * heights.max()]))
     pieces, neighbourhoods = [], []
@@ -160,7 +167,11 @@ def _groups(atoms: list[np.ndarray], neighbourhoods: list[int], height: float) -
     for i, j in itertools.combinations(whole, 2):
         overlap = min(boxes[i][2], boxes[j][2]) - max(boxes[i][0], boxes[j][0])
         narrower = min(boxes[i][2] - boxes[i][0], boxes[j][2] - boxes[j][0])
-        if overlap > 0.5 * narrower or neighbourhoods[i] == neighbourhoods[j]:
+        rows = min(boxes[i][3], boxes[j][3]) - max(boxes[i][1], boxes[j][1])
+        shorter = min(heights[i], heights[j])
+        # Digits side by side share most of their rows, even on a slanted baseline.
+        stacked = rows < 0.3 * shorter and overlap > -0.1 * height
+        if overlap > 0.5 * narrower or stacked or neighbourhoods[i] == neighbourhoods[j]:
             join(i, j)
     members: dict[int, list[int]] = {}
     for i in range(len(atoms)):
@@ -291,6 +302,10 @@ def find_digits(ink: np.ndarray, score: Score) -> list[DigitInk]:
     ink = np.asarray(ink, np.float32)
     work, scale, (left, top) = _working_ink(ink)
     atoms, neighbourhoods, height, width = _pieces(work)
+    x0, y0, x1, y1 = _box(np.logical_or.reduce(atoms))
+    if x1 - x0 <= NARROWEST_NUMBER * (y1 - y0):
+        # Narrower than any number but a run of 1s: one digit, however broken (a tight crop, a scan).
+        atoms, neighbourhoods = [np.logical_or.reduce(atoms)], [1]
     groups = _groups(atoms, neighbourhoods, height)
     # Per group: the digits each run of its pieces (left to right, up to three) would be read as,
     # whole or, for one wide piece, cut across; then the partition of the group into runs that
@@ -314,7 +329,7 @@ def find_digits(ink: np.ndarray, score: Score) -> list[DigitInk]:
     inks = {id(part): _digit_ink(work, part, width)[1] for _, options, ambiguous in runs if ambiguous
             for found in options.values() for way, _ in found for part in way}
     keys = list(inks)
-    sure = dict(zip(keys, _read([inks[k] for k in keys], score))) if keys else {}
+    sure = dict(zip(keys, _read([inks[k] for k in keys], score), strict=True)) if keys else {}
 
     digits = []
     for atoms, options, ambiguous in runs:
@@ -360,3 +375,10 @@ def number_inputs(ink: np.ndarray, score: Score) -> list[tuple[tuple[int, int, i
     if not inputs:
         raise NoDigitFound()
     return inputs
+
+
+def number_object(boxes: list[tuple[int, int, int, int]], results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The digits' prediction objects as one (DESIGN.md "Numbers"): ``text`` (their top-1 digits, left to
+    right), ``digits`` (each object with its ``box``), and at the top the first digit's fields."""
+    digits = [{"box": [int(v) for v in box], **result} for box, result in zip(boxes, results, strict=True)]
+    return {**results[0], "text": "".join(str(result["top"][0]["digit"]) for result in results), "digits": digits}

@@ -5,8 +5,8 @@ are put side by side in one of the ``KINDS`` of layout:
 
 - ``separated``: gaps of 15-60 % of the digit height;
 - ``gaps``: each gap either tiny (2-8 %, less than a stroke) or wide (0.8-2 heights);
-- ``overlaps``: each digit as close to the previous one as their shapes allow with 2-5 px of paper
-  between the inks (a 7's bar over the next digit): their boxes overlap;
+- ``overlaps``: each digit as close to the previous one as their shapes allow with 5-10 % of the
+  height of paper between the inks (a 7's bar over the next digit): their boxes overlap;
 - ``touching``: one pair whose strokes touch (they overlap by 1-3 px), the others separated;
 - ``slant``: the baseline rises or falls by up to 35 % of a digit's width per digit;
 - ``sizes``: each digit 55-100 % of the tallest, bottoms aligned or not.
@@ -85,7 +85,7 @@ def compose(digits: list[np.ndarray], kind: str, rng: np.random.Generator) -> np
     pen = rng.uniform(0.0, 1.0)
     scales = rng.uniform(0.55, 1.0, len(digits)) if kind == "sizes" else np.ones(len(digits))
     scales[rng.integers(len(digits))] = 1.0
-    inks = [pen_digit(d, max(12, round(height * s)), pen) for d, s in zip(digits, scales)]
+    inks = [pen_digit(d, max(12, round(height * s)), pen) for d, s in zip(digits, scales, strict=True)]
     slope = rng.uniform(0.15, 0.35) * rng.choice([-1, 1]) if kind == "slant" else 0.0
     touching = int(rng.integers(len(digits) - 1)) if kind == "touching" else -1
     bottoms_aligned = rng.random() < 0.5
@@ -110,18 +110,18 @@ def compose(digits: list[np.ndarray], kind: str, rng: np.random.Generator) -> np
             if i - 1 == touching:
                 x = _touching_offset(previous, xs[-1], ink, ys[-1], y, int(rng.integers(1, 4)))
             elif kind == "overlaps":  # as close as their shapes allow, a little paper between the inks
-                gap = int(rng.integers(2, 6))
+                gap = max(2, round(height * rng.uniform(0.05, 0.1)))
                 x = min(x, _touching_offset(previous, xs[-1], ink, ys[-1], y, -gap))
                 while _inks_within(previous, xs[-1], ys[-1], ink, x, y, gap):
                     x += 1
         xs.append(x)
         ys.append(y)
     x0, y0 = min(xs), min(ys)
-    width = max(x + ink.shape[1] for x, ink in zip(xs, inks)) - x0
-    tall = max(y + ink.shape[0] for y, ink in zip(ys, inks)) - y0
+    width = max(x + ink.shape[1] for x, ink in zip(xs, inks, strict=True)) - x0
+    tall = max(y + ink.shape[0] for y, ink in zip(ys, inks, strict=True)) - y0
     margin = int(rng.integers(10, 60))
     field = np.zeros((tall + 2 * margin, width + 2 * margin), np.float32)
-    for x, y, ink in zip(xs, ys, inks):
+    for x, y, ink in zip(xs, ys, inks, strict=True):
         rows = slice(y - y0 + margin, y - y0 + margin + ink.shape[0])
         cols = slice(x - x0 + margin, x - x0 + margin + ink.shape[1])
         field[rows, cols] = np.maximum(field[rows, cols], ink)
@@ -197,10 +197,10 @@ def main(argv: list[str] | None = None) -> int:
         drawings = realistic_drawings(x_test, y_test, args.drawings, args.seed, styles)
         found = [read(d.data) for d in drawings]
         for style in styles:
-            chosen = [f for f, d in zip(found, drawings) if d.style == style]
+            chosen = [f for f, d in zip(found, drawings, strict=True) if d.style == style]
             labels = [str(d.label) for d in drawings if d.style == style]
             whole = np.mean([len(f) == 1 for f in chosen])
-            correct = np.mean([f == t for f, t in zip(chosen, labels)])
+            correct = np.mean([f == t for f, t in zip(chosen, labels, strict=True)])
             print(f"{style:<18}{len(chosen):>9}{whole:>12.1%}{correct:>12.1%}")
     return 0
 
