@@ -18,7 +18,7 @@ LAYER_HELP = ("Early layers see strokes, deeper ones see larger parts of the dig
 
 # Only what drawing needs: no modebar, no zoom, no double-click autoscale, fixed size.
 CANVAS_CONFIG = {"displayModeBar": False, "scrollZoom": False, "doubleClick": False,
-                 "showAxisDragHandles": False, "responsive": False, "staticPlot": False}
+                 "showAxisDragHandles": False, "responsive": True, "staticPlot": False}
 STATIC = {"displayModeBar": False}
 
 
@@ -29,7 +29,7 @@ def _hidden_summary(summary_id: str) -> html.P:
 
 def _drawing_column() -> dbc.Col:
     return dbc.Col([
-        html.H2("Draw a digit", className="h5"),
+        html.H2("Draw a digit or a number", className="h5"),
         html.Div(id=ids.CANVAS_PANEL, children=[
             dcc.Graph(id=ids.CANVAS, config=CANVAS_CONFIG, className="canvas"),
             dbc.Label("Pen width", html_for=ids.PEN_WIDTH, className="mt-2 mb-0 small"),
@@ -63,7 +63,7 @@ def _answer_column() -> dbc.Col:
                  role="radiogroup", **{"aria-label": "Digit to explain"}),
         dcc.Graph(id=ids.MODEL_INPUT, config=STATIC),
         _hidden_summary(ids.MODEL_INPUT_SUMMARY),
-    ], xs=12, md=True, lg=4)
+    ], xs=12, md=True, xl=3)
 
 
 def _explanation_column() -> dbc.Col:
@@ -117,11 +117,17 @@ def layout(test: str | None = None, **_query: str) -> html.Div:
         dcc.Download(id=ids.DOWNLOAD_JSON),
         dcc.Download(id=ids.DOWNLOAD_PNG),
         html.H1("Read a handwritten digit", className="h4 mb-1"),
-        html.P("Draw a digit, upload a picture of one or pick an example: the network reads it, and the map "
-               "shows which pixels made it decide.", className="intro mb-2"),
+        html.P("Draw a digit (or a number), upload a picture of one or pick an example: the network reads it, "
+               "and the map shows which pixels made it decide.", className="intro mb-2"),
         html.Div(id=ids.EXAMPLE_DIGITS, className="example-digits mb-3",
                  **{"aria-label": "Example digits from the MNIST test set"}),
         dcc.Store(id=ids.PREDICT_MODEL),
+        dcc.Store(id=ids.SELECTED_DIGIT, data=0),
+        html.Section(id=ids.NUMBER_PANEL, hidden=True, className="mb-3", children=[
+            html.Div(id=ids.NUMBER_READ, className="number-read", role="status"),
+            html.Div(id=ids.DIGIT_STRIP, className="digit-strip",
+                     **{"aria-label": "The digits read, left to right: choose one to explain it"}),
+        ]),
         dbc.Row([_drawing_column(), _answer_column(), _explanation_column()], className="g-3"),
         compare_section(),
     ])

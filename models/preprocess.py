@@ -19,7 +19,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MNIST_SIZE = 28
 DIGIT_BOX = 20
 WORK_SIZE = 112  # longest side we normalise at: 5.6x the 20x20 result (drawing set: 99.3 %, as at 160)
-CANVAS_SIZE = 280
+CANVAS_SIZE = 280  # the drawing canvas' height in units; a single digit's canvas is square
+CANVAS_WIDTH = 560  # the predict page's canvas is twice as wide as tall: room for a short number
 DEFAULT_PEN_WIDTH = 22.0  # canvas units, for a digit PEN_REFERENCE_EXTENT tall: about MNIST's 1/9 of the height
 PEN_REFERENCE_EXTENT = 200.0
 MIN_PEN_SCALE = 0.125  # a lone tap or a tiny scribble still gets a visible dot
@@ -378,15 +379,16 @@ def parse_svg_path(path: str) -> list[np.ndarray]:
 
 
 def rasterize_strokes(paths: list[str], size: int = CANVAS_SIZE, pen_width: float = DEFAULT_PEN_WIDTH,
-                      canvas_size: float = CANVAS_SIZE) -> np.ndarray:
-    """Draw SVG stroke paths (data units, y growing downward) as white ink on black, uint8 (size, size).
+                      canvas_size: float = CANVAS_SIZE, canvas_width: float | None = None) -> np.ndarray:
+    """Draw SVG stroke paths (data units, y growing downward) as white ink on black, uint8 (size, size), or
+    (size, size * canvas_width / canvas_size) for a canvas ``canvas_width`` units wide.
 
     ``pen_width`` is the pen of a digit as tall as ``PEN_REFERENCE_EXTENT``; the pen scales with the
     drawing's extent, so a digit drawn small in a corner has strokes as thin, relative to its size,
     as a big one (a fixed pen turns a small 3 into a blob read as 8). A tap is a dot.
     """
     lines = [line for path in paths for line in parse_svg_path(path)]
-    image = np.zeros((size, size), np.uint8)
+    image = np.zeros((size, round(size * (canvas_width or canvas_size) / canvas_size)), np.uint8)
     if not lines:
         return image
     points = np.concatenate(lines)
