@@ -141,7 +141,7 @@ def save_as(ink: np.ndarray, style: str, rng: np.random.Generator) -> bytes:
         paper = rng.uniform(0.7, 0.9) + rng.uniform(0.05, 0.15) * (ramp - ramp.mean())
         grey = paper * (1 - ink) + rng.uniform(0.05, 0.3) * ink + rng.normal(0, 0.03, ink.shape)
         rgb = np.clip(grey[..., None] * np.array([1.0, 0.98, 0.93]) * 255, 0, 255).astype(np.uint8)
-        return _encode(Image.fromarray(rgb, "RGB"), "JPEG", quality=int(rng.integers(50, 90)))
+        return _encode(Image.fromarray(rgb), "JPEG", quality=int(rng.integers(50, 90)))
     raise ValueError(f"unknown style {style!r}")
 
 
