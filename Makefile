@@ -4,7 +4,7 @@ SHARED_MNIST := $(abspath ../shared/data/mnist.npz)
 export MNIST_NPZ ?= $(if $(wildcard $(SHARED_MNIST)),$(SHARED_MNIST),)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup run test bench loadtest lint train evaluate
+.PHONY: setup run test bench loadtest lint train evaluate migrate
 
 setup: $(VENV)/.installed
 
@@ -17,6 +17,10 @@ $(VENV)/.installed: requirements.txt
 run: setup
 	$(PY) -m dashapp
 
+# The field database to the newest schema (make run and gunicorn also do it at start-up).
+migrate: setup
+	$(PY) -m dashapp.field migrate
+
 test: setup
 	DASH_TEST_CHROMEPATH=$${DASH_TEST_CHROMEPATH:-$$(command -v chromium || true)} \
 	$(PY) -m pytest --headless -p no:cacheprovider tests
@@ -27,6 +31,7 @@ bench: setup
 	$(PY) -m bench.serving_bench $(if $(MODEL),--model $(MODEL),)
 	$(PY) -m bench.callback_bench $(if $(MODEL),--model $(MODEL),)
 	$(PY) -m bench.browser_bench $(if $(MODEL),--model $(MODEL),)
+	$(PY) -m bench.field_bench $(if $(MODEL),--model $(MODEL),)
 
 lint: setup
 	$(VENV)/bin/ruff check .

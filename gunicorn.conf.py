@@ -5,6 +5,8 @@ the app after the fork and loads the model in ``post_worker_init``, before it ta
 """
 
 import os
+import subprocess
+import sys
 
 from gunicorn.errors import AppImportError
 
@@ -18,6 +20,21 @@ graceful_timeout = int(os.environ.get("DIGIT_INSPECTOR_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5
 preload_app = False
 accesslog = os.environ.get("DIGIT_INSPECTOR_ACCESS_LOG", "-") or None  # empty: no access log
+
+
+def on_starting(server):
+    """Migrate the field database once, before any worker starts (workers never migrate, so never race).
+
+    In a child process: the master imports neither the app nor the database driver, so it forks
+    workers with no connection and no TensorFlow. A database that is down does not stop the
+    server: predictions answer, feedback answers 503 until it is back and migrated.
+    """
+    if os.environ.get("DIGIT_INSPECTOR_FIELD", "").strip().lower() == "off":
+        return
+    done = subprocess.run([sys.executable, "-m", "dashapp.field", "migrate"], capture_output=True, text=True,
+                          cwd=os.path.dirname(os.path.abspath(__file__)))
+    if done.returncode != 0:
+        server.log.warning("field database not migrated: %s", " ".join(done.stderr.strip().splitlines()[-1:]))
 
 
 def post_worker_init(worker):

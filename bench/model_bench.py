@@ -83,6 +83,24 @@ def bench_model(path: Path, images: np.ndarray) -> None:
               timings(lambda image: model.predict(image, with_faithfulness=False), images, repeats=2), naive))
     print(row("ours: predict() object with faithfulness",
               timings(lambda image: model.predict(image), images, repeats=2), naive))
+    with_novelty, without = novelty_cost(model, path, images)
+    print(row(f"ours: the same with its {model.novelty.detector} novelty score", with_novelty, naive))
+    print(row("ours: the same without a novelty detector", without, naive))
+    print(f"{'novelty score adds (median of the difference)':<44} "
+          f"{np.median(with_novelty) - np.median(without):9.2f} ms")
+
+
+def novelty_cost(model, path: Path, images: np.ndarray, blocks: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """The prediction object with and without the novelty score, in interleaved blocks of the same images
+    (the machine meets both in the same state): the score's cost, which it shares one compiled call with."""
+    from models.inference import DigitModel
+
+    bare = DigitModel.load(path, novelty=False)
+    with_novelty, without = [], []
+    for _ in range(blocks):
+        with_novelty.append(timings(lambda image: model.predict(image), images[:20]))
+        without.append(timings(lambda image: bare.predict(image), images[:20]))
+    return np.concatenate(with_novelty), np.concatenate(without)
 
 
 def read_file(model, data: bytes) -> dict:

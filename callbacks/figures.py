@@ -119,15 +119,24 @@ def canvas_figure(paths: Sequence[str] = (), pen_width: float = DEFAULT_PEN_WIDT
     }}
 
 
-def top3_figure(top: Sequence[dict[str, Any]], explained: int | None = None) -> dict[str, Any]:
-    """The three most likely digits as bars; the explained digit is highlighted."""
+def top3_figure(top: Sequence[dict[str, Any]], explained: int | None = None, muted: bool = False) -> dict[str, Any]:
+    """The three most likely digits as bars; the explained digit is highlighted.
+
+    ``muted`` (the input does not look like a digit): every bar grey and hatched, and the title says
+    these are only the closest digits.
+    """
     digits = [int(t["digit"]) for t in top]
     probabilities = [float(t["probability"]) for t in top]
+    colours = [MUTED if muted else ACCENT if d == explained else MUTED for d in digits]
+    marker: dict[str, Any] = {"color": colours}
+    if muted:
+        marker["pattern"] = {"shape": "/", "fgcolor": "#ffffff", "size": 6}
     bar = {"type": "bar", "x": [str(d) for d in digits], "y": probabilities, "customdata": digits,
            "text": [f"{p:.1%}" for p in probabilities], "textposition": "outside", "cliponaxis": False,
-           "marker": {"color": [ACCENT if d == explained else MUTED for d in digits]},
+           "marker": marker, "opacity": 0.6 if muted else 1.0,
            "hovertemplate": "digit %{x}: %{y:.2%}<extra></extra>"}
-    layout = _bare(260, "Top 3", bargap=0.35, hovermode="x",  # a click anywhere in a column picks it
+    title = "Not a digit? The closest digits" if muted else "Top 3"
+    layout = _bare(260, title, bargap=0.35, hovermode="x",  # a click anywhere in a column picks it
                    xaxis={"type": "category", "title": {"text": "digit (click a bar to explain it)"},
                           "fixedrange": True},
                    yaxis={"range": [0, 1.15], "tickformat": ".0%", "fixedrange": True, "showgrid": True,

@@ -40,6 +40,7 @@ from layouts.shell import NO_COMPARISON
 from models.inference import ModelLoadError
 from models.methods import METHOD_LABELS, METHOD_NAMES
 from models.mnist import MnistError, load_mnist
+from models.novelty import DETECTOR_LABELS
 from models.preprocess import (
     CANVAS_WIDTH,
     DEFAULT_PEN_WIDTH,
@@ -48,6 +49,7 @@ from models.preprocess import (
     load_image,
     rasterize_strokes,
 )
+from models.scoreboard import default_reason
 
 DRAW_A_DIGIT = "Draw a digit on the canvas, or upload an image of one."
 PREVIEW_SIZE = 280  # an uploaded image is shown at most this big, where the canvas would be
@@ -163,11 +165,33 @@ def layer_label(layer: dict[str, Any]) -> str:
     return f"{layer['name']} · {h}×{w}×{k} · {field} px"
 
 
-def status_message(result: dict[str, Any]) -> tuple[str, str]:
-    """The status line and its colour for a prediction object; says when the map is not the one asked for."""
+def is_digit(result: dict[str, Any]) -> bool:
+    """Whether the model's novelty detector takes the input for a digit (an answer without one: yes)."""
+    return (result.get("novelty") or {}).get("is_digit", True)
+
+
+def novelty_text(result: dict[str, Any]) -> str:
+    """The novelty score against the model's threshold, in words (``novelty-summary``)."""
+    novelty = result.get("novelty")
+    if not novelty:
+        return ""
+    verdict = "looks like a digit" if novelty["is_digit"] else "does not look like a digit"
+    return (f"Not-a-digit score {novelty['score']:.3g} against the model's threshold {novelty['threshold']:.3g} "
+            f"({DETECTOR_LABELS.get(novelty['detector'], novelty['detector'])}, set so that 99 % of MNIST test "
+            f"digits stay under it): it {verdict}.")
+
+
+def status_message(result: dict[str, Any], default_note: str = "") -> tuple[str, str]:
+    """The status line and its colour for a prediction object; says when the input does not look like a
+    digit, and when the map is not the one asked for. ``default_note`` (why the map shown is the default
+    one) ends a plain reading."""
     best = result["top"][0]
     explanation = result["explanation"]
     method, digit = METHOD_LABELS[explanation["method"]], explanation["class"]
+    if not is_digit(result):
+        where = f" at layer {explanation['layer']}" if explanation["layer"] else ""
+        return (f"This does not look like a digit; the closest is {best['digit']} ({best['probability']:.0%}). "
+                f"The map shows what {method}{where} sees of a {digit} in it."), "warning"
     read = f"Read as {best['digit']} ({best['probability']:.0%} sure)."
     asked = explanation.get("instead_of")
     if asked:
@@ -179,7 +203,7 @@ def status_message(result: dict[str, Any]) -> tuple[str, str]:
         return (f"{read} {method} found no evidence for digit {digit} at any layer, and neither did Layer-CAM: "
                 "the map is empty."), "warning"
     where = f" at layer {explanation['layer']}" if explanation["layer"] else ""  # None: a pixel-level method
-    return f"{read} {method} for digit {digit}{where}.", "success"
+    return f"{read} {method} for digit {digit}{where}. {default_note}".strip(), "success"
 
 
 def faithfulness_text(explanation: dict[str, Any]) -> str:
@@ -351,7 +375,7 @@ NEW_DIGIT = {ids.STROKES, ids.DIGIT_SOURCE, ids.PEN_WIDTH}  # inputs after which
     Output(ids.CURRENT_DIGIT, "data"), Output(ids.PREDICTION, "data"),
     Output(ids.EXPLAIN_CLASS, "options"), Output(ids.EXPLAIN_CLASS, "value"),
     Output(ids.TOP3_SUMMARY, "children"), Output(ids.GRADCAM_SUMMARY, "children"),
-    Output(ids.MODEL_INPUT_SUMMARY, "children"),
+    Output(ids.MODEL_INPUT_SUMMARY, "children"), Output(ids.NOVELTY_SUMMARY, "children"),
     Output(ids.NUMBER_PANEL, "hidden"), Output(ids.NUMBER_READ, "children"), Output(ids.DIGIT_STRIP, "children"),
     Output(ids.SELECTED_DIGIT, "data"),
     Input(ids.STROKES, "data"), Input(ids.DIGIT_SOURCE, "data"), Input(ids.LAYER_DROPDOWN, "value"),
@@ -396,17 +420,19 @@ def predict(strokes, source, layer, method, bar_click, chosen, pen_width, model,
         return _nothing_to_show(str(exc), "danger")
     explanation = result["explanation"]
     title = map_title(explanation)
-    text, colour = status_message(result)
+    shown = (explanation["method"], explanation["layer"])
+    note = default_reason(service.explanations(model)) if shown == service.recommended(model) else ""
+    text, colour = status_message(result, note)
     if not number_hidden:
         text = f"Read as {number}; digit {selected + 1} of {len(digits)} explained below. {text}"
-    return (top3_figure(result["top"], explanation["class"]),
+    return (top3_figure(result["top"], explanation["class"], muted=not is_digit(result)),
             gradcam_figure(result["input"], explanation["heatmap"], opacity, title),
             model_input_figure(result["input"]),
             text, _status_class(colour), faithfulness_text(explanation), digit, asdict(options),
             [{"label": str(t["digit"]), "value": t["digit"]} for t in result["top"]], explanation["class"],
             top3_summary(result["top"]), heatmap_summary(explanation["heatmap"], title),
             "What the model saw: the digit cropped, scaled to 20 pixels and centred in 28 × 28, white on black.",
-            number_hidden, number, strip, selected)
+            novelty_text(result), number_hidden, number, strip, selected)
 
 
 @callback(
@@ -432,6 +458,8 @@ def compared_reading(result: dict[str, Any], model: str) -> tuple[str, str]:
     """The compared model's reading as a heading and, for screen readers, in words."""
     best, explanation = result["top"][0], result["explanation"]
     heading = f"{model} reads it as {best['digit']} ({best['probability']:.0%} sure)"
+    if not is_digit(result):
+        heading = f"{model} does not take it for a digit; the closest is {best['digit']} ({best['probability']:.0%})"
     others = ", ".join(f"{t['digit']} ({t['probability']:.0%})" for t in result["top"][1:])
     return heading, f"{heading}; then {others}. Its map: {map_title(explanation)}."
 
@@ -458,7 +486,7 @@ def show_compared(digit, compared, method, layer, opacity):
                 message_figure("No heatmap", 340), str(exc))
     heading, summary = compared_reading(result, compared)
     explanation = result["explanation"]
-    return (False, heading, top3_figure(result["top"], explanation["class"]),
+    return (False, heading, top3_figure(result["top"], explanation["class"], muted=not is_digit(result)),
             gradcam_figure(result["input"], explanation["heatmap"], opacity, map_title(explanation, compared)),
             summary)
 
@@ -466,7 +494,7 @@ def show_compared(digit, compared, method, layer, opacity):
 def _nothing_to_show(message: str, colour: str) -> tuple:
     return (message_figure("No digit yet", 260), message_figure("No heatmap yet", 340),
             message_figure("No input yet", 300), message, _status_class(colour), "", None, None, [], None,
-            "No digit read yet.", "No map yet.", "No input yet.", True, "", [], 0)
+            "No digit read yet.", "No map yet.", "No input yet.", "", True, "", [], 0)
 
 
 # In the browser: the map's opacity is presentation, not worth a request per slider step. Trace 1

@@ -17,6 +17,8 @@ from plotly.offline import get_plotlyjs
 
 from callbacks.explanation_figures import sanity_figure, sanity_text, scoreboard_figure, scoreboard_text
 from callbacks.figures import confusion_matrix_figure, reliability_figure
+from callbacks.novelty_figures import novelty_figure, novelty_text
+from models.novelty import novelty_sentences
 from models.scoreboard import recommendation_sentences
 
 STYLE = """
@@ -94,6 +96,11 @@ def report_html(report: dict[str, Any], mistakes: Sequence[tuple[dict[str, Any],
         sections += ["<h2>Which explanation to trust</h2>", f"<ul>{sentences}</ul>",
                      _figure(scoreboard_figure(section), scoreboard_text(section)),
                      _figure(sanity_figure(section), sanity_text(section))]
+    novelty = report.get("novelty")
+    if novelty:
+        sentences = "".join(f"<li>{html.escape(s)}</li>" for s in novelty_sentences(novelty))
+        sections += ["<h2>Is it a digit at all?</h2>", f"<ul>{sentences}</ul>",
+                     _figure(novelty_figure(novelty), novelty_text(novelty))]
     if mistakes:
         sections += [f"<h2>A sample of mistakes ({len(mistakes)} of {len(report['misclassified'])})</h2>",
                      _mistakes(mistakes, explained_with)]

@@ -13,19 +13,23 @@ from flask import Flask, Request, Response
 
 import callbacks.evaluation  # noqa: F401  (importing a callbacks module registers its callbacks)
 import callbacks.explanations  # noqa: F401
+import callbacks.feedback  # noqa: F401
+import callbacks.field  # noqa: F401
 import callbacks.layers  # noqa: F401
 import callbacks.models  # noqa: F401
 import callbacks.predict  # noqa: F401
 import callbacks.report_download  # noqa: F401
 import callbacks.robustness  # noqa: F401
 import callbacks.shell  # noqa: F401
+import dashapp.field_api  # noqa: F401  (adds the field routes to the api blueprint)
 from dashapp.api import api
+from dashapp.field import FieldService
 from dashapp.service import ModelService
 from dashapp.settings import Settings
-from layouts import evaluation, explanations, layers, predict
+from layouts import evaluation, explanations, field, layers, predict
 from layouts.shell import shell
 
-PAGES = (predict, layers, evaluation, explanations)
+PAGES = (predict, layers, evaluation, explanations, field)
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -84,6 +88,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     server.config["MAX_CONTENT_LENGTH"] = 2 * largest + 1024 * 1024
     server.after_request(_add_security_headers)
     ModelService(settings).init_app(server)
+    FieldService(settings).init_app(server)
     server.register_blueprint(api)
 
     app = dash.Dash(__name__, server=server, use_pages=True, pages_folder="", title="Digit Inspector",

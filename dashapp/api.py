@@ -8,6 +8,7 @@ import logging
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from dashapp.field import FieldService
 from dashapp.service import ModelService, Timings
 from models.inference import ModelLoadError
 from models.preprocess import DigitInputError
@@ -110,7 +111,13 @@ def predict():
     options = service.options(request.values.get("layer"), request.values.get("method"), request.values.get("class"),
                               request.values.get("model"))
     timings = Timings()
-    result = service.predict_image(_uploaded_image(limit), options, timings)
+    data = _uploaded_image(limit)
+    result = service.predict_image(data, options, timings)
+    if FieldService.of(current_app).mode == "all":  # every prediction is a field record (DESIGN.md)
+        from dashapp.field_api import record_api_prediction
+
+        with timings.span("record"):
+            record_api_prediction(result, data, options)
     with timings.span("json"):
         response = jsonify(result)
     # Where this request's time went (decode, normalise, model, json): browsers' network panels
@@ -127,8 +134,8 @@ def predict_needs_post():
 @api.route("/<path:unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def unknown_route(unknown: str):
     # Without this the app's page route would answer /api/anything with the HTML page.
-    return _error("No such API route: use GET /api/health, GET /api/models, GET /api/model or POST /api/predict.",
-                  404)
+    return _error("No such API route: use GET /api/health, GET /api/models, GET /api/model, POST /api/predict, "
+                  "POST /api/feedback or /api/field/... (summary, export, records).", 404)
 
 
 @api.errorhandler(Rejected)

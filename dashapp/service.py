@@ -14,7 +14,6 @@ What the UI and the API call (``name`` is a model name from ``models()``; None m
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import re
 import shutil
@@ -36,7 +35,7 @@ from models.catalog import model_files
 from models.inference import DigitModel, ModelLoadError
 from models.methods import DEFAULT_METHOD, METHOD_NAMES, needs_layer, unknown_method_message
 from models.preprocess import DigitInputError, image_ink, load_image, rasterize_strokes
-from models.report import read_json, read_metadata, report_path, write_json
+from models.report import file_lock, read_json, read_metadata, report_path, write_json
 from models.segment import number_inputs, number_object
 
 FALLBACK_METHOD = "layercam"  # keeps the positive gradients pixel by pixel: rarely all zero where Grad-CAM is
@@ -121,17 +120,6 @@ def warm_up(model: DigitModel, recommended: tuple[str, str | None] | None = None
         model.predict(blank, layer=layer, method=method)
 
 
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock shared by every process on this machine (gunicorn workers), held while inside."""
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 class ModelService:
     """The models of one process, loaded lazily (thread-safe, once each), and every prediction it makes."""
 
@@ -204,7 +192,7 @@ class ModelService:
                 if name in self._loaded:
                     return self._loaded[name]
             model = DigitModel.load(self.model_path(name), self.settings.tensorflow_threads,
-                                    self.settings.faithfulness_precision)
+                                    self.settings.faithfulness_precision, cache_dir=self.settings.cache_dir)
             warm_up(model, self._recommendation(self._scoreboard_on_disk(name)))
             with self._lock:
                 self._loaded[name] = model
@@ -388,15 +376,26 @@ class ModelService:
             return None
         return self.report(name).get("explanations")
 
+    def novelty(self, name: str | None = None) -> dict[str, Any] | None:
+        """The report's not-a-digit scoreboard (``train.nondigits``); None if the model's report has none.
+
+        Like the explanation scoreboard it is made by ``python -m train.evaluate``, never on a request.
+        """
+        name = self.model_name(name)
+        if self._existing_report(self.model_path(name), name) is None:
+            return None
+        return self.report(name).get("novelty")
+
     def recommended(self, name: str | None = None) -> tuple[str, str | None]:
-        """The (method, layer) the scoreboard recommends for the model; the defaults without a scoreboard."""
+        """The (method, layer) the predict page opens on (``models.scoreboard.default_row``: Grad-CAM where
+        the scoreboard finds it faithful and sane, else its recommendation); the defaults without a scoreboard."""
         return self._recommendation(self.explanations(name)) or (DEFAULT_METHOD, self.load(name).default_layer)
 
     @staticmethod
     def _recommendation(section: dict[str, Any] | None) -> tuple[str, str | None] | None:
-        from models.scoreboard import recommended_row
+        from models.scoreboard import default_row
 
-        best = recommended_row(section or {})
+        best = default_row(section or {})
         return None if best is None else (best["method"], best["layer"])
 
     def _scoreboard_on_disk(self, name: str) -> dict[str, Any] | None:
@@ -421,7 +420,7 @@ class ModelService:
         # Next to the model where that folder is writable, else in the cache folder (read-only deployments).
         target = report_path(path) if os.access(path.parent, os.W_OK) else self._cached_report_path(name)
         target.parent.mkdir(parents=True, exist_ok=True)
-        with _file_lock(target.with_suffix(".lock")):
+        with file_lock(target.with_suffix(".lock")):
             report = read_json(target)  # another worker may have written it while this one waited
             if report is None:
                 self._progress[name] = 0.0

@@ -44,8 +44,17 @@ def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> 
     return text or choices[0]
 
 
+def _retention(environ: Mapping[str, str]) -> int:
+    """DIGIT_INSPECTOR_FIELD_RETENTION_DAYS: 0 or unset keeps records for ever."""
+    text = environ.get(PREFIX + "FIELD_RETENTION_DAYS", "").strip()
+    return 0 if text in ("", "0") else _integer(environ, "FIELD_RETENTION_DAYS", 0)
+
+
 MAX_MODEL_BYTES = 50_000_000
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "digit-inspector"
+FIELD_MODES = ("feedback", "all", "off")  # DIGIT_INSPECTOR_FIELD: which predictions become field records
+# SQLite next to the code by default, so that `make run` needs no set-up (instance/ is not tracked).
+DEFAULT_DATABASE_URL = "sqlite:///" + str(Path(__file__).resolve().parents[1] / "instance" / "field.db")
 
 
 def _default_model(environ: Mapping[str, str], models_dir: Path) -> Path:
@@ -77,11 +86,17 @@ class Settings:
     max_model_bytes: int = MAX_MODEL_BYTES
     cache_dir: Path = DEFAULT_CACHE_DIR  # evaluation reports of models in a read-only models_dir
     faithfulness_precision: str = "auto"  # how the faithfulness curves are scored: auto, float32 or bfloat16
+    field_mode: str = "feedback"  # DIGIT_INSPECTOR_FIELD: feedback, all or off (DESIGN.md "Field data")
+    database_url: str = DEFAULT_DATABASE_URL  # where field records are kept (SQLAlchemy URL)
+    admin_token: str = ""  # DIGIT_INSPECTOR_ADMIN_TOKEN: the Bearer token of the field data's admin routes
+    admin_required: bool = False  # set by dashapp.wsgi: under gunicorn the field data needs the token
+    field_retention_days: int = 0  # field records older than this are deleted; 0 keeps them
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
         """DIGIT_INSPECTOR_MODEL, _MODELS, _MAX_LOADED, _MODEL_UPLOADS, _MAX_MODEL_BYTES, _CACHE, _MAX_BYTES,
-        _MAX_PIXELS, _DEBUG, _HOST, _PORT, _TF_THREADS, _FAITHFULNESS_PRECISION; unset ones keep the defaults."""
+        _MAX_PIXELS, _DEBUG, _HOST, _PORT, _TF_THREADS, _FAITHFULNESS_PRECISION, _FIELD, _DATABASE_URL, _ADMIN_TOKEN,
+        _FIELD_RETENTION_DAYS; unset ones keep the defaults."""
         models_dir = Path(environ.get(PREFIX + "MODELS") or MODELS_DIR)
         return cls(
             model_path=_default_model(environ, models_dir),
@@ -97,4 +112,8 @@ class Settings:
             max_model_bytes=_integer(environ, "MAX_MODEL_BYTES", MAX_MODEL_BYTES),
             cache_dir=Path(environ.get(PREFIX + "CACHE") or DEFAULT_CACHE_DIR),
             faithfulness_precision=_choice(environ, "FAITHFULNESS_PRECISION", FAITHFULNESS_PRECISIONS),
+            field_mode=_choice(environ, "FIELD", FIELD_MODES),
+            database_url=environ.get(PREFIX + "DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
+            admin_token=environ.get(PREFIX + "ADMIN_TOKEN", "").strip(),
+            field_retention_days=_retention(environ),
         )

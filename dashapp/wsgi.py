@@ -4,7 +4,11 @@ Importing this builds the app but loads no model and imports no TensorFlow, so t
 master stays TensorFlow-free; each worker loads the model after the fork.
 """
 
-from dashapp import create_app
+from dataclasses import replace
 
-app = create_app()
+from dashapp import create_app
+from dashapp.settings import Settings
+
+# Deployed: the field data (summary, export, delete, /field) needs DIGIT_INSPECTOR_ADMIN_TOKEN.
+app = create_app(replace(Settings.from_env(), admin_required=True))
 server = app.server

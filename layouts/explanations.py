@@ -43,4 +43,12 @@ def layout() -> html.Div:
         _chart(ids.SANITY_FIGURE, ids.SANITY_FIGURE_TEXT, "Sanity check: cascading randomisation",
                "Rank correlation of each method's maps once the weights from the logits down to a layer are "
                "randomised (Adebayo et al. 2018); below the dotted line passes."),
+        html.H2("Is it a digit at all?", className="h4 mt-4"),
+        html.P("Each not-a-digit detector scores how unlike the model's training digits an input is; its threshold "
+               "keeps 99 % of the MNIST test digits. Left: how many of each kind of non-digit it flags; right: how "
+               "many real digits of each kind it flags by mistake. The app uses the best one on this model.",
+               className="text-muted"),
+        dbc.Alert(id=ids.NOVELTY_ADVICE, color="secondary", className="py-2"),
+        _chart(ids.NOVELTY_SCOREBOARD, ids.NOVELTY_SCOREBOARD_TEXT, "Scoreboard: not-a-digit detectors × kinds",
+               "Hover a cell for the detector's AUROC on that kind and how many of it pass for digits at 95 % TPR."),
     ])

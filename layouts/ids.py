@@ -29,6 +29,7 @@ METHOD_DROPDOWN = "method-dropdown"
 SELECTED_METHOD = "selected-method"  # session store: the method the user chose (the recommended one when empty)
 STATUS = "status"
 FAITHFULNESS = "faithfulness"
+NOVELTY_SUMMARY = "novelty-summary"  # the not-a-digit score against the model's threshold
 PEN_WIDTH = "pen-width"
 EXAMPLE_DIGITS = "example-digits"  # links to /?test=N, each with a picture of the digit
 DOWNLOAD_BUTTON = "download-button"
@@ -87,6 +88,9 @@ ROBUSTNESS_SUMMARY = "robustness-summary"  # the figure's text alternative
 # Explanations page
 EXPLANATIONS_OPENED = "explanations-opened"  # a store in the page, so that its callback fires when it renders
 EXPLANATIONS_STATUS = "explanations-status"
+NOVELTY_SCOREBOARD = "novelty-scoreboard"  # not-a-digit detectors x kinds, flagged shares
+NOVELTY_SCOREBOARD_TEXT = "novelty-scoreboard-text"
+NOVELTY_ADVICE = "novelty-advice"
 METHOD_SCOREBOARD = "method-scoreboard"
 METHOD_SCOREBOARD_TEXT = "method-scoreboard-text"
 SANITY_FIGURE = "sanity-figure"
@@ -96,3 +100,34 @@ RECOMMENDATION = "recommendation"
 # Evaluation page: the report as one HTML file (the evaluation page's own ids are above)
 REPORT_DOWNLOAD = "report-download"  # the button
 REPORT_DOWNLOAD_FILE = "report-download-file"  # its dcc.Download
+
+# Field data: feedback on the predict page (DESIGN.md "Field data")
+FEEDBACK_RIGHT = "feedback-right"  # button: the model's answer is right
+FEEDBACK_LABEL = "feedback-label"  # select: "Wrong, it is ..." 0-9 or not a digit
+FEEDBACK_STATUS = "feedback-status"  # what became of the feedback
+FEEDBACK_KEPT = "feedback-kept"  # the sentence beside the buttons: what is kept
+FIELD_RECORD = "field-record"  # store: the field record of the reading on show ({"id", "digest"})
+REQUESTED_FIELD = "requested-field"  # store: ID of /?field=ID, set by the layout
+FIELD_TOKEN = "field-token"  # session store (on the predict and field pages): the admin token, asked once
+
+# Field page (/field)
+FIELD_OPENED = "field-opened"
+FIELD_TOKEN_INPUT = "field-token-input"
+FIELD_TOKEN_BUTTON = "field-token-button"
+FIELD_STATUS = "field-status"
+FIELD_MODEL_FILTER = "field-model-filter"
+FIELD_DATES = "field-dates"
+FIELD_SUMMARY = "field-summary"
+FIELD_ACTIVITY = "field-activity"  # records and labels per day and model
+FIELD_CONFUSION_MATRIX = "field-confusion-matrix"
+FIELD_GALLERY = "field-gallery"
+FIELD_DISTRIBUTIONS = "field-distributions"  # confidence and novelty score, field digits against MNIST
+FIELD_DRIFT = "field-drift"
+FIELD_SCORE_MODEL = "field-score-model"  # another model to score on the labelled field digits
+FIELD_SCORE = "field-score"
+FIELD_EXPORT = "field-export"  # button: the labelled records as an npz
+FIELD_EXPORT_FILE = "field-export-file"
+FIELD_DELETE = "field-delete"  # pattern-matching type: {"type": FIELD_DELETE, "id": record id}
+FIELD_DELETE_ALL = "field-delete-all"
+FIELD_DELETE_CONFIRM = "field-delete-confirm"
+FIELD_REFRESH = "field-refresh"  # store: bumped after a deletion, so that the page counts again

@@ -53,11 +53,32 @@ def _drawing_column() -> dbc.Col:
     ], xs=12, md="auto", className="drawing-column")
 
 
+FEEDBACK_LABELS = [{"label": str(digit), "value": str(digit)} for digit in range(10)] + [
+    {"label": "not a digit", "value": "not a digit"}]
+
+
+def feedback_row() -> html.Div:
+    """Right / "Wrong, it is ..." below the answer, and the sentence that says what pressing them keeps."""
+    return html.Div([
+        html.Div([
+            dbc.Button("Right", id=ids.FEEDBACK_RIGHT, color="success", outline=True, size="sm", className="me-2"),
+            dbc.Label("Wrong, it is", html_for=ids.FEEDBACK_LABEL, className="mb-0 me-2 small"),
+            dbc.Select(id=ids.FEEDBACK_LABEL, options=FEEDBACK_LABELS, placeholder="pick…", size="sm",
+                       style={"width": "8rem"}),
+        ], className="d-flex align-items-center flex-wrap gap-1"),
+        html.Div(id=ids.FEEDBACK_KEPT, className="small text-muted mt-1"),
+        html.Div(id=ids.FEEDBACK_STATUS, role="status", className="small mt-1"),
+        dcc.Store(id=ids.FIELD_RECORD),
+    ], className="feedback mb-2")
+
+
 def _answer_column() -> dbc.Col:
     return dbc.Col([
         html.Div("Loading…", id=ids.STATUS, role="status", className="status alert alert-info py-2"),
         dcc.Graph(id=ids.TOP3_CHART, config=STATIC),
         _hidden_summary(ids.TOP3_SUMMARY),
+        html.Div(id=ids.NOVELTY_SUMMARY, className="small text-muted mb-2"),
+        feedback_row(),
         html.Div([html.Span("Explain digit", className="me-2 small"),
                   dbc.RadioItems(id=ids.EXPLAIN_CLASS, options=[], inline=True, className="explain-class")],
                  role="radiogroup", **{"aria-label": "Digit to explain"}),
@@ -105,9 +126,12 @@ def compare_section() -> html.Section:
     ], className="mt-3")
 
 
-def layout(test: str | None = None, **_query: str) -> html.Div:
-    """``test`` is N of ``/?test=N``: MNIST test digit N is read instead of the drawing."""
+def layout(test: str | None = None, field: str | None = None, **_query: str) -> html.Div:
+    """``test`` is N of ``/?test=N``: MNIST test digit N is read instead of the drawing; ``field`` is ID of
+    ``/?field=ID``: that field record is read instead."""
     return html.Div([
+        dcc.Store(id=ids.REQUESTED_FIELD, data=field),
+        dcc.Store(id=ids.FIELD_TOKEN, storage_type="session"),
         *session_stores(),
         dcc.Store(id=ids.STROKES, storage_type="session", data=[]),
         dcc.Store(id=ids.DIGIT_SOURCE, storage_type="session"),

@@ -39,6 +39,9 @@ def _summary(result: dict) -> str:
     explanation = result["explanation"]
     note = " (map is empty)" if explanation["empty"] else ""
     where = f" at {explanation['layer']}" if explanation["layer"] else ""  # None: a pixel-level method
+    novelty = result.get("novelty")
+    if novelty and not novelty["is_digit"]:
+        top = f"not a digit (novelty {novelty['score']:.3g} > {novelty['threshold']:.3g}); closest: {top}"
     return f"{result['file']}: {top}; {explanation['method']}{where}{note}"
 
 

@@ -60,6 +60,7 @@ class ModelSpec:
 
     inputs: Any  # KerasTensor (None, 28, 28, 1)
     logits: Any  # KerasTensor (None, 10): the class scores before softmax
+    features: Any  # KerasTensor (None, D): the penultimate features (what the logits layer reads), for novelty
     convs: tuple[ConvTap, ...]
     input_rank: int  # 2 or 3: whether the file's model takes (28, 28) or (28, 28, 1)
     folded_batch_norms: int = 0
@@ -82,9 +83,18 @@ class ModelSpec:
         """images (B, 28, 28, 1) -> logits (B, 10)."""
         return self._model(("logits",), (self.logits,))
 
+    @property
+    def scores(self) -> keras.Model:
+        """images -> (penultimate features, logits)."""
+        return self._model(("scores",), (self.features, self.logits))
+
     def taps(self, name: str) -> keras.Model:
         """images -> (the conv's activations, logits)."""
         return self._model(("taps", name), (self.conv(name).tap, self.logits))
+
+    def taps_and_features(self, name: str) -> keras.Model:
+        """images -> (the conv's activations, penultimate features, logits): what the engine explains and scores."""
+        return self._model(("taps_and_features", name), (self.conv(name).tap, self.features, self.logits))
 
     def activations(self, name: str) -> keras.Model:
         """images -> the conv's activations."""
@@ -346,6 +356,7 @@ def _spec(calls: list[_Call], inputs, output, rank: int, taps: dict[int, layers.
     elif _is_softmax(final.layer):  # softmax fused into the last layer: a linear copy of it
         names = {c.clone.name for c in calls}
         _, logits = _clone_call(final.clone, final.args, final.kwargs, names, activation="linear")
+        final = _Call(final.layer, final.args, final.kwargs, logits, final.clone)
     else:
         logits = output
     convs, seen = [], set()
@@ -354,4 +365,22 @@ def _spec(calls: list[_Call], inputs, output, rank: int, taps: dict[int, layers.
             seen.add(id(c.layer))
             tap_layer = taps[id(c.layer)]
             convs.append(ConvTap(c.layer.name, c.layer, output_of[id(tap_layer)], tap_layer.name, fields[id(c.layer)]))
-    return ModelSpec(inputs, logits, tuple(convs), rank, folded)
+    return ModelSpec(inputs, logits, _features(calls, final, logits), tuple(convs), rank, folded)
+
+
+def _features(calls: list[_Call], final: _Call, logits) -> Any:
+    """The penultimate features: the input of the layer that makes the logits, (None, D).
+
+    The logits layer is the last one with weights on the way back from the logits (a linear
+    activation or a reshape after it is looked through); a spatial input (a conv head) is averaged
+    over its places, so every model gives one vector per digit.
+    """
+    producer = {id(c.output): c for c in calls}
+    current = producer.get(id(logits), final)
+    while not current.layer.weights and len(current.inputs) == 1 and id(current.inputs[0]) in producer:
+        current = producer[id(current.inputs[0])]
+    features = current.inputs[0] if current.inputs else logits
+    if len(features.shape) > 2:
+        features = layers.GlobalAveragePooling2D(name="novelty_features")(features) if len(features.shape) == 4 \
+            else layers.Flatten(name="novelty_features")(features)
+    return features

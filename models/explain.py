@@ -34,6 +34,7 @@ from models.adapter import ModelSpec, adapt
 from models.faithfulness import faithfulness_auc
 from models.inference import FAITHFULNESS_PRECISIONS
 from models.methods import DEFAULT_METHOD, METHOD_NAMES, needs_layer
+from models.novelty import NoveltyDetector
 
 EPSILON = 1e-7
 
@@ -274,6 +275,7 @@ class CamEngine:
         self._shape = (*spec.image_size, 1)
         self._explainers: dict[tuple[str, str, int], Callable] = {}
         self._lock = threading.Lock()  # threaded workers: build each function once
+        self.novelty: NoveltyDetector | None = None
         # Score-CAM's baseline and the end of every deletion curve: a constant of the model.
         self._blank = self._probabilities(tf.zeros((1, *self._shape)))[0]
         self.faithfulness_network = faithfulness_network(self.network, self._shape, faithfulness_precision)
@@ -296,12 +298,25 @@ class CamEngine:
         """images (B, H, W) in [0, 1] -> class probabilities (B, classes)."""
         return self._probabilities(tf.constant(np.asarray(images, np.float32).reshape(-1, *self._shape))).numpy()
 
+    def set_novelty(self, detector: NoveltyDetector | None) -> None:
+        """Score every explained digit with ``detector`` (``models.novelty``) in the same compiled call."""
+        with self._lock:
+            self.novelty = detector
+            self._explainers.clear()
+
+    def features_and_logits(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """images (B, H, W) in [0, 1] -> penultimate features (B, D), logits (B, classes)."""
+        features, logits = self.spec.scores(tf.constant(np.asarray(images, np.float32).reshape(-1, *self._shape)),
+                                            training=False)
+        return np.asarray(features), np.asarray(logits)
+
     def explainer(self, layer: str | None, method: str, faithfulness_steps: int = 0) -> Callable:
-        """The compiled ``(images (B,H,W,1), classes (B,)) -> probs, cams, classes, empty, faithfulness``.
+        """The compiled ``(images (B,H,W,1), classes (B,)) -> probs, cams, classes, empty, faithfulness, novelty``.
 
         A negative class means "the top-1 class of that image". With ``faithfulness_steps`` the
         same call also scores each map (deletion and insertion AUC, (B, 2)); else that is zeros.
-        ``layer`` is ignored for a method that needs none.
+        ``layer`` is ignored for a method that needs none. ``novelty`` (B,) is the novelty detector's
+        score of each image, zeros without a detector.
         """
         layer = layer if needs_layer(method) else None
         key = (layer, method, faithfulness_steps)
@@ -315,38 +330,40 @@ class CamEngine:
             return self._explainers[key]
 
     def _cam_maps(self, layer: str, weighting: Callable[[CamInputs], tf.Tensor]) -> Callable:
-        """(images, classes) -> logits, classes, maps, empty: one class-activation method at one layer."""
-        taps = self.spec.taps(layer)
+        """(images, classes) -> logits, features, classes, maps, empty: one class-activation method at one layer."""
+        taps = self.spec.taps_and_features(layer)
 
         def maps(images, classes):
             with tf.GradientTape() as tape:
-                activations, logits = taps(images, training=False)
+                activations, features, logits = taps(images, training=False)
                 classes = tf.where(classes < 0, tf.argmax(logits, axis=-1, output_type=tf.int32), classes)
                 score = tf.gather(logits, classes, batch_dims=1)
             gradients = tape.gradient(score, activations)
             contributions = weighting(CamInputs(activations, gradients, images, classes, self._class_probability,
                                                 self._blank))
-            return (logits, classes, *finish_cam(contributions, tf.shape(images)[1:3]))
+            return (logits, features, classes, *finish_cam(contributions, tf.shape(images)[1:3]))
 
         return maps
 
     def _pixel_maps(self, attribution: Callable[[PixelInputs], tf.Tensor]) -> Callable:
-        """(images, classes) -> logits, classes, maps, empty: one pixel-level method."""
-        network = self.network
+        """(images, classes) -> logits, features, classes, maps, empty: one pixel-level method."""
+        network, scores = self.network, self.spec.scores
 
         def maps(images, classes):
-            logits = network(images, training=False)
+            features, logits = scores(images, training=False)
             classes = tf.where(classes < 0, tf.argmax(logits, axis=-1, output_type=tf.int32), classes)
             attributions = attribution(PixelInputs(images, classes, lambda x: network(x, training=False)))
-            return (logits, classes, *scale_maps(tf.nn.relu(attributions)))
+            return (logits, features, classes, *scale_maps(tf.nn.relu(attributions)))
 
         return maps
 
     def _compile(self, maps: Callable, faithfulness_steps: int) -> Callable:
+        novelty = self.novelty
+
         @tf.function(input_signature=[tf.TensorSpec([None, *self._shape], tf.float32),
                                       tf.TensorSpec([None], tf.int32)])
         def explain(images, classes):
-            logits, classes, cams, empty = maps(images, classes)
+            logits, features, classes, cams, empty = maps(images, classes)
             probabilities = tf.nn.softmax(logits)
             if faithfulness_steps:
                 original = tf.gather(probabilities, classes, batch_dims=1)
@@ -355,14 +372,15 @@ class CamEngine:
                                           faithfulness_steps)
             else:
                 scores = tf.zeros((tf.shape(images)[0], 2))
-            return probabilities, cams, classes, empty, scores
+            novelty_scores = novelty.score(features, logits) if novelty else tf.zeros(tf.shape(images)[:1])
+            return probabilities, cams, classes, empty, scores, novelty_scores
 
         return explain.get_concrete_function()  # called directly: no signature matching per call
 
     def explain(self, images: np.ndarray, layer: str | None, method: str = DEFAULT_METHOD,
                 classes: np.ndarray | None = None, faithfulness_steps: int = 0) -> tuple[np.ndarray, ...]:
         """NumPy in and out: images (B, H, W) in [0, 1] -> probs (B, classes), cams (B, H, W), classes, empty,
-        faithfulness (B, 2)."""
+        faithfulness (B, 2), novelty scores (B,)."""
         x = np.asarray(images, np.float32).reshape(-1, *self._shape)
         c = np.full(len(x), -1, np.int32) if classes is None else np.asarray(classes, np.int32).reshape(-1)
         outputs = self.explainer(layer, method, faithfulness_steps)(tf.constant(x), tf.constant(c))

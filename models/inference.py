@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from models.report import read_metadata
 
 FAITHFULNESS_STEPS = 8  # 2 x 7 perturbed digits (deleted, revealed), batched through the network
 FAITHFULNESS_PRECISIONS = ("auto", "float32", "bfloat16")  # how the perturbed digits are scored; auto first
+FALLBACK_MSP = 0.5  # without MNIST to set a threshold on: a digit is an input some digit gets half of
 
 
 class ModelLoadError(RuntimeError):
@@ -66,9 +68,12 @@ class DigitModel:
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_MODEL_PATH, intra_op_threads: int | None = None,
-             faithfulness_precision: str = "auto") -> DigitModel:
+             faithfulness_precision: str = "auto", novelty: bool = True,
+             cache_dir: Path | None = None) -> DigitModel:
         """Load, adapt and check a model; ``intra_op_threads`` as in ``set_tensorflow_threads``.
 
+        With ``novelty`` the model's not-a-digit detectors are read from next to it, or fitted once
+        on MNIST and written there (or in ``cache_dir``): see ``use_novelty``.
         The default explanation is compiled and run on a blank digit here, so that a model the
         engine cannot explain is refused now, with a ``ModelLoadError``, never at the first request.
         """
@@ -78,6 +83,8 @@ class DigitModel:
         keras_model = load_keras_model(path)
         try:
             model = cls(keras_model, path, faithfulness_precision)
+            if novelty:
+                model.use_novelty(cache_dir)
             blank = np.zeros((1, *model.spec.image_size), np.float32)
             model.engine.explain(blank, model.default_layer, DEFAULT_METHOD, None, FAITHFULNESS_STEPS)
         except ModelLoadError:
@@ -86,6 +93,55 @@ class DigitModel:
             raise ModelLoadError(f"Model file {path} loads but cannot be explained ({type(exc).__name__}): "
                                  f"{SEND_INSTEAD}.") from exc
         return model
+
+    def use_novelty(self, cache_dir: Path | None = None, detector: str | None = None) -> None:
+        """Score every answer with ``detector``, else the not-a-digit detector the model's report chose
+        (``models.novelty``).
+
+        Its fitted statistics are read from ``NAME.novelty.npz`` or fitted once on MNIST. Without
+        MNIST to fit on, the answer falls back to the maximum softmax probability: an input is a
+        digit when the model gives some digit at least ``FALLBACK_MSP`` (no threshold can be set
+        on the test digits then).
+        """
+        from models.mnist import MnistError
+        from models.novelty import NoveltyDetector, load_or_fit
+        from models.report import read_report
+
+        chosen = detector or (((read_report(self.path) or {}).get("novelty") or {}).get("detector")
+                              if self.path else None)
+        try:
+            detector = load_or_fit(self, cache_dir, chosen)
+        except MnistError:
+            detector = NoveltyDetector("msp", {"msp": 1.0 - FALLBACK_MSP}, {})
+        self.engine.set_novelty(detector)
+
+    @property
+    def novelty(self):
+        """The ``NoveltyDetector`` in use; None if the model was loaded without one."""
+        return self.engine.novelty
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """SHA-256 of the model file ("" for a model held only in memory)."""
+        from models.novelty import file_digest
+
+        return file_digest(self.path) if self.path else ""
+
+    def logits_weights(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The kernel (D, classes) and bias of the layer that makes the logits, if it is a Dense layer."""
+        from keras import layers
+
+        layer = self.spec.logits._keras_history[0]
+        if not isinstance(layer, layers.Dense):
+            return None
+        weights = layer.get_weights()
+        bias = weights[1] if len(weights) > 1 else np.zeros(weights[0].shape[1], np.float32)
+        return weights[0], bias
+
+    def features_and_logits(self, images: np.ndarray, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+        """Penultimate features (N, D) and logits (N, classes) of images (N, 28, 28) in [0, 1], in batches."""
+        parts = [self.engine.features_and_logits(images[i:i + batch_size]) for i in range(0, len(images), batch_size)]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     @property
     def name(self) -> str:
@@ -132,10 +188,16 @@ class DigitModel:
         """Batched probabilities (B,10), maps (B,28,28), explained classes (B,), empty flags (B,)."""
         return self._explain(images, layer, method, classes)[:4]
 
+    def explain_with_novelty(self, images: np.ndarray, layer: str | None = None, method: str = DEFAULT_METHOD,
+                             classes: np.ndarray | None = None):
+        """As ``explain_batch``, plus each image's novelty score (B,), in the same compiled call."""
+        probs, cams, explained, empty, _, novelty = self._explain(images, layer, method, classes)
+        return probs, cams, explained, empty, novelty
+
     def explain_with_faithfulness(self, images: np.ndarray, layer: str | None = None,
                                   method: str = DEFAULT_METHOD, classes: np.ndarray | None = None):
         """As ``explain_batch``, plus each map's deletion and insertion AUC (B, 2), in the same compiled call."""
-        return self._explain(images, layer, method, classes, FAITHFULNESS_STEPS)
+        return self._explain(images, layer, method, classes, FAITHFULNESS_STEPS)[:5]
 
     def _explain(self, images, layer, method, classes, faithfulness_steps: int = 0):
         if method not in METHOD_NAMES:
@@ -155,13 +217,15 @@ class DigitModel:
         self.check_class(class_index)
         classes = None if class_index is None else np.full(len(images), int(class_index))
         steps = FAITHFULNESS_STEPS if with_faithfulness else 0
-        probs, cams, explained, empty, scores = self._explain(images, layer, method, classes, steps)
-        return [self._prediction(image, p, cam, int(c), bool(e), score if with_faithfulness else None, method, layer)
-                for image, p, cam, c, e, score in zip(images, probs, cams, explained, empty, scores, strict=True)]
+        probs, cams, explained, empty, scores, novelty = self._explain(images, layer, method, classes, steps)
+        return [self._prediction(image, p, cam, int(c), bool(e), score if with_faithfulness else None, float(n),
+                                 method, layer)
+                for image, p, cam, c, e, score, n in zip(images, probs, cams, explained, empty, scores, novelty,
+                                                         strict=True)]
 
-    @staticmethod
-    def _prediction(image: np.ndarray, probs: np.ndarray, cam: np.ndarray, explained: int, empty: bool,
-                    faithfulness: np.ndarray | None, method: str, layer: str | None) -> dict[str, Any]:
+    def _prediction(self, image: np.ndarray, probs: np.ndarray, cam: np.ndarray, explained: int, empty: bool,
+                    faithfulness: np.ndarray | None, novelty: float, method: str,
+                    layer: str | None) -> dict[str, Any]:
         top = np.argsort(-probs, kind="stable")[:3]
         explanation: dict[str, Any] = {
             "method": method,
@@ -178,11 +242,14 @@ class DigitModel:
             deletion, insertion = faithfulness
             explanation["faithfulness"] = {"deletion_auc": round(float(deletion), 4),
                                            "insertion_auc": round(float(insertion), 4)}
-        return {
+        answer = {
             "top": [{"digit": int(d), "probability": round(float(probs[d]), 6)} for d in top],
             "input": _round(image),
             "explanation": explanation,
         }
+        if self.novelty is not None:
+            answer["novelty"] = self.novelty.describe(novelty)
+        return answer
 
     def feature_maps(self, image: np.ndarray, layer: str | None = None) -> np.ndarray:
         """The layer's activations (h, w, K) for one 28x28 input."""

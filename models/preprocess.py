@@ -234,7 +234,14 @@ def _centre_in_mnist_field(digit: np.ndarray) -> np.ndarray:
 
 
 def _block_size(ink: np.ndarray) -> float:
-    """How many pixels wide the blocks of a nearest-neighbour upscale are (1 for a real image)."""
+    """How many pixels wide the blocks of a nearest-neighbour upscale are (1 for a real image).
+
+    In such an upscale every row (and column) repeats the one before it but at block edges, so the
+    distinct lines come at least a block apart. The smallest distance between two changes is the
+    block; fewer than two changes in both directions is no evidence of blocks: a clean image whose
+    strokes are perfectly straight (a "1" drawn with a line tool) repeats its rows too, and taking
+    it for one huge block blurred it away.
+    """
     # Lines with two tones (blank lines repeat in any drawing) and lines equal to the next one, for
     # the rows and then the columns, both read along the array as it lies (a transposed copy cost
     # more than the rest; OpenCV reduces along columns faster than numpy).
@@ -245,8 +252,11 @@ def _block_size(ink: np.ndarray) -> float:
     sizes = []
     for varied, repeat in ((rows_varied, rows_repeat), (columns_varied, columns_repeat)):
         both = varied[1:] & varied[:-1]
-        sizes.append(1.0 / max(1.0 - (repeat & both).sum() / max(both.sum(), 1), 1e-3))
-    return min(sizes)
+        changes = np.flatnonzero(both & ~repeat)
+        if len(changes) >= 2:
+            mean_gap = 1.0 / max(1.0 - (repeat & both).sum() / max(both.sum(), 1), 1e-3)
+            sizes.append(min(mean_gap, float(np.diff(changes).min())))
+    return min(sizes, default=1.0)
 
 
 def _digit_box(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int, int, int]:
@@ -269,6 +279,24 @@ def _digit_box(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int, int, 
     if max(h, w) < 3 or mask.sum() < 6:
         raise NoDigitFound()
     return mask, extent, y, y + h, x, x + w
+
+
+def _is_one_dot(mask: np.ndarray) -> bool:
+    """Whether the digit's mask is one round, solid blob: a tap or a full stop, not a digit.
+
+    No digit is a filled disc: a 0 has its hole, a 1 is long, and every other digit has corners
+    or concavities that take it well away from its convex hull and from a filled ellipse.
+    """
+    h, w = mask.shape
+    if not 0.75 <= h / w <= 1.33:
+        return False
+    u8 = mask.astype(np.uint8)
+    contours, hierarchy = cv2.findContours(u8, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if len(contours) != 1:  # several pieces, or a hole
+        return False
+    area = float(mask.sum())
+    hull = cv2.contourArea(cv2.convexHull(contours[0]))
+    return area >= 0.95 * hull and area >= 0.85 * np.pi / 4 * h * w
 
 
 def _background_free(ink: np.ndarray) -> tuple[np.ndarray, tuple | None]:
@@ -304,6 +332,8 @@ def normalize_ink(ink: np.ndarray) -> np.ndarray:
     mask, extent, top, bottom, left, right = box or _digit_box(ink)
     height = max(bottom - top, right - left)
     crop = slice(top, bottom), slice(left, right)
+    if _is_one_dot(mask[crop]):
+        raise NoDigitFound()
     near_digit = cv2.dilate(extent.astype(np.uint8), np.ones((3, 3), np.uint8))[crop].astype(bool)
     ink = np.where(near_digit, ink[crop], 0.0)
     ink = ink / _percentile(ink[mask[crop]], 90)

@@ -6,7 +6,10 @@ and the app never imports ``train``.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +52,15 @@ def write_report(model_path: str | Path, report: dict[str, Any]) -> Path:
 def read_report(model_path: str | Path) -> dict[str, Any] | None:
     """The evaluation report, or None if it is missing or unreadable."""
     return read_json(report_path(model_path))
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock shared by every process on this machine (gunicorn workers), held while inside."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -32,6 +32,7 @@ TIMED_DIGITS = 20  # one digit per call, for the median time
 BATCH = 100
 SANITY_THRESHOLD = 0.5  # a map that keeps a rank correlation of 0.5 or more with random weights fails
 EMPTY_LIMIT = 0.1  # a map empty for more than 10 % of digits is not recommended
+GRADCAM_FAITHFUL = 0.5  # insertion minus deletion at which Grad-CAM is the predict page's default
 RANDOM_SEED = 12
 
 
@@ -44,7 +45,7 @@ def spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     two constant rows are NaN (nothing to compare).
     """
     a, b = (np.asarray(m, np.float64).reshape(len(m), -1) for m in (a, b))
-    ranks_a, ranks_b = (np.stack([_mean_ranks(row) for row in m]) for m in (a, b))
+    ranks_a, ranks_b = (np.stack([mean_ranks(row) for row in m]) for m in (a, b))
     ranks_a -= ranks_a.mean(axis=1, keepdims=True)
     ranks_b -= ranks_b.mean(axis=1, keepdims=True)
     norm = np.sqrt((ranks_a ** 2).sum(axis=1) * (ranks_b ** 2).sum(axis=1))
@@ -54,7 +55,7 @@ def spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(one_constant, 0.0, correlation)
 
 
-def _mean_ranks(values: np.ndarray) -> np.ndarray:
+def mean_ranks(values: np.ndarray) -> np.ndarray:
     order = np.argsort(values, kind="stable")
     ordered = values[order]
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
@@ -117,7 +118,7 @@ def explanations_section(model, images: np.ndarray, sanity_digits: int = SANITY_
         if progress:
             progress(f"{method} at {layer or 'the input'}")
         _, maps, explained, empty, scores = _in_batches(
-            lambda x, m=method, at=layer: model.engine.explain(x, at, m, None, FAITHFULNESS_STEPS), images)
+            lambda x, m=method, at=layer: model.engine.explain(x, at, m, None, FAITHFULNESS_STEPS)[:5], images)
         classes = explained if classes is None else classes  # the top-1 class: the same for every method
         original_maps[method, layer] = maps[:sanity_digits]
         rows.append({"method": method, "layer": layer, "deletion_auc": round(float(scores[:, 0].mean()), 4),
@@ -168,6 +169,28 @@ def recommended_row(section: dict[str, Any]) -> dict[str, Any] | None:
     return max(candidates, key=faithfulness_score, default=None)
 
 
+def default_row(section: dict[str, Any]) -> dict[str, Any] | None:
+    """What the predict page opens on: Grad-CAM, the method people come for, at its most faithful layer
+    where the scoreboard finds it trusted (sane, rarely empty) and faithful (``GRADCAM_FAITHFUL``);
+    else the recommendation."""
+    gradcam = [row for row in section.get("rows") or [] if row["method"] == "gradcam" and trusted(row)
+               and faithfulness_score(row) >= GRADCAM_FAITHFUL]
+    return max(gradcam, key=faithfulness_score, default=None) or recommended_row(section)
+
+
+def default_reason(section: dict[str, Any] | None) -> str:
+    """Why the predict page opens on the method it opens on, in one sentence ("" without a scoreboard)."""
+    row = default_row(section or {})
+    if row is None:
+        return ""
+    shown = method_at(row["method"], row["layer"])
+    if row["method"] == "gradcam":
+        return (f"{shown} is the default map: the scoreboard finds it faithful (insertion minus deletion "
+                f"{faithfulness_score(row):.2f}) and sane on this model.")
+    return (f"{shown} is the default map: Grad-CAM is not faithful or not sane enough on this model, and this "
+            f"is the most faithful map that is ({faithfulness_score(row):.2f}).")
+
+
 def method_at(method: str, layer: str | None) -> str:
     return f"{METHOD_LABELS.get(method, method)} at {layer}" if layer else METHOD_LABELS.get(method, method)
 
@@ -183,7 +206,8 @@ def recommendation_sentences(section: dict[str, Any], worst: int = 3) -> list[st
              "are randomised)" if passes_sanity(best) else
              "is the best there is, but no map passes the sanity check on this model")
     sentences = [f"On this model, {method_at(best['method'], best['layer'])} is the most faithful "
-                 f"(insertion minus deletion AUC {faithfulness_score(best):.2f}) and {check}."]
+                 f"(insertion minus deletion AUC {faithfulness_score(best):.2f}) and {check}.",
+                 f"On the predict page, {default_reason(section)}"]
     empty = sorted((row for row in rows if row["empty_rate"] > EMPTY_LIMIT), key=lambda row: -row["empty_rate"])
     sentences += [f"{method_at(row['method'], row['layer'])} is empty for {row['empty_rate']:.0%} of digits."
                   for row in empty[:worst]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("MNIST_NPZ", str(ROOT.parent / "shared" / "data" / "mnist.npz"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Field records made by tests go to a throwaway SQLite file, never to the repository's instance/.
+os.environ.setdefault("DIGIT_INSPECTOR_DATABASE_URL",
+                      "sqlite:///" + os.path.join(tempfile.mkdtemp(prefix="field-tests-"), "field.db"))
+
+pytest_plugins = ["field_fixtures"]  # postgres (a throwaway cluster) and field_url (SQLite and PostgreSQL)
 
 # CI sets REQUIRE_BROWSER=1 so that a missing Chromium fails the run instead of skipping tests.
 REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"

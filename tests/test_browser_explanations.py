@@ -36,6 +36,11 @@ def test_explanations_page_shows_the_scoreboard_and_what_it_recommends(browser):
     until(lambda: (figure(dash_duo, ids.SANITY_FIGURE) or {}).get("data"), timeout=TIMEOUT)
     assert len(figure(dash_duo, ids.SANITY_FIGURE)["data"]) == len({row["method"] for row in section["rows"]})
     assert "most faithful first" in dash_duo.find_element(f"#{ids.METHOD_SCOREBOARD_TEXT}").get_attribute("textContent")
+    novelty = read_report(DEFAULT_MODEL_PATH)["novelty"]  # the not-a-digit scoreboard, on the same page
+    dash_duo.wait_for_contains_text(f"#{ids.NOVELTY_ADVICE}", "On this model the app uses", timeout=TIMEOUT)
+    until(lambda: (figure(dash_duo, ids.NOVELTY_SCOREBOARD) or {}).get("data"), timeout=TIMEOUT)
+    flagged, wrong = figure(dash_duo, ids.NOVELTY_SCOREBOARD)["data"]
+    assert len(flagged["y"]) == len(novelty["detectors"]) and "letters" in flagged["x"] and "mnist-c" in wrong["x"]
     assert dash_duo.get_logs() == []
 
 

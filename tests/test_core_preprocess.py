@@ -308,3 +308,69 @@ def test_background_opening_equals_the_opening_of_an_image_padded_a_whole_square
                                       at=(int(rng.integers(-10, 40)) % 30, int(rng.integers(0, 40)))) / 255.0)
         ink = np.clip(ink + rng.normal(0.3, 0.05, ink.shape) * (i % 2), 0, 1).astype(np.float32)  # paper on odd i
         np.testing.assert_array_equal(_remove_background(ink), padded_whole_square(ink))
+
+
+def _line_tool_one(size: int = 200, width: int = 10) -> np.ndarray:
+    """A "1" drawn with a line tool: one perfectly straight vertical bar, ink 1 on 0."""
+    ink = np.zeros((size, size), bool)
+    ink[size // 5:size * 4 // 5, size // 2 - width // 2:size // 2 + width // 2] = True
+    return ink
+
+
+def _line_tool_four(size: int = 240) -> np.ndarray:
+    """A "4" of straight lines only: two uprights and a bar, as a line or rectangle tool draws it."""
+    ink = np.zeros((size, size), bool)
+    ink[40:130, 70:82] = True
+    ink[120:132, 70:170] = True
+    ink[40:200, 140:152] = True
+    return ink
+
+
+def _as_files(ink: np.ndarray) -> dict[str, bytes]:
+    """The same binary drawing as 8-bit and 16-bit grey in both polarities, and as a palette PNG whose
+    background is transparent (ink black, and ink white)."""
+    grey = ink.astype(np.uint8) * 255
+    files = {"L, light ink": png(Image.fromarray(grey)), "L, dark ink": png(Image.fromarray(255 - grey)),
+             "I;16, light ink": png(Image.fromarray(grey.astype(np.uint16) * 257)),
+             "I;16, dark ink": png(Image.fromarray((255 - grey).astype(np.uint16) * 257))}
+    for name, colours in (("P, black ink, transparent paper", [255, 255, 255, 0, 0, 0]),
+                          ("P, white ink, transparent paper", [0, 0, 0, 255, 255, 255])):
+        palette = Image.fromarray(ink.astype(np.uint8)).convert("P")
+        palette.putpalette(colours)
+        files[name] = png(palette, transparency=0)
+    return files
+
+
+@pytest.mark.parametrize("drawing, digit", [(_line_tool_one, 1), (_line_tool_four, 4)])
+def test_perfectly_straight_strokes_are_read_in_every_mode(digit_model, drawing, digit):
+    """A clean binary image of straight strokes repeats its rows like a blown-up thumbnail; it must not be
+    blurred away as one huge block ("No digit found"), in any mode or polarity."""
+    ink = drawing()
+    for name, data in _as_files(ink).items():
+        x = image_to_model_input(data)
+        assert x.max() == pytest.approx(1.0), name
+        assert digit_model.explain_batch(x[None])[0][0].argmax() == digit, name
+
+
+def test_a_blocky_thumbnail_is_still_found_blocky():
+    from models.preprocess import _block_size
+
+    rng = np.random.default_rng(3)
+    small = (rng.random((10, 10)) > 0.6).astype(np.float32)
+    assert _block_size(np.kron(small, np.ones((12, 12), np.float32))) == pytest.approx(12, abs=1)
+    assert _block_size(_line_tool_one().astype(np.float32)) == 1.0
+
+
+@pytest.mark.parametrize("radius", [10, 40])
+@pytest.mark.parametrize("light_ink", [True, False])
+def test_one_dot_is_no_digit(radius, light_ink):
+    """A full stop or a blot, uploaded, is "No digit found", as a tap on the canvas is; a ring (a 0) is read."""
+    import cv2
+
+    ink = np.zeros((200, 200), np.uint8)
+    cv2.circle(ink, (90, 120), radius, 255, -1, cv2.LINE_AA)
+    with pytest.raises(NoDigitFound):
+        image_to_model_input(png(Image.fromarray(ink if light_ink else 255 - ink)))
+    ring = np.zeros((200, 200), np.uint8)
+    cv2.circle(ring, (90, 120), 50, 255, 12, cv2.LINE_AA)
+    assert image_to_model_input(png(Image.fromarray(ring if light_ink else 255 - ring))).max() == pytest.approx(1.0)

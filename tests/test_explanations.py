@@ -9,6 +9,8 @@ from callbacks.explanation_figures import INPUT_COLUMN, sanity_figure, sanity_te
 from models.methods import LAYER_METHODS, PIXEL_METHODS
 from models.scoreboard import (
     SANITY_THRESHOLD,
+    default_reason,
+    default_row,
     explanations_section,
     randomised_spec,
     recommendation_sentences,
@@ -131,8 +133,21 @@ def test_recommended_method_and_layer_come_from_the_report(dash_app, monkeypatch
 
     service = dash_app.server.extensions[SERVICE_EXTENSION]
     section["rows"][4]["insertion_auc"] = 0.1  # occlusion no longer the best: Layer-CAM at conv2 is
+    section["rows"][2]["insertion_auc"] = 0.7  # and Grad-CAM (0.40) is not faithful enough to open on
     monkeypatch.setattr(type(service), "explanations", lambda self, name=None: section)
     assert service.recommended() == ("layercam", "conv2")
+
+
+def test_the_predict_page_opens_on_grad_cam_where_it_is_faithful_and_sane(section):
+    """Grad-CAM is the method people came for: the default wherever the scoreboard trusts it, even when
+    another map is a little more faithful; else the recommendation, and the reason says which."""
+    assert (default_row(section)["method"], default_row(section)["layer"]) == ("gradcam", "conv2")  # 0.50
+    assert default_reason(section).startswith("Grad-CAM at conv2 is the default map: the scoreboard finds it "
+                                              "faithful (insertion minus deletion 0.50) and sane")
+    section["rows"][2]["sanity_rank_correlation"] = 0.8  # no longer sane
+    assert default_row(section) is recommended_row(section)
+    assert "Grad-CAM is not faithful or not sane enough" in default_reason(section)
+    assert default_reason({"rows": []}) == ""
 
 
 def test_method_menu_marks_each_option_with_its_score_at_the_layer(section):

@@ -14,26 +14,47 @@ from models.mnist import as_model_input, load_mnist
 from train import report_training, save_training_metadata
 
 BATCH_SIZE = 128
+EXPOSURE_BATCH = 64  # non-digits of ``train.nondigits.EXPOSURE_KINDS`` in each batch (outlier exposure)
+EXPOSURE_WEIGHT = 0.5  # their loss (cross-entropy to the uniform answer) against the digits' (Hendrycks et al.)
+EXPOSURE_BANK = 20000  # distinct non-digits made once, augmented afresh each epoch
 
 
-def augmented_batches(x_train, y_train, epochs: int, seed: int):
+def augmented_batches(x_train, y_train, epochs: int, seed: int, exposure: np.ndarray | None = None):
     """Every epoch's batches, shuffled and augmented (``train/augment.py``) from (seed, step) alone,
-    so a run is reproducible whatever the number of threads preparing them."""
+    so a run is reproducible whatever the number of threads preparing them.
+
+    With ``exposure`` (non-digits as the model sees them) each batch also carries ``EXPOSURE_BATCH``
+    of them, augmented the same way (a damaged non-digit is still no digit), whose target is the
+    uniform answer "none of the ten", weighted ``EXPOSURE_WEIGHT``. Targets are then one-hot.
+    """
     import tensorflow as tf
 
     from train.augment import augment_batch
 
     steps_per_epoch = len(x_train) // BATCH_SIZE
     orders = [np.random.default_rng([seed, epoch]).permutation(len(x_train)) for epoch in range(epochs)]
+    extra = 0 if exposure is None else EXPOSURE_BATCH
+    total = BATCH_SIZE + extra
 
     def make_batch(step):
         epoch, i = divmod(int(step), steps_per_epoch)
         picks = orders[epoch][i * BATCH_SIZE:(i + 1) * BATCH_SIZE]
-        return augment_batch(x_train[picks], seed, int(step))[..., None], y_train[picks]
+        images = augment_batch(x_train[picks], seed, int(step))
+        if exposure is None:
+            return images[..., None], y_train[picks], np.ones(BATCH_SIZE, np.float32)
+        rng = np.random.default_rng([seed, int(step), 1])
+        others = augment_batch(exposure[rng.choice(len(exposure), EXPOSURE_BATCH, replace=False)], seed + 1, int(step))
+        targets = np.concatenate([np.eye(10, dtype=np.float32)[y_train[picks]],
+                                  np.full((EXPOSURE_BATCH, 10), 0.1, np.float32)])
+        weights = np.r_[np.ones(BATCH_SIZE), np.full(EXPOSURE_BATCH, EXPOSURE_WEIGHT)].astype(np.float32)
+        return np.concatenate([images, others])[..., None], targets, weights
+
+    label_type, label_shape = (tf.int32, (total,)) if exposure is None else (tf.float32, (total, 10))
 
     def load(step):
-        images, labels = tf.numpy_function(make_batch, [step], (tf.float32, tf.int32))
-        return tf.ensure_shape(images, (BATCH_SIZE, 28, 28, 1)), tf.ensure_shape(labels, (BATCH_SIZE,))
+        images, labels, weights = tf.numpy_function(make_batch, [step], (tf.float32, label_type, tf.float32))
+        return (tf.ensure_shape(images, (total, 28, 28, 1)), tf.ensure_shape(labels, label_shape),
+                tf.ensure_shape(weights, (total,)))
 
     dataset = (tf.data.Dataset.range(epochs * steps_per_epoch)
                .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
@@ -41,27 +62,28 @@ def augmented_batches(x_train, y_train, epochs: int, seed: int):
     return dataset, steps_per_epoch
 
 
-def train(epochs: int, out: Path, seed: int, train_size: int | None = None) -> dict:
+def train(epochs: int, out: Path, seed: int, train_size: int | None = None, exposure: bool = True) -> dict:
     import keras
 
     from models.network import build_digit_cnn
+    from train.nondigits import EXPOSURE_KINDS, exposure_inputs
 
     keras.utils.set_random_seed(seed)
     x_train, y_train, x_test, y_test = load_mnist()
     x_train, y_train = x_train[:train_size], y_train[:train_size]
+    started = time.perf_counter()
+    others = exposure_inputs(EXPOSURE_BANK, seed, x_train) if exposure else None
     x_train, x_test = x_train.astype(np.float32) / 255.0, as_model_input(x_test)
-    train_ds, steps_per_epoch = augmented_batches(x_train, y_train.astype(np.int32), epochs, seed)
+    train_ds, steps_per_epoch = augmented_batches(x_train, y_train.astype(np.int32), epochs, seed, others)
     steps = epochs * steps_per_epoch
     model = build_digit_cnn()
     model.compile(
         optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=steps)),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+        loss="categorical_crossentropy" if exposure else "sparse_categorical_crossentropy",
     )
-    started = time.perf_counter()
     model.fit(train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=1)
     seconds = time.perf_counter() - started
-    _, accuracy = model.evaluate(x_test, y_test, batch_size=512, verbose=0)
+    accuracy = float(np.mean(model.predict(x_test, batch_size=512, verbose=0).argmax(axis=1) == y_test))
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
     return save_training_metadata(out, {
@@ -70,20 +92,35 @@ def train(epochs: int, out: Path, seed: int, train_size: int | None = None) -> d
         "train_size": len(x_train),
         "batch_size": BATCH_SIZE,
         "augmentation": "train/augment.py (MNIST-C kinds and severities held out)",
+        "outlier_exposure": (f"{EXPOSURE_BATCH} non-digits per batch, weight {EXPOSURE_WEIGHT}: "
+                             + ", ".join(EXPOSURE_KINDS)) if exposure else None,
     }, seconds, accuracy)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m train", description=__doc__)
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=24)
     parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_PATH)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--train-size", type=int, default=None,
                         help="train on the first N training digits only (quick trial runs)")
+    parser.add_argument("--no-exposure", action="store_true",
+                        help="train on digits only, without the non-digits of outlier exposure")
+    parser.add_argument("--finetune", metavar="MODEL", default=None,
+                        help="fine-tune this model (path or name) on --field instead of training one")
+    parser.add_argument("--field", metavar="EXPORT", type=Path, default=None,
+                        help="the field export to fine-tune on (npz of GET /api/field/export)")
     args = parser.parse_args(argv)
     if args.epochs < 1:
         parser.error("--epochs must be at least 1")
-    return report_training(lambda: train(args.epochs, args.out, args.seed, args.train_size), args.out)
+    if args.finetune or args.field:
+        if not (args.finetune and args.field):
+            parser.error("--finetune MODEL and --field EXPORT go together")
+        from train.finetune import main as finetune
+        return finetune(args.finetune, args.field, args.seed,  # --epochs when given, else fine-tuning's few
+                        None if args.epochs == parser.get_default("epochs") else args.epochs)
+    return report_training(lambda: train(args.epochs, args.out, args.seed, args.train_size, not args.no_exposure),
+                           args.out)
 
 
 if __name__ == "__main__":

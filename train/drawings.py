@@ -61,7 +61,12 @@ def render(digit: np.ndarray, style: str, rng: np.random.Generator) -> bytes:
     side = int(rng.integers(200, 520))
     canvas = (side, int(side * rng.uniform(0.8, 1.25)))
     longest = int(min(canvas) * rng.uniform(0.25, 0.85))
-    ink = _place(_stroke(digit, longest, rng.uniform(0.0, 1.0)), canvas, rng)
+    return present(_place(_stroke(digit, longest, rng.uniform(0.0, 1.0)), canvas, rng), style, rng)
+
+
+def present(ink: np.ndarray, style: str, rng: np.random.Generator) -> bytes:
+    """Ink in [0, 1] (1 = ink) on a canvas, as the image file a person would send in the given style."""
+    canvas = ink.shape
     if style == "white-on-black":
         return _encode(Image.fromarray(np.uint8(ink * 255)), "PNG")
     if style == "black-on-white":

@@ -1,0 +1,260 @@
+"""Is it a digit at all? Novelty detectors on a model's penultimate features and logits.
+
+Every detector gives a *score* that grows as an input looks less like the digits the model was
+trained on; a digit is flagged "not a digit" when its score is over the detector's threshold,
+set per model so that 99 % of the MNIST test digits stay digits (``DIGITS_KEPT``).
+
+- ``msp``: one minus the maximum softmax probability (Hendrycks & Gimpel 2017);
+- ``energy``: minus the log-sum-exp of the logits (Liu et al. 2020);
+- ``mahalanobis``: the smallest Mahalanobis distance to a class mean of the features, with one
+  covariance shared by the classes (Lee et al. 2018);
+- ``knn``: one minus the cosine similarity to the k-th nearest training digit's features
+  (Sun et al. 2022);
+- ``vim``: virtual-logit matching, the features' distance from their principal subspace, scaled
+  to the logits, minus the log-sum-exp (Wang et al. 2022);
+- ``residual``: that distance alone (ViM's residual).
+
+What a detector needs (class means, covariance, a feature bank, a principal subspace) is fitted
+once per model from its training digits (``fit``) and kept next to the model (``NAME.novelty.npz``),
+never per request. ``NoveltyDetector.scores`` is written in TensorFlow so that the score comes out
+of the same compiled call as the top 3 and the map (``models.explain``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DETECTORS = ("msp", "energy", "mahalanobis", "knn", "vim", "residual")
+DETECTOR_LABELS = {"msp": "Max. softmax", "energy": "Energy", "mahalanobis": "Mahalanobis", "knn": "KNN",
+                   "vim": "ViM", "residual": "Residual"}
+FALLBACK_DETECTOR = "energy"  # before a model's scoreboard says which is best
+DIGITS_KEPT = 0.99  # the threshold keeps this share of the MNIST test digits as digits
+FIT_DIGITS = 10000  # training digits the class means, covariance and subspace are fitted on
+BANK_DIGITS = 5000  # of them, the KNN feature bank
+KNN_K = 10
+FILE_VERSION = 1
+
+
+def novelty_path(model_path: str | Path) -> Path:
+    path = Path(model_path)
+    return path.with_name(f"{path.stem}.novelty.npz")
+
+
+def file_digest(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@dataclass
+class NoveltyDetector:
+    """The fitted detectors of one model, the thresholds of each, and the one the app uses."""
+
+    detector: str
+    thresholds: dict[str, float]
+    params: dict[str, np.ndarray]
+    model_digest: str = ""
+    _constants: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def threshold(self) -> float:
+        return self.thresholds[self.detector]
+
+    def using(self, detector: str) -> NoveltyDetector:
+        if detector not in self.thresholds:
+            raise ValueError(f"Unknown novelty detector {detector!r}: choose one of {', '.join(DETECTORS)}.")
+        return NoveltyDetector(detector, self.thresholds, self.params, self.model_digest, self._constants)
+
+    def describe(self, score: float) -> dict[str, Any]:
+        """The prediction object's ``novelty`` for one score."""
+        return {"is_digit": bool(score <= self.threshold), "score": round(float(score), 4),
+                "threshold": round(float(self.threshold), 4), "detector": self.detector}
+
+    # --- scores (TensorFlow: traced into the engine's compiled call) ---------------------------------
+
+    def _constant(self, name: str):
+        import tensorflow as tf
+
+        if name not in self._constants:
+            with tf.init_scope():  # made eagerly, once: a tensor made while tracing belongs to that graph only
+                self._constants[name] = tf.constant(self.params[name], tf.float32)
+        return self._constants[name]
+
+    def scores(self, features, logits, detectors: tuple[str, ...] | None = None) -> dict[str, Any]:
+        """{detector: (B,) scores} for features (B, D) and logits (B, classes), as TensorFlow tensors."""
+        import tensorflow as tf
+
+        detectors = detectors or (self.detector,)
+        features = tf.cast(features, tf.float32)
+        logits = tf.cast(logits, tf.float32)
+        energy = tf.reduce_logsumexp(logits, axis=-1)
+        out = {}
+        if "msp" in detectors:
+            out["msp"] = 1.0 - tf.reduce_max(tf.nn.softmax(logits), axis=-1)
+        if "energy" in detectors:
+            out["energy"] = -energy
+        if "mahalanobis" in detectors:
+            precision, means = self._constant("precision"), self._constant("class_means")
+            projected = tf.matmul(features, precision)
+            distances = (tf.reduce_sum(projected * features, axis=-1, keepdims=True)
+                         - 2.0 * tf.matmul(projected, means, transpose_b=True)
+                         + self._constant("mean_norms")[None, :])
+            out["mahalanobis"] = tf.reduce_min(distances, axis=-1)
+        if "knn" in detectors:
+            unit = tf.math.l2_normalize(features, axis=-1)
+            similarity = tf.matmul(unit, self._constant("bank"), transpose_b=True)
+            out["knn"] = 1.0 - tf.math.top_k(similarity, k=KNN_K).values[:, -1]
+        if "vim" in detectors or "residual" in detectors:
+            centred = features - self._constant("origin")[None, :]
+            residual = tf.norm(tf.matmul(centred, self._constant("null_space")), axis=-1)
+            if "vim" in detectors:
+                out["vim"] = self._constant("alpha") * residual - energy
+            if "residual" in detectors:
+                out["residual"] = residual
+        return out
+
+    def score(self, features, logits):
+        """(B,) scores of the detector in use (TensorFlow)."""
+        return self.scores(features, logits)[self.detector]
+
+    def all_scores(self, features: np.ndarray, logits: np.ndarray, batch: int = 2000) -> dict[str, np.ndarray]:
+        """NumPy in and out: every detector's scores, in batches."""
+        parts: dict[str, list[np.ndarray]] = {name: [] for name in DETECTORS}
+        for i in range(0, len(features), batch):
+            for name, values in self.scores(features[i:i + batch], logits[i:i + batch], DETECTORS).items():
+                parts[name].append(np.asarray(values))
+        return {name: np.concatenate(values) for name, values in parts.items()}
+
+    # --- files ---------------------------------------------------------------------------------------
+
+    def save(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial")
+        with open(partial, "wb") as handle:
+            np.savez(handle, version=FILE_VERSION, detector=self.detector, model_digest=self.model_digest,
+                     threshold_names=np.array(list(self.thresholds)),
+                     threshold_values=np.array(list(self.thresholds.values()), np.float64),
+                     **{f"param_{k}": v for k, v in self.params.items()})
+        partial.replace(path)
+        return path
+
+    @classmethod
+    def read(cls, path: Path) -> NoveltyDetector | None:
+        """The detector saved at ``path``; None if there is none or it is unreadable or of another version."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                if int(data["version"]) != FILE_VERSION:
+                    return None
+                thresholds = dict(zip((str(n) for n in data["threshold_names"]),
+                                      (float(v) for v in data["threshold_values"]), strict=True))
+                params = {k[len("param_"):]: np.asarray(data[k]) for k in data.files if k.startswith("param_")}
+                return cls(str(data["detector"]), thresholds, params, str(data["model_digest"]))
+        except (OSError, ValueError, KeyError, EOFError):
+            return None
+
+
+def fit(train_features: np.ndarray, train_logits: np.ndarray, train_labels: np.ndarray,
+        logits_weights: tuple[np.ndarray, np.ndarray] | None, seed: int = 0) -> dict[str, np.ndarray]:
+    """What the detectors need, from the features (N, D) and logits of training digits and their labels.
+
+    ``logits_weights`` (kernel (D, classes), bias) of the logits layer give ViM its origin
+    (the point the logits layer maps to zero); without them the features' mean is used.
+    """
+    features = np.asarray(train_features, np.float64)
+    classes = int(train_logits.shape[1])
+    means = np.stack([features[train_labels == c].mean(axis=0) if np.any(train_labels == c)
+                      else features.mean(axis=0) for c in range(classes)])
+    centred = features - means[train_labels]
+    covariance = centred.T @ centred / max(len(features) - 1, 1)
+    dims = covariance.shape[0]
+    # A little shrinkage toward the mean variance: ReLU features have dead, constant dimensions.
+    covariance += np.eye(dims) * (1e-3 * np.trace(covariance) / dims + 1e-9)
+    precision = np.linalg.pinv(covariance)
+    rng = np.random.default_rng(seed)
+    bank = features[rng.choice(len(features), size=min(BANK_DIGITS, len(features)), replace=False)]
+    bank /= np.maximum(np.linalg.norm(bank, axis=1, keepdims=True), 1e-12)
+    if logits_weights is not None and logits_weights[0].shape == (dims, classes):
+        kernel, bias = logits_weights
+        origin = -np.linalg.pinv(kernel.T) @ bias
+    else:
+        origin = features.mean(axis=0)
+    shifted = features - origin
+    _, _, vt = np.linalg.svd(shifted, full_matrices=False)
+    principal = max(1, min(dims // 2, dims - 1))
+    null_space = vt[principal:].T if principal < vt.shape[0] else np.zeros((dims, 1))
+    residual = np.linalg.norm(shifted @ null_space, axis=1)
+    alpha = np.abs(train_logits.max(axis=1)).mean() / max(residual.mean(), 1e-12)
+    mean_norms = np.einsum("cd,de,ce->c", means, precision, means)
+    as32 = {"class_means": means, "precision": precision, "mean_norms": mean_norms,
+            "bank": bank, "origin": origin, "null_space": null_space, "alpha": np.array(alpha)}
+    return {k: np.asarray(v, np.float32) for k, v in as32.items()}
+
+
+def thresholds_for(scores: dict[str, np.ndarray], kept: float = DIGITS_KEPT) -> dict[str, float]:
+    """Each detector's threshold: the score under which ``kept`` of the MNIST test digits fall."""
+    return {name: float(np.quantile(values, kept)) for name, values in scores.items()}
+
+
+def fit_for_model(model, detector: str | None = None, seed: int = 0) -> NoveltyDetector:
+    """Fit every detector of a ``DigitModel`` on MNIST training digits and set thresholds on the test digits.
+
+    Raises ``models.mnist.MnistError`` when MNIST cannot be loaded.
+    """
+    from models.mnist import as_model_input, load_mnist
+
+    x_train, y_train, x_test, _ = load_mnist()
+    picks = np.random.default_rng(seed).choice(len(x_train), size=min(FIT_DIGITS, len(x_train)), replace=False)
+    features, logits = model.features_and_logits(as_model_input(x_train[picks])[..., 0])
+    params = fit(features, logits, y_train[picks].astype(np.int64), model.logits_weights(), seed)
+    fitted = NoveltyDetector(detector or FALLBACK_DETECTOR, {}, params, model.digest)
+    test_features, test_logits = model.features_and_logits(as_model_input(x_test)[..., 0])
+    fitted.thresholds = thresholds_for(fitted.all_scores(test_features, test_logits))
+    return fitted
+
+
+def load_or_fit(model, cache_dir: Path | None = None, detector: str | None = None) -> NoveltyDetector:
+    """The model's fitted detectors: read from ``NAME.novelty.npz`` next to the model (or in ``cache_dir``
+    where that folder is read-only), else fitted once and written there, once for all processes (a
+    file lock makes the others wait and read it). A file made for another version of the model file
+    is fitted again. ``detector`` (the scoreboard's choice) is the one used.
+    """
+    import os
+
+    from models.report import file_lock
+
+    if model.path is None:  # a model held only in memory: nowhere to keep the fit
+        fitted = fit_for_model(model)
+        return fitted.using(detector) if detector in fitted.thresholds else fitted
+    path = novelty_path(model.path)
+    if cache_dir is not None and not os.access(path.parent, os.W_OK):
+        path = Path(cache_dir) / path.name
+    fitted = NoveltyDetector.read(path)
+    if fitted is None or fitted.model_digest != model.digest:
+        with file_lock(path.with_suffix(".lock")):
+            fitted = NoveltyDetector.read(path)
+            if fitted is None or fitted.model_digest != model.digest:
+                fitted = fit_for_model(model)
+                fitted.save(path)
+    chosen = detector if detector in fitted.thresholds else fitted.detector
+    return fitted.using(chosen) if chosen != fitted.detector else fitted
+
+
+def novelty_sentences(section: dict[str, Any] | None) -> list[str]:
+    """Which detector the app uses on this model and how well it does, in plain words."""
+    if not section:
+        return [f"This model has no not-a-digit scoreboard yet: the app uses {DETECTOR_LABELS[FALLBACK_DETECTOR]} "
+                "until `python -m train.evaluate --only novelty` has compared the detectors."]
+    row = next(r for r in section["detectors"] if r["name"] == section["detector"])
+    worst = min(row["nondigits_flagged"], key=row["nondigits_flagged"].get)
+    digit_kinds = {k: v for k, v in row["digits_flagged"].items() if k != "mnist-test"}
+    most = max(digit_kinds, key=digit_kinds.get)
+    label = DETECTOR_LABELS.get(row["name"], row["name"])
+    return [f"On this model the app uses {label}: at a threshold that keeps 99 % of the MNIST test "
+            f"digits, it flags {min(row['nondigits_flagged'].values()):.0%} to "
+            f"{max(row['nondigits_flagged'].values()):.0%} of each kind of non-digit (weakest: {worst}) and "
+            f"wrongly flags at most {digit_kinds[most]:.1%} of any other kind of digit ({most}).",
+            f"AUROC {row['auroc']:.3f} over all non-digit kinds; {row['fpr_at_95_tpr']:.1%} of non-digits pass for "
+            "digits when 95 % of digits are kept."]

@@ -1,0 +1,232 @@
+"""Not a digit: every answer says whether the input looks like a digit to the model, for any model."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from models.novelty import DETECTORS, DIGITS_KEPT, NoveltyDetector, fit, novelty_path, thresholds_for
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def client(dash_app):
+    return dash_app.server.test_client()
+
+
+def png(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_every_model_answers_with_its_novelty(any_model, mnist_test):
+    """The API's, CLI's and page's prediction object carries the score, the threshold and the verdict."""
+    x, _ = mnist_test
+    answer = any_model.predict(x[0].astype(np.float32) / 255)
+    novelty = answer["novelty"]
+    assert set(novelty) == {"is_digit", "score", "threshold", "detector"}
+    assert novelty["detector"] in DETECTORS
+    assert novelty["is_digit"] == (novelty["score"] <= novelty["threshold"])
+    assert answer["top"] and answer["explanation"]["heatmap"]  # the closest digit and its map are still given
+
+
+def test_the_threshold_keeps_99_percent_of_mnist_test_digits(any_model, mnist_test):
+    x, _ = mnist_test
+    images = x[:3000].astype(np.float32) / 255
+    *_, scores = any_model.explain_with_novelty(images)
+    kept = np.mean(scores <= any_model.novelty.threshold)
+    assert DIGITS_KEPT - 0.01 <= kept <= 1.0
+
+
+def test_the_compiled_score_is_the_detectors_own(any_model, mnist_test):
+    """The score that comes out of the explanation's compiled call equals the detector run on its own."""
+    x, _ = mnist_test
+    images = x[100:164].astype(np.float32) / 255
+    *_, compiled = any_model.explain_with_novelty(images, None, "gradcam")
+    features, logits = any_model.features_and_logits(images)
+    alone = any_model.novelty.all_scores(features, logits)[any_model.novelty.detector]
+    np.testing.assert_allclose(compiled, alone, rtol=1e-4, atol=1e-4)
+
+
+def test_detectors_match_their_papers_formulas():
+    """Each score against a plain NumPy reference on random features."""
+    rng = np.random.default_rng(0)
+    classes, dims = 10, 12
+    labels = rng.integers(0, classes, 600)
+    centres = rng.normal(0, 3, (classes, dims))
+    features = np.maximum(centres[labels] + rng.normal(0, 1, (600, dims)), 0).astype(np.float32)
+    kernel, bias = rng.normal(0, 1, (dims, classes)).astype(np.float32), rng.normal(0, 1, classes).astype(np.float32)
+    logits = features @ kernel + bias
+    params = fit(features, logits, labels, (kernel, bias))
+    detector = NoveltyDetector("energy", {}, params)
+    probe_features = np.abs(rng.normal(0, 3, (7, dims))).astype(np.float32)
+    probe_logits = probe_features @ kernel + bias
+    got = detector.all_scores(probe_features, probe_logits)
+
+    softmax = np.exp(probe_logits - probe_logits.max(1, keepdims=True))
+    softmax /= softmax.sum(1, keepdims=True)
+    np.testing.assert_allclose(got["msp"], 1 - softmax.max(1), atol=1e-5)
+    log_sum_exp = np.log(np.exp(probe_logits.astype(np.float64)).sum(1))
+    np.testing.assert_allclose(got["energy"], -log_sum_exp, rtol=1e-5)
+
+    means = np.stack([features[labels == c].mean(0) for c in range(classes)]).astype(np.float64)
+    centred = features - means[labels]
+    covariance = centred.T @ centred / (len(features) - 1)
+    covariance += np.eye(dims) * (1e-3 * np.trace(covariance) / dims + 1e-9)
+    inverse = np.linalg.inv(covariance)
+    mahalanobis = [min((f - m) @ inverse @ (f - m) for m in means) for f in probe_features.astype(np.float64)]
+    np.testing.assert_allclose(got["mahalanobis"], mahalanobis, rtol=1e-3)
+
+    bank = params["bank"]
+    unit = probe_features / np.linalg.norm(probe_features, axis=1, keepdims=True)
+    kth = np.sort(unit @ bank.T, axis=1)[:, -10]
+    np.testing.assert_allclose(got["knn"], 1 - kth, atol=1e-5)
+
+    origin = -np.linalg.pinv(kernel.T) @ bias
+    _, _, vt = np.linalg.svd(features - origin, full_matrices=False)
+    residual = np.linalg.norm((probe_features - origin) @ vt[dims // 2:].T, axis=1)
+    np.testing.assert_allclose(got["residual"], residual, rtol=1e-3)
+    np.testing.assert_allclose(got["vim"], params["alpha"] * residual - log_sum_exp, rtol=1e-3)
+
+
+def test_thresholds_are_the_99th_percentile():
+    scores = {"energy": np.arange(1000, dtype=np.float64)}
+    assert thresholds_for(scores)["energy"] == pytest.approx(np.quantile(scores["energy"], 0.99))
+
+
+def test_the_fit_is_made_once_and_kept_beside_the_model(model_zoo, monkeypatch):
+    """A second load reads NAME.novelty.npz; a file made for another version of the model is fitted again."""
+    from models import novelty
+    from models.inference import DigitModel
+
+    path = model_zoo["conv_bn_relu_blocks"]
+    DigitModel.load(path)  # fitted (or read) and kept
+    assert novelty_path(path).is_file()
+    monkeypatch.setattr(novelty, "fit_for_model", lambda *a, **k: pytest.fail("fitted again on a second load"))
+    again = DigitModel.load(path)
+    assert again.novelty.model_digest == again.digest
+    stale = NoveltyDetector.read(novelty_path(path))
+    stale.model_digest = "another model file"
+    stale.save(novelty_path(path))
+    monkeypatch.undo()
+    refitted = DigitModel.load(path)
+    assert NoveltyDetector.read(novelty_path(path)).model_digest == refitted.digest
+
+
+def test_without_mnist_the_answer_falls_back_to_the_softmax(model_zoo, monkeypatch, tmp_path):
+    from models import novelty
+    from models.inference import FALLBACK_MSP, DigitModel
+    from models.mnist import MnistError
+
+    def no_mnist(*_args, **_kwargs):
+        raise MnistError("no MNIST here")
+
+    copy = tmp_path / "offline.keras"
+    copy.write_bytes(model_zoo["conv_bn_relu_blocks"].read_bytes())
+    monkeypatch.setattr(novelty, "fit_for_model", no_mnist)
+    model = DigitModel.load(copy)
+    assert model.novelty.detector == "msp" and model.novelty.threshold == pytest.approx(1 - FALLBACK_MSP)
+
+
+def _photo_and_texture() -> list[bytes]:
+    rng = np.random.default_rng(5)
+    noise = (rng.random((160, 200)) * 255).astype(np.uint8)
+    yy, xx = np.mgrid[0:160, 0:200]
+    checks = (((yy // 16 + xx // 16) % 2) * 255).astype(np.uint8)
+    return [png(noise), png(checks)]
+
+
+def test_api_a_readable_non_digit_is_a_200_that_says_so(client):
+    for data in _photo_and_texture():
+        response = client.post("/api/predict", data={"image": (io.BytesIO(data), "thing.png")})
+        assert response.status_code == 200
+        body = response.get_json()
+        assert body["novelty"]["is_digit"] is False
+        assert len(body["top"]) == 3 and body["explanation"]["heatmap"]
+
+
+def test_api_blank_and_one_dot_keep_no_digit_found(client):
+    yy, xx = np.mgrid[0:200, 0:200]
+    dot = np.where((yy - 100) ** 2 + (xx - 100) ** 2 < 144, 0, 255).astype(np.uint8)  # a full stop
+    for data in (png(np.zeros((100, 100), np.uint8)), png(dot)):
+        response = client.post("/api/predict", data={"image": (io.BytesIO(data), "blank.png")})
+        assert response.status_code == 400
+        assert "No digit found" in response.get_json()["error"]
+
+
+def test_api_a_test_digit_is_a_digit(client, mnist_test):
+    x, y = mnist_test
+    for i in range(5):
+        big = np.kron(x[i], np.ones((6, 6), np.uint8))
+        body = client.post("/api/predict", data={"image": (io.BytesIO(png(big)), "digit.png")}).get_json()
+        assert body["novelty"]["is_digit"] is True
+        assert body["top"][0]["digit"] == y[i]
+
+
+def test_cli_says_not_a_digit(tmp_path):
+    files = []
+    for i, data in enumerate(_photo_and_texture()):
+        files.append(tmp_path / f"thing{i}.png")
+        files[-1].write_bytes(data)
+    result = subprocess.run([sys.executable, "-m", "models", "predict", *map(str, files), "--model", "seed_cnn"],
+                            capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert all("not a digit" in line for line in result.stdout.strip().splitlines())
+    as_json = subprocess.run([sys.executable, "-m", "models", "predict", str(files[0]), "--json"],
+                             capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert json.loads(as_json.stdout)["novelty"]["is_digit"] is False
+
+
+def test_every_kind_of_non_digit_is_made_seeded_and_readable():
+    from train.nondigits import NONDIGIT_KINDS, _model_inputs, nondigit_files
+
+    digits = (np.random.default_rng(0).random((20, 28, 28)) > 0.7).astype(np.uint8) * 255
+    for kind in NONDIGIT_KINDS:
+        first = nondigit_files(kind, 6, seed=3, digits=digits)
+        assert first == nondigit_files(kind, 6, seed=3, digits=digits), kind  # seeded
+        assert first != nondigit_files(kind, 6, seed=4, digits=digits), kind
+        assert len(_model_inputs(first)) >= 4, kind  # the pipeline reads (most of) them as some input
+
+
+def test_report_section_has_the_designed_keys(digit_model):
+    """The shipped model's report carries DESIGN.md's novelty scoreboard, and the app uses its choice."""
+    from models import DEFAULT_MODEL_PATH
+    from models.report import read_report
+
+    section = read_report(DEFAULT_MODEL_PATH)["novelty"]
+    assert section["detector"] == digit_model.novelty.detector
+    assert section["threshold"] == pytest.approx(digit_model.novelty.threshold, rel=1e-4)
+    names = {row["name"] for row in section["detectors"]}
+    assert {"msp", "energy", "mahalanobis", "knn", "vim"} <= names
+    for row in section["detectors"]:
+        assert {"name", "auroc", "fpr_at_95_tpr", "per_kind", "digits_flagged"} <= set(row)
+        assert 0 <= row["auroc"] <= 1
+        assert {"mnist-test", "mnist-c", "canvas"} <= set(row["digits_flagged"])
+
+
+def test_every_detector_scores_inside_every_compiled_explanation(model_zoo, mnist_test):
+    """Each detector's fitted constants are made once and serve every compiled call of the model
+    (two layers, a pixel-level method), each giving the detector's own score."""
+    from models.inference import DigitModel
+
+    model = DigitModel.load(model_zoo["seed_h5"])
+    x, _ = mnist_test
+    images = x[:16].astype(np.float32) / 255
+    features, logits = model.features_and_logits(images)
+    fitted = model.novelty
+    for name in DETECTORS:
+        model.engine.set_novelty(fitted.using(name))
+        expected = fitted.all_scores(features, logits)[name]
+        for layer, method in ((model.layer_names[0], "gradcam"), (model.layer_names[-1], "layercam"),
+                              (None, "occlusion")):
+            *_, scores = model.explain_with_novelty(images, layer, method)
+            np.testing.assert_allclose(scores, expected, rtol=1e-4, atol=1e-4, err_msg=f"{name} {method} {layer}")
