@@ -108,7 +108,7 @@ def read_file(model, data: bytes) -> dict:
     from models.preprocess import image_ink, load_image
     from models.segment import number_inputs, number_object
 
-    found = number_inputs(image_ink(load_image(data)), model.probabilities)
+    found = number_inputs(image_ink(load_image(data)), model.read)
     return number_object([box for box, _ in found], model.predict_batch(np.stack([digit for _, digit in found])))
 
 

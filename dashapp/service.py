@@ -298,7 +298,7 @@ class ModelService:
                                                                                  np.ndarray]]:
         """The digits of a number (``models.segment.number_inputs``), left to right: each one's box in
         pixels of ``ink`` and its 28x28 input; one digit is normalised exactly as it always was."""
-        return number_inputs(ink, self.load(model).probabilities)
+        return number_inputs(ink, self.load(model).read)
 
     def explain_number(self, found: list[tuple[tuple[int, int, int, int], np.ndarray]],
                        options: ExplainOptions) -> dict[str, Any]:

@@ -21,7 +21,7 @@ def _predict_file(model, path: Path, args: argparse.Namespace) -> dict:
     except OSError as exc:
         return {"file": str(path), "error": f"cannot read the file: {exc.strerror or exc}"}
     try:
-        found = number_inputs(image_ink(load_image(data)), model.probabilities)
+        found = number_inputs(image_ink(load_image(data)), model.read)
     except DigitInputError as exc:
         return {"file": str(path), "error": str(exc)}
     results = model.predict_batch(np.stack([digit for _, digit in found]), layer=args.layer, method=args.method,

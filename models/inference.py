@@ -183,6 +183,14 @@ class DigitModel:
         return np.concatenate([self.engine.probabilities(images[i:i + batch_size])
                                for i in range(0, len(images), batch_size)])
 
+    def read(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities (N, classes) of images (N, 28, 28) in [0, 1], and whether each looks like a digit
+        at all (N,) bool (the novelty verdict; every input is one without a detector): one compiled call."""
+        probs, scores = self.engine.read(images)
+        if self.novelty is None:
+            return probs, np.ones(len(probs), bool)
+        return probs, scores <= self.novelty.threshold
+
     def explain_batch(self, images: np.ndarray, layer: str | None = None, method: str = DEFAULT_METHOD,
                       classes: np.ndarray | None = None):
         """Batched probabilities (B,10), maps (B,28,28), explained classes (B,), empty flags (B,)."""

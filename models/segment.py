@@ -9,8 +9,14 @@ or three touching digits, every way to cut it (between its pieces, along the min
 ink's column profile, straight or slanted) is read, all in one batch, and the cut kept is the
 one whose digits the model is most sure of together, if that beats reading the group whole.
 
-Pure NumPy/OpenCV: the model comes in as ``score``, a function from inputs (N, 28, 28) to
-probabilities (N, 10). A digit's ink goes through ``normalize_ink``, as a single digit's does.
+A single digit is never cut: the model first reads the whole ink as one digit, and unless the
+ink is in several well-separated pieces, a confident reading that its novelty detector calls a
+digit is kept; a cut is kept only where the whole is not confidently a digit and the cut reads
+far more surely.
+
+Pure NumPy/OpenCV: the model comes in as ``read``, a function from inputs (N, 28, 28) to
+probabilities (N, 10) and whether each looks like a digit at all (N,) bool (``DigitModel.read``).
+A digit's ink goes through ``normalize_ink``, as a single digit's does.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import numpy as np
 
 from models.preprocess import NoDigitFound, _otsu_mask, _remove_background, _stroke_width, normalize_ink
 
-Score = Callable[[np.ndarray], np.ndarray]
+Read = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 SEGMENT_SIZE = 640  # longest side digits are found at: 80 px a digit for eight of them
 FRAGMENT_HEIGHT = 0.4  # a piece shorter than this share of a digit's height is part of a digit
@@ -37,6 +43,9 @@ CUTS_PER_SLANT = 4
 NARROWEST_NUMBER = 0.9  # width/height of the narrowest ink read as more than one digit
 MERGE_ODDS = 0.7  # pieces apart, each tall enough to be a digit, are digits apart unless read far better as one
 SINGLE_RATIO, SINGLE_RATIO_SPREAD = 1.3, 0.1  # width/height at which a group is as likely one digit as several
+APART = 0.12  # groups this far apart (share of a digit's height) are well-separated pieces: never one digit
+WHOLE_SURE = 0.9  # the whole ink read as one digit this surely (and a digit to the novelty detector) stays whole
+CUT_ODDS = 1.5  # a cut of ink the novelty detector calls a digit must read this many times more surely than the whole
 
 
 @dataclass(frozen=True)
@@ -277,7 +286,7 @@ def _single_digit_odds(mask: np.ndarray) -> float:
     return float(1.0 / (1.0 + np.exp((ratio - SINGLE_RATIO) / SINGLE_RATIO_SPREAD)))
 
 
-def _read(inks: list[np.ndarray], score: Score) -> np.ndarray:
+def _read(inks: list[np.ndarray], read: Read) -> np.ndarray:
     """The model's confidence in its top answer for each ink (0 where it is no digit at all)."""
     inputs, readable = [], []
     for ink in inks:
@@ -288,84 +297,132 @@ def _read(inks: list[np.ndarray], score: Score) -> np.ndarray:
             readable.append(False)
     sure = np.zeros(len(inks))
     if inputs:
-        sure[np.array(readable)] = score(np.stack(inputs)).max(axis=1)
+        probs, is_digit = read(np.stack(inputs))
+        sure[np.array(readable)] = probs.max(axis=1) * np.where(is_digit, 1.0, 0.5)
     return sure
 
 
-def find_digits(ink: np.ndarray, score: Score) -> list[DigitInk]:
+def _cluster_mask(cluster: list[_Group]) -> np.ndarray:
+    return np.logical_or.reduce([g.mask for g in cluster])
+
+
+def _clusters(groups: list[_Group], height: float) -> list[list[_Group]]:
+    """The groups in runs with paper between each run and the next (``APART``): pieces of one
+    digit never lie that far apart, so each run is read on its own."""
+    clusters: list[list[_Group]] = []
+    right = -np.inf
+    for group in groups:
+        x0, _, x1, _ = _box(group.mask)
+        if clusters and x0 - right < APART * height:
+            clusters[-1].append(group)
+        else:
+            clusters.append([group])
+        right = max(right, x1)
+    return clusters
+
+
+def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) -> list[DigitInk]:
     """The digits of an ink image (H, W) in [0, 1] (1 = ink), left to right.
 
-    ``score`` reads 28x28 inputs (N, 28, 28) into probabilities (N, 10): it is called once, with
-    every candidate digit of every group that may be cut, and not at all when nothing is ambiguous.
-    Raises ``NoDigitFound`` for a blank image.
+    ``read`` reads 28x28 inputs (N, 28, 28) (``Read``): at most twice, once for ``whole`` (the
+    whole ink as one digit's input, ``normalize_ink(ink)`` when not given) and once with every
+    candidate digit of every group that may be cut; not at all when the ink is in well-separated
+    pieces none of which may be cut. Raises ``NoDigitFound`` for a blank image.
     """
     ink = np.asarray(ink, np.float32)
     work, scale, (left, top) = _working_ink(ink)
     atoms, neighbourhoods, height, width = _pieces(work)
-    x0, y0, x1, y1 = _box(np.logical_or.reduce(atoms))
+    everything = np.logical_or.reduce(atoms)
+
+    def digit_at(part: np.ndarray) -> DigitInk:
+        (x0, y0, x1, y1), digit = _digit_ink(work, part, width)
+        return DigitInk((left + int(x0 / scale), top + int(y0 / scale),
+                         left + int(np.ceil(x1 / scale)), top + int(np.ceil(y1 / scale))), digit)
+
+    x0, y0, x1, y1 = _box(everything)
     if x1 - x0 <= NARROWEST_NUMBER * (y1 - y0):
         # Narrower than any number but a run of 1s: one digit, however broken (a tight crop, a scan).
-        atoms, neighbourhoods = [np.logical_or.reduce(atoms)], [1]
-    groups = _groups(atoms, neighbourhoods, height)
-    # Per group: the digits each run of its pieces (left to right, up to three) would be read as,
-    # whole or, for one wide piece, cut across; then the partition of the group into runs that
-    # the model is most sure of (the product of its confidences), by dynamic programming.
+        return [digit_at(everything)]
+    clusters = _clusters(_groups(atoms, neighbourhoods, height), height)
+    # The model is the judge of one digit: each run of groups that may be one digit is read whole
+    # (the whole ink as given when it is all one run), and a sure reading of something that looks
+    # like a digit at all is never cut.
+    doubtful = [i for i, cluster in enumerate(clusters)
+                if len(cluster) > 1 or len(cluster[0].atoms) > 1 or _across(cluster[0].atoms[0], height)]
+    whole_sure = np.zeros(len(clusters))
+    if doubtful:
+        if len(clusters) == 1:
+            inputs = [normalize_ink(ink) if whole is None else whole]
+        else:
+            inputs = [normalize_ink(_digit_ink(work, _cluster_mask(clusters[i]), width)[1]) for i in doubtful]
+        probs, is_digit = read(np.stack(inputs))
+        whole_sure[doubtful] = np.where(is_digit, probs.max(axis=1), 0.0)
+    # Per doubtful run, per group: the digits each run of its pieces (left to right, up to three)
+    # would be read as, whole or, for one wide piece, cut across; then the partition of the group
+    # into runs that the model is most sure of (the product of its confidences), by dynamic programming.
     runs = []
-    for group in groups:
-        atoms = group.atoms
-        options: dict[tuple[int, int], list[tuple[list[np.ndarray], bool]]] = {}
-        ambiguous = len(atoms) > 1
-        for i in range(len(atoms)):
-            for j in range(i + 1, min(i + 3, len(atoms)) + 1):
-                merged = np.logical_or.reduce(atoms[i:j])
-                found = [([merged], False)] if _one_digit(merged, height) else []
-                if j == i + 1:
-                    across = _across(atoms[i], height)
-                    found += [(way, True) for way in across]
-                    ambiguous |= bool(across)
-                if found:
-                    options[i, j] = found
-        runs.append((atoms, options, ambiguous))
-    inks = {id(part): _digit_ink(work, part, width)[1] for _, options, ambiguous in runs if ambiguous
+    for c, cluster in enumerate(clusters):
+        for group in cluster:
+            atoms = group.atoms
+            options: dict[tuple[int, int], list[tuple[list[np.ndarray], bool]]] = {}
+            ambiguous = whole_sure[c] < WHOLE_SURE and (len(atoms) > 1 or c in doubtful)
+            for i in range(len(atoms) if ambiguous else 0):
+                for j in range(i + 1, min(i + 3, len(atoms)) + 1):
+                    merged = np.logical_or.reduce(atoms[i:j])
+                    found = [([merged], False)] if _one_digit(merged, height) else []
+                    if j == i + 1:
+                        found += [(way, True) for way in _across(atoms[i], height)]
+                    if found:
+                        options[i, j] = found
+            runs.append((c, atoms, options, ambiguous))
+    inks = {id(part): _digit_ink(work, part, width)[1] for _, _, options, ambiguous in runs if ambiguous
             for found in options.values() for way, _ in found for part in way}
     keys = list(inks)
-    sure = dict(zip(keys, _read([inks[k] for k in keys], score), strict=True)) if keys else {}
+    sure = dict(zip(keys, _read([inks[k] for k in keys], read), strict=True)) if keys else {}
 
-    digits = []
-    for atoms, options, ambiguous in runs:
+    chosen: list[list[np.ndarray]] = [[] for _ in clusters]
+    surest = np.ones(len(clusters))  # how sure the model is of each run's digits chosen, together
+    for c, atoms, options, ambiguous in runs:
+        if whole_sure[c] >= WHOLE_SURE:
+            chosen[c] = [_cluster_mask(clusters[c])]
+            continue
         if not ambiguous:
-            chosen = [atoms[0]]
-        else:
-            best: list[tuple[float, list[np.ndarray]]] = [(1.0, [])] + [(-1.0, [])] * len(atoms)
-            for j in range(1, len(atoms) + 1):
-                for i in range(max(0, j - 3), j):
-                    if best[i][0] < 0 or (i, j) not in options:
-                        continue
-                    for way, cut in options[i, j]:
-                        value = float(np.prod([sure[id(p)] for p in way])) * MERGE_ODDS ** (j - i - 1)
-                        if cut:  # a cut across ink must also beat how likely ink this wide is one digit
-                            single = _single_digit_odds(atoms[i])
-                            value *= (1.0 - single) / max(single, 1e-6)
-                        if best[i][0] * value > best[j][0]:
-                            best[j] = (best[i][0] * value, best[i][1] + way)
-            chosen = best[-1][1] or [np.logical_or.reduce(atoms)]
-        for part in chosen:
-            (x0, y0, x1, y1), digit = _digit_ink(work, part, width)
-            box = (left + int(x0 / scale), top + int(y0 / scale),
-                   left + int(np.ceil(x1 / scale)), top + int(np.ceil(y1 / scale)))
-            digits.append(DigitInk(box, digit))
+            chosen[c].append(np.logical_or.reduce(atoms))
+            continue
+        # (value with the priors, the parts, the model's confidence in them alone)
+        best: list[tuple[float, list[np.ndarray], float]] = [(1.0, [], 1.0)] + [(-1.0, [], 0.0)] * len(atoms)
+        for j in range(1, len(atoms) + 1):
+            for i in range(max(0, j - 3), j):
+                if best[i][0] < 0 or (i, j) not in options:
+                    continue
+                for way, cut in options[i, j]:
+                    confidence = float(np.prod([sure[id(p)] for p in way]))
+                    value = confidence * MERGE_ODDS ** (j - i - 1)
+                    if cut:  # a cut across ink must also beat how likely ink this wide is one digit
+                        single = _single_digit_odds(atoms[i])
+                        value *= (1.0 - single) / max(single, 1e-6)
+                    if best[i][0] * value > best[j][0]:
+                        best[j] = (best[i][0] * value, best[i][1] + way, best[i][2] * confidence)
+        chosen[c] += best[-1][1] or [np.logical_or.reduce(atoms)]
+        surest[c] *= best[-1][2] if best[-1][1] else 1.0
+    digits = []
+    for c, parts in enumerate(chosen):
+        if len(parts) > 1 and surest[c] < CUT_ODDS * whole_sure[c]:
+            parts = [_cluster_mask(clusters[c])]  # not read far more surely as several digits: one digit
+        digits += [digit_at(part) for part in parts]
     return digits
 
 
-def number_inputs(ink: np.ndarray, score: Score) -> list[tuple[tuple[int, int, int, int], np.ndarray]]:
+def number_inputs(ink: np.ndarray, read: Read) -> list[tuple[tuple[int, int, int, int], np.ndarray]]:
     """Each digit's box and its 28x28 model input, left to right.
 
     One digit is normalised from the whole ink, exactly as a single digit always was; several
     each from their own ink. Raises ``NoDigitFound`` for a blank image.
     """
-    digits = find_digits(ink, score)
+    whole = normalize_ink(ink)
+    digits = find_digits(ink, read, whole)
     if len(digits) == 1:
-        return [(digits[0].box, normalize_ink(ink))]
+        return [(digits[0].box, whole)]
     inputs = []
     for digit in digits:
         try:

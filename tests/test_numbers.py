@@ -28,7 +28,7 @@ def first_of_each(mnist_test, digits: str) -> list[np.ndarray]:
 
 
 def read(ink: np.ndarray, model) -> str:
-    found = number_inputs(ink, model.probabilities)
+    found = number_inputs(ink, model.read)
     return "".join(str(d) for d in model.probabilities(np.stack([x for _, x in found])).argmax(1))
 
 
@@ -61,7 +61,7 @@ def test_one_to_eight_separated_digits_are_read_left_to_right(digit_model, mnist
 def test_gaps_of_any_size_and_boxes_in_left_to_right_order(digit_model, mnist_test):
     inks = [pen_digit(d, 100, 0.5) for d in first_of_each(mnist_test, "2705")]
     ink = side_by_side(inks, [4, 200, 25])  # a hair, two digit heights, a quarter
-    found = find_digits(ink, digit_model.probabilities)
+    found = find_digits(ink, digit_model.read)
     assert len(found) == 4
     lefts = [d.box[0] for d in found]
     assert lefts == sorted(lefts) and found[1].box[0] - found[0].box[2] < 12 and found[2].box[0] - found[1].box[2] > 150
@@ -84,7 +84,7 @@ def test_broken_strokes_stay_one_digit(digit_model, mnist_test):
     dots[::14] = 0  # a stroke broken into dashes
     for ink, digit in ((lifted, "5"), (open_four, "4"), (dots, "7")):
         field = np.pad(ink, 40)
-        assert len(find_digits(field, digit_model.probabilities)) == 1
+        assert len(find_digits(field, digit_model.read)) == 1
         assert read(field, digit_model) == digit
     number = side_by_side([lifted, open_four], [50])
     assert read(number, digit_model) == "54"
@@ -97,7 +97,7 @@ def test_a_touching_pair_is_cut_where_the_model_reads_both_halves_best(digit_mod
     for text in texts:
         digits = first_of_each(mnist_test, text)
         ink = compose(digits, "touching", rng)
-        found = find_digits(ink, digit_model.probabilities)
+        found = find_digits(ink, digit_model.read)
         right += read(ink, digit_model) == text and len(found) == 2
     assert right >= 6, f"{right} of {len(texts)} touching pairs read right"
 
@@ -115,7 +115,7 @@ def test_single_digit_drawings_are_never_split(digit_model, mnist_test):
         split = 0
         for drawing in drawings:
             ink = image_ink(load_image(drawing.data))
-            found = number_inputs(ink, digit_model.probabilities)
+            found = number_inputs(ink, digit_model.read)
             split += len(found) > 1
             if len(found) == 1:
                 np.testing.assert_array_equal(found[0][1], normalize_digit(load_image(drawing.data)))

@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     _, _, x_test, y_test = load_mnist()
 
     def read(data: bytes) -> str:
-        found = number_inputs(image_ink(load_image(data)), model.probabilities)
+        found = number_inputs(image_ink(load_image(data)), model.read)
         return "".join(str(d) for d in model.probabilities(np.stack([x for _, x in found])).argmax(1))
 
     numbers = make_numbers(x_test, y_test, args.count, args.seed)
