@@ -33,8 +33,15 @@ def _summary(result: dict) -> str:
     if "error" in result:
         return f"{result['file']}: error: {result['error']}"
     if len(result["digits"]) > 1:
-        return f"{result['file']}: {result['text']} (" + "; ".join(
-            f"{d['top'][0]['digit']} {d['top'][0]['probability']:.1%}" for d in result["digits"]) + ")"
+        def flagged(d: dict) -> bool:
+            return bool(d.get("novelty")) and not d["novelty"]["is_digit"]
+
+        read = "; ".join(f"{d['top'][0]['digit']} {d['top'][0]['probability']:.1%}"
+                         + (" not a digit" if flagged(d) else "") for d in result["digits"])
+        if all(flagged(d) for d in result["digits"]):
+            return f"{result['file']}: not a digit (none of its {len(result['digits'])} pieces looks like one); " \
+                   f"closest: {result['text']} ({read})"
+        return f"{result['file']}: {result['text']} ({read})"
     top = ", ".join(f"{t['digit']} ({t['probability']:.1%})" for t in result["top"])
     explanation = result["explanation"]
     note = " (map is empty)" if explanation["empty"] else ""

@@ -46,6 +46,7 @@ SINGLE_RATIO, SINGLE_RATIO_SPREAD = 1.3, 0.1  # width/height at which a group is
 APART = 0.12  # groups this far apart (share of a digit's height) are well-separated pieces: never one digit
 WHOLE_SURE = 0.9  # the whole ink read as one digit this surely (and a digit to the novelty detector) stays whole
 CUT_ODDS = 1.5  # a cut of ink the novelty detector calls a digit must read this many times more surely than the whole
+HOLES_PER_DIGIT = 3  # a digit has at most two loops (an 8); ink with far more for its width is a texture, not a number
 
 
 @dataclass(frozen=True)
@@ -266,6 +267,19 @@ def _one_digit(mask: np.ndarray, height: float) -> bool:
     return (x1 - x0) / max(y1 - y0, 0.5 * height) <= WIDEST_DIGIT
 
 
+def _texture(mask: np.ndarray) -> bool:
+    """Whether ink has far more loops than any number of its width could (noise, a checkerboard, a
+    photo of a fabric): such ink is not a number and is read whole, as one input (whose novelty then
+    says whether it is a digit at all). The narrowest digit is about half as wide as tall."""
+    contours, hierarchy = cv2.findContours(mask.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return False
+    holes = int((hierarchy[0][:, 3] >= 0).sum())
+    x0, y0, x1, y1 = _box(mask)
+    most_digits = max(1, round((x1 - x0) / (0.5 * max(y1 - y0, 1))))
+    return holes > HOLES_PER_DIGIT * most_digits
+
+
 def _digit_ink(work: np.ndarray, mask: np.ndarray, width: float) -> tuple[tuple[int, int, int, int], np.ndarray]:
     """A digit's box and its ink alone: the working ink near its mask (the faint edges of its
     strokes included), in a crop with a margin of paper."""
@@ -340,8 +354,9 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
                          left + int(np.ceil(x1 / scale)), top + int(np.ceil(y1 / scale))), digit)
 
     x0, y0, x1, y1 = _box(everything)
-    if x1 - x0 <= NARROWEST_NUMBER * (y1 - y0):
-        # Narrower than any number but a run of 1s: one digit, however broken (a tight crop, a scan).
+    if x1 - x0 <= NARROWEST_NUMBER * (y1 - y0) or _texture(everything):
+        # Narrower than any number but a run of 1s: one digit, however broken (a tight crop, a scan);
+        # ink with far more loops than digits have (noise, a texture) is no number: one input, read whole.
         return [digit_at(everything)]
     clusters = _clusters(_groups(atoms, neighbourhoods, height), height)
     # The model is the judge of one digit: each run of groups that may be one digit is read whole
