@@ -50,7 +50,7 @@ def _drawing_column() -> dbc.Col:
         dcc.Upload(id=ids.UPLOAD, accept="image/*", multiple=False, className="upload-zone",
                    children=html.Div(["or drop an image here / ", html.A("choose a file", href="#")])),
         html.Div(id=ids.UPLOAD_LIMIT, hidden=True),
-    ], xs=12, md="auto", className="drawing-column")
+    ], xs=12, xl="auto", className="drawing-column")  # the wide canvas has a row of its own below 1200 px
 
 
 FEEDBACK_LABELS = [{"label": str(digit), "value": str(digit)} for digit in range(10)] + [
@@ -72,8 +72,19 @@ def feedback_row() -> html.Div:
     ], className="feedback mb-2")
 
 
+def _number_panel() -> html.Section:
+    """The number read and one card per digit, shown only for several digits. It sits in the answer
+    column, beside the canvas (below it on a phone): appearing never moves the canvas under the pen."""
+    return html.Section(id=ids.NUMBER_PANEL, hidden=True, className="mb-2", children=[
+        html.Div(id=ids.NUMBER_READ, className="number-read", role="status"),
+        html.Div(id=ids.DIGIT_STRIP, className="digit-strip",
+                 **{"aria-label": "The digits read, left to right: choose one to explain it"}),
+    ])
+
+
 def _answer_column() -> dbc.Col:
     return dbc.Col([
+        _number_panel(),
         html.Div("Loading…", id=ids.STATUS, role="status", className="status alert alert-info py-2"),
         dcc.Graph(id=ids.TOP3_CHART, config=STATIC),
         _hidden_summary(ids.TOP3_SUMMARY),
@@ -101,15 +112,18 @@ def _explanation_column() -> dbc.Col:
                      dcc.Store(id=ids.SELECTED_METHOD, storage_type="session"),
                      dbc.FormText(METHOD_HELP[DEFAULT_METHOD], id=ids.METHOD_HELP)], xs=12, sm=6, lg=12, xl=6),
         ], className="g-2"),
+        # Above the map, not below its controls: on a laptop screen (and beside the wide canvas) the
+        # column's end is below the fold, and the download is what the map is for.
+        html.Div(dbc.Button("Download JSON + PNG", id=ids.DOWNLOAD_BUTTON, color="primary", outline=True, size="sm",
+                            title="The prediction as JSON and the map as PNG"),
+                 className="d-flex justify-content-end mt-2"),
         dcc.Graph(id=ids.GRADCAM_FIGURE, config=STATIC),
         _hidden_summary(ids.GRADCAM_SUMMARY),
         dbc.Label("Heatmap opacity", html_for=ids.OPACITY_SLIDER),
         dcc.Slider(id=ids.OPACITY_SLIDER, min=0, max=1, step=0.05, value=0.5,
                    marks={0: "0", 0.5: "0.5", 1: "1"}),
         html.Div(id=ids.FAITHFULNESS, className="small text-muted mt-2"),
-        dbc.Button("Download JSON + PNG", id=ids.DOWNLOAD_BUTTON, color="primary", outline=True, size="sm",
-                   className="mt-2"),
-    ], xs=12, lg=True)
+    ], xs=12, md=True)
 
 
 def compare_section() -> html.Section:
@@ -147,11 +161,6 @@ def layout(test: str | None = None, field: str | None = None, **_query: str) -> 
                  **{"aria-label": "Example digits from the MNIST test set"}),
         dcc.Store(id=ids.PREDICT_MODEL),
         dcc.Store(id=ids.SELECTED_DIGIT, data=0),
-        html.Section(id=ids.NUMBER_PANEL, hidden=True, className="mb-3", children=[
-            html.Div(id=ids.NUMBER_READ, className="number-read", role="status"),
-            html.Div(id=ids.DIGIT_STRIP, className="digit-strip",
-                     **{"aria-label": "The digits read, left to right: choose one to explain it"}),
-        ]),
         dbc.Row([_drawing_column(), _answer_column(), _explanation_column()], className="g-3"),
         compare_section(),
     ])

@@ -29,11 +29,12 @@ def model_menu(model_uploads: bool = False) -> html.Div:
         dbc.Label("Model", html_for=ids.MODEL_DROPDOWN, className="text-white mb-0 me-2"),
         dcc.Dropdown(id=ids.MODEL_DROPDOWN, clearable=False, searchable=False, style={"minWidth": "11rem"}),
         html.Div(upload, hidden=not model_uploads),
-    ], className="d-flex align-items-center ms-md-3 my-2 my-md-0")
+    ], className="d-flex align-items-center ms-lg-3 my-2 my-lg-0")
 
 
 def navbar(pages: Iterable[dict[str, Any]], model_uploads: bool = False) -> dbc.Navbar:
-    """The brand, a link per page and the model menu; below the md breakpoint they fold into a menu button."""
+    """The brand, a link per page and the model menu; below the lg breakpoint (992 px: at 768 px the links
+    and the model menu overflow the bar) they fold into a menu button."""
     links = [dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], active="exact",
                                      id={"type": ids.NAV_LINK, "path": page["path"]}))
              for page in pages]
@@ -46,7 +47,7 @@ def navbar(pages: Iterable[dict[str, Any]], model_uploads: bool = False) -> dbc.
             dbc.Collapse([dbc.Nav(links, navbar=True, className="ms-auto"), model_menu(model_uploads)],
                          id=ids.NAV_COLLAPSE, is_open=False, navbar=True),
         ]),
-        id=ids.NAV, color=NAVBAR_COLOUR, dark=True, expand="md", className="mb-3",
+        id=ids.NAV, color=NAVBAR_COLOUR, dark=True, expand="lg", className="mb-3",
     )
 
 

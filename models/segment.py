@@ -46,6 +46,8 @@ SINGLE_RATIO, SINGLE_RATIO_SPREAD = 1.3, 0.1  # width/height at which a group is
 APART = 0.12  # groups this far apart (share of a digit's height) are well-separated pieces: never one digit
 WHOLE_SURE = 0.9  # the whole ink read as one digit this surely (and a digit to the novelty detector) stays whole
 CUT_ODDS = 1.5  # a cut of ink the novelty detector calls a digit must read this many times more surely than the whole
+WIDE_FOR_ONE = 1.2  # ink wider than this for its height is rarely one digit (1 % of MNIST's are over 1.25):
+CUT_SURE = 0.8  # there a cut whose digits the model reads this surely together (and calls digits) is kept
 HOLES_PER_DIGIT = 3  # a digit has at most two loops (an 8); ink with far more for its width is a texture, not a number
 
 
@@ -292,6 +294,11 @@ def _digit_ink(work: np.ndarray, mask: np.ndarray, width: float) -> tuple[tuple[
     return (x0, y0, x1, y1), np.where(near[rows, cols], work[rows, cols], 0.0).astype(np.float32)
 
 
+def _ratio(mask: np.ndarray) -> float:
+    x0, y0, x1, y1 = _box(mask)
+    return (x1 - x0) / max(y1 - y0, 1)
+
+
 def _single_digit_odds(mask: np.ndarray) -> float:
     """How likely ink this wide for its height is one digit, before reading it: 99 % of MNIST's
     digits are at most 1.25 times as wide as tall (median 0.75), two digits side by side about 1.4."""
@@ -300,8 +307,9 @@ def _single_digit_odds(mask: np.ndarray) -> float:
     return float(1.0 / (1.0 + np.exp((ratio - SINGLE_RATIO) / SINGLE_RATIO_SPREAD)))
 
 
-def _read(inks: list[np.ndarray], read: Read) -> np.ndarray:
-    """The model's confidence in its top answer for each ink (0 where it is no digit at all)."""
+def _read(inks: list[np.ndarray], read: Read) -> tuple[np.ndarray, np.ndarray]:
+    """The model's confidence in its top answer for each ink (0 where it is no digit at all, halved
+    where its novelty detector says it does not look like a digit), and that verdict (N,) bool."""
     inputs, readable = [], []
     for ink in inks:
         try:
@@ -309,11 +317,12 @@ def _read(inks: list[np.ndarray], read: Read) -> np.ndarray:
             readable.append(True)
         except NoDigitFound:
             readable.append(False)
-    sure = np.zeros(len(inks))
+    sure, digit = np.zeros(len(inks)), np.zeros(len(inks), bool)
     if inputs:
         probs, is_digit = read(np.stack(inputs))
         sure[np.array(readable)] = probs.max(axis=1) * np.where(is_digit, 1.0, 0.5)
-    return sure
+        digit[np.array(readable)] = is_digit
+    return sure, digit
 
 
 def _cluster_mask(cluster: list[_Group]) -> np.ndarray:
@@ -372,6 +381,9 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
             inputs = [normalize_ink(_digit_ink(work, _cluster_mask(clusters[i]), width)[1]) for i in doubtful]
         probs, is_digit = read(np.stack(inputs))
         whole_sure[doubtful] = np.where(is_digit, probs.max(axis=1), 0.0)
+    # Ink much wider than one digit of its height is looked at for a cut even when read surely whole
+    # (two touching loops read as an 8); a cut is then kept only if it reads surely as digits.
+    wide = [_ratio(_cluster_mask(cluster)) > WIDE_FOR_ONE for cluster in clusters]
     # Per doubtful run, per group: the digits each run of its pieces (left to right, up to three)
     # would be read as, whole or, for one wide piece, cut across; then the partition of the group
     # into runs that the model is most sure of (the product of its confidences), by dynamic programming.
@@ -380,7 +392,7 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
         for group in cluster:
             atoms = group.atoms
             options: dict[tuple[int, int], list[tuple[list[np.ndarray], bool]]] = {}
-            ambiguous = whole_sure[c] < WHOLE_SURE and (len(atoms) > 1 or c in doubtful)
+            ambiguous = (whole_sure[c] < WHOLE_SURE or wide[c]) and (len(atoms) > 1 or c in doubtful)
             for i in range(len(atoms) if ambiguous else 0):
                 for j in range(i + 1, min(i + 3, len(atoms)) + 1):
                     merged = np.logical_or.reduce(atoms[i:j])
@@ -393,12 +405,17 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
     inks = {id(part): _digit_ink(work, part, width)[1] for _, _, options, ambiguous in runs if ambiguous
             for found in options.values() for way, _ in found for part in way}
     keys = list(inks)
-    sure = dict(zip(keys, _read([inks[k] for k in keys], read), strict=True)) if keys else {}
+    sure: dict[int, float] = {}
+    looks_like_digit: dict[int, bool] = {}
+    if keys:
+        confidences, verdicts = _read([inks[k] for k in keys], read)
+        sure = dict(zip(keys, confidences, strict=True))
+        looks_like_digit = dict(zip(keys, verdicts, strict=True))
 
     chosen: list[list[np.ndarray]] = [[] for _ in clusters]
     surest = np.ones(len(clusters))  # how sure the model is of each run's digits chosen, together
     for c, atoms, options, ambiguous in runs:
-        if whole_sure[c] >= WHOLE_SURE:
+        if whole_sure[c] >= WHOLE_SURE and not wide[c]:
             chosen[c] = [_cluster_mask(clusters[c])]
             continue
         if not ambiguous:
@@ -422,8 +439,13 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
         surest[c] *= best[-1][2] if best[-1][1] else 1.0
     digits = []
     for c, parts in enumerate(chosen):
-        if len(parts) > 1 and surest[c] < CUT_ODDS * whole_sure[c]:
-            parts = [_cluster_mask(clusters[c])]  # not read far more surely as several digits: one digit
+        sure_cut = wide[c] and surest[c] >= CUT_SURE
+        read_parts = [looks_like_digit[id(p)] for p in parts if id(p) in looks_like_digit]
+        no_digits = bool(read_parts) and not any(read_parts)  # a cut into pieces none of which looks like a digit
+        if len(parts) > 1 and (no_digits or (surest[c] < CUT_ODDS * whole_sure[c] and not sure_cut)):
+            # Not read far more surely as several digits, or cut into pieces that are no digits at
+            # all (the top arc of a 3 drawn so far): one input, whose novelty then says what it is.
+            parts = [_cluster_mask(clusters[c])]
         digits += [digit_at(part) for part in parts]
     return digits
 
