@@ -45,7 +45,7 @@ def service(dash_app) -> ModelService:
 def test_pages_are_registered_at_the_design_paths(dash_app):
     paths = {page["module"]: page["path"] for page in dash.page_registry.values()}
     assert paths == {"layouts.predict": "/", "layouts.layers": "/layers", "layouts.evaluation": "/evaluation",
-                     "layouts.explanations": "/explanations"}
+                     "layouts.explanations": "/explanations", "layouts.field": "/field"}
     assert ids.NAV in component_ids(dash_app.layout)
 
 
