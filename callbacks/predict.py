@@ -130,13 +130,17 @@ def drawn_digits(strokes: list[str], pen_width: float, model: str | None = None)
     return number_digits(ink, model_service().find_digits(ink, model))
 
 
-def digit_card(index: int, digit: dict[str, Any], top: dict[str, Any], selected: bool) -> html.Button:
-    """One card of ``digit-strip``: the digit's crop, what the model saw, its top 1 and confidence."""
+def digit_card(index: int, digit: dict[str, Any], top: dict[str, Any], selected: bool,
+               looks_like_digit: bool = True) -> html.Button:
+    """One card of ``digit-strip``: the digit's crop, what the model saw, its top 1 and confidence;
+    muted, as the top 3 is, where the not-a-digit detector flags it."""
     return html.Button([
         html.Img(src=digit["crop"], alt=f"digit {index + 1} as written"),
         html.Img(src=digit_png(digit["input"], scale=2), alt=f"digit {index + 1} as the model saw it"),
         html.Span(f"{top['digit']} · {top['probability']:.0%}"),
-    ], id={"type": ids.DIGIT_CARD, "index": index}, className="digit-card" + (" selected" if selected else ""),
+        html.Span("not a digit", className="digit-card-flag") if not looks_like_digit else None,
+    ], id={"type": ids.DIGIT_CARD, "index": index},
+        className="digit-card" + (" selected" if selected else "") + ("" if looks_like_digit else " not-a-digit"),
         title=f"Explain digit {index + 1}", **{"aria-pressed": "true" if selected else "false"})
 
 
@@ -412,10 +416,11 @@ def predict(strokes, source, layer, method, bar_click, chosen, pen_width, model,
         result = service.explain_nonempty(np.asarray(digit, dtype=np.float32), options)
         number_hidden, number, strip = True, "", []
         if len(digits) > 1:
-            probabilities = service.load(model).probabilities(np.asarray([d["input"] for d in digits], np.float32))
+            probabilities, looks = service.load(model).read(np.asarray([d["input"] for d in digits], np.float32))
             tops = [{"digit": int(p.argmax()), "probability": float(p.max())} for p in probabilities]
             number_hidden, number = False, "".join(str(t["digit"]) for t in tops)
-            strip = [digit_card(i, d, t, i == selected) for i, (d, t) in enumerate(zip(digits, tops, strict=True))]
+            strip = [digit_card(i, d, t, i == selected, bool(flag))
+                     for i, (d, t, flag) in enumerate(zip(digits, tops, looks, strict=True))]
     except (DigitInputError, ModelLoadError) as exc:
         return _nothing_to_show(str(exc), "danger")
     explanation = result["explanation"]

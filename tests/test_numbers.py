@@ -171,3 +171,23 @@ def test_cli_prints_the_number_and_its_digits(tmp_path, number_png):
     result = json.loads(done.stdout.splitlines()[0])
     assert result["file"] == str(path) and result["text"] == "42"
     assert [d["top"][0]["digit"] for d in result["digits"]] == [4, 2]
+
+
+def test_printed_lowercase_is_read_whole_but_digits_of_different_sizes_are_not():
+    from models.segment import _lowercase_print
+
+    note = [(0, 108, 69, 157), (83, 108, 132, 157), (146, 89, 185, 157), (199, 108, 243, 157)]  # n, o, t, e
+    assert _lowercase_print(note)
+    assert not _lowercase_print([(0, 0, 40, 100), (60, 0, 100, 100), (120, 0, 160, 100)])  # digits, one height
+    # A hand's digits of different sizes are not level to a pixel at both ends.
+    assert not _lowercase_print([(0, 40, 40, 100), (60, 37, 100, 98), (120, 0, 160, 100)])
+
+
+def test_a_card_of_the_digit_strip_says_when_its_digit_does_not_look_like_one():
+    from callbacks.predict import digit_card
+
+    digit = {"crop": "data:image/png;base64,", "input": np.zeros((28, 28)).tolist()}
+    flagged = digit_card(1, digit, {"digit": 4, "probability": 0.6}, False, looks_like_digit=False)
+    assert "not-a-digit" in flagged.className and "not a digit" in str(flagged.children)
+    plain = digit_card(0, digit, {"digit": 4, "probability": 0.99}, True)
+    assert "not-a-digit" not in plain.className and "selected" in plain.className
