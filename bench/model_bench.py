@@ -103,6 +103,43 @@ def novelty_cost(model, path: Path, images: np.ndarray, blocks: int = 6) -> tupl
     return np.concatenate(with_novelty), np.concatenate(without)
 
 
+def read_file(model, data: bytes) -> dict:
+    """What the API and the CLI do with an image file: decode, find the digits, explain them in one batch."""
+    from models.preprocess import image_ink, load_image
+    from models.segment import number_inputs, number_object
+
+    found = number_inputs(image_ink(load_image(data)), model.read)
+    return number_object([box for box, _ in found], model.predict_batch(np.stack([digit for _, digit in found])))
+
+
+def bench_number(path: Path, x_test: np.ndarray, y_test: np.ndarray, count: int = 20) -> None:
+    """A 4-digit number against one digit, whole file to prediction object, side by side in one run."""
+    from models.inference import DigitModel
+    from train.numbers import compose, save_as
+
+    model = DigitModel.load(path)
+    rng = np.random.default_rng(0)
+    files = {}
+    for digits in (1, 4):
+        files[digits] = []
+        for _ in range(count):
+            picks = rng.choice(len(x_test), size=digits, replace=False)
+            if digits > 1:
+                ink = compose([x_test[i] for i in picks], "separated", rng)
+            else:
+                ink = compose([x_test[picks[0]]] * 2, "separated", rng)
+                ink = ink[:, :ink.shape[1] // 2]  # the first of two: one digit, the same height and margins
+            files[digits].append(save_as(ink, "black-on-white", rng))
+    read_file(model, files[1][0])
+    ms = {digits: timings(lambda data: read_file(model, data), data_list, repeats=2)
+          for digits, data_list in files.items()}
+    print(f"\nmodel {model.name}: a number read from its PNG (decode, find the digits, explain each with faithfulness)")
+    print(f"{'latency (ms)':<44} {'median':>9} {'p90':>9} {'x one':>8}")
+    print(row("one digit", ms[1]))
+    print(f"{'4-digit number (one batched call)':<44} {np.median(ms[4]):9.2f} {np.percentile(ms[4], 90):9.2f} "
+          f"{np.median(ms[4]) / np.median(ms[1]):7.2f}x")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.model_bench", description=__doc__)
     parser.add_argument("--model", nargs="+", default=list(DEFAULT_MODELS), metavar="PATH_OR_NAME",
@@ -118,10 +155,11 @@ def main(argv: list[str] | None = None) -> int:
         paths = [resolve_model(model) for model in args.model]
     except ModelLoadError as exc:
         parser.error(str(exc))
-    _, _, x_test, _ = load_mnist()
+    _, _, x_test, y_test = load_mnist()
     images = x_test[: args.images].astype(np.float32) / 255
     for path in paths:
         bench_model(path, images)
+    bench_number(paths[0], x_test, y_test)
     return 0
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from dashapp.field import (
 from dashapp.field.records import answer_of, parse_record_id, thumbnail_png
 from layouts import ids
 from models.inference import ModelLoadError
-from models.preprocess import DEFAULT_PEN_WIDTH, DigitInputError, rasterize_strokes
+from models.preprocess import CANVAS_WIDTH, DEFAULT_PEN_WIDTH, DigitInputError, rasterize_strokes
 
 
 def field_service() -> FieldService:
@@ -55,7 +55,8 @@ def _thumbnail(digit: Any, strokes: list[str] | None, source: dict[str, Any] | N
         with Image.open(io.BytesIO(base64.b64decode(data))) as picture:
             return thumbnail_png(picture)
     if not source and strokes:
-        return thumbnail_png(rasterize_strokes(strokes, pen_width=pen_width or DEFAULT_PEN_WIDTH) / 255.0)
+        return thumbnail_png(rasterize_strokes(strokes, pen_width=pen_width or DEFAULT_PEN_WIDTH,
+                                              canvas_width=CANVAS_WIDTH) / 255.0)
     return thumbnail_png(np.asarray(digit, np.float32))
 
 

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 from PIL import Image
 from plotly.subplots import make_subplots
 
-from models.preprocess import CANVAS_SIZE, DEFAULT_PEN_WIDTH
+from models.preprocess import CANVAS_SIZE, CANVAS_WIDTH, DEFAULT_PEN_WIDTH
 
 INK = "#1f2933"
 ACCENT = "#4582ec"  # the theme's primary blue
@@ -99,17 +99,19 @@ def message_figure(text: str, height: int = 300) -> dict[str, Any]:
 
 
 def canvas_figure(paths: Sequence[str] = (), pen_width: float = DEFAULT_PEN_WIDTH) -> dict[str, Any]:
-    """The drawing canvas: 0-280 on both axes (y down), pen strokes as SVG path shapes.
+    """The drawing canvas: 0-560 across, 0-280 down (room for a short number), pen strokes as SVG path shapes.
 
     Plotly does not draw here (``dragmode`` off): assets/canvas.js does, and adds each stroke as a
     shape in ``newshape``'s style. Plotly's own drawing makes shapes editable, so a stroke that
     started on old ink grabbed that stroke instead of drawing a new one.
     """
-    axis = {"range": [0, CANVAS_SIZE], "fixedrange": True, "visible": False}
+    axis = {"fixedrange": True, "visible": False}
     pen = {**PEN, "width": pen_width}
+    # No width or height: the page's stylesheet sizes the canvas (2:1, as wide as a phone allows)
+    # and plotly fills it, so the units stay square at any size.
     return {"data": [], "layout": {
-        "width": CANVAS_SIZE, "height": CANVAS_SIZE, "autosize": False, "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
-        "xaxis": axis, "yaxis": {**axis, "range": [CANVAS_SIZE, 0]},
+        "autosize": True, "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+        "xaxis": {**axis, "range": [0, CANVAS_WIDTH]}, "yaxis": {**axis, "range": [CANVAS_SIZE, 0]},
         "plot_bgcolor": "white", "paper_bgcolor": "white", "showlegend": False, "dragmode": False,
         "hovermode": False, "newshape": {"line": pen, "layer": "below"},
         "shapes": [{"type": "path", "path": path, "line": pen, "layer": "below", "editable": False}

@@ -14,8 +14,9 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
+from PIL import Image
 
 from callbacks import model_service
 from callbacks.explanation_figures import method_options
@@ -41,7 +42,14 @@ from models.inference import ModelLoadError
 from models.methods import METHOD_LABELS, METHOD_NAMES
 from models.mnist import MnistError, load_mnist
 from models.novelty import DETECTOR_LABELS
-from models.preprocess import DEFAULT_PEN_WIDTH, DigitInputError, load_image, normalize_digit, rasterize_strokes
+from models.preprocess import (
+    CANVAS_WIDTH,
+    DEFAULT_PEN_WIDTH,
+    DigitInputError,
+    image_ink,
+    load_image,
+    rasterize_strokes,
+)
 from models.scoreboard import default_reason
 
 DRAW_A_DIGIT = "Draw a digit on the canvas, or upload an image of one."
@@ -84,19 +92,56 @@ def uploaded_bytes(contents: str) -> bytes:
         raise DigitInputError("The upload arrived damaged: choose the image file again.") from None
 
 
+def number_digits(ink: np.ndarray, found: list[tuple[tuple[int, int, int, int], np.ndarray]]) -> list[dict[str, Any]]:
+    """The digits found in ``ink`` as the page keeps them: box, the 28x28 input, and a thumbnail of the crop."""
+    digits = []
+    for (x0, y0, x1, y1), digit in found:
+        crop = np.asarray(ink[y0:y1, x0:x1], np.float32)
+        side = max(crop.shape)
+        square = np.zeros((side, side), np.float32)  # the crop in a square, as the card shows it
+        top, left = (side - crop.shape[0]) // 2, (side - crop.shape[1]) // 2
+        square[top:top + crop.shape[0], left:left + crop.shape[1]] = crop
+        thumbnail = Image.fromarray(np.uint8((1.0 - np.clip(square, 0, 1)) * 255)).resize((56, 56), Image.LANCZOS)
+        digits.append({"box": [x0, y0, x1, y1], "input": compact_grid(digit),
+                       "crop": "data:image/png;base64," + base64.b64encode(png_bytes(thumbnail)).decode("ascii")})
+    return digits
+
+
 def upload_source(contents: str, filename: str | None, max_bytes: int, max_pixels: int) -> dict[str, Any]:
-    """The ``digit-source`` of an uploaded image: its name, a small preview and the 28x28 the model reads.
+    """The ``digit-source`` of an uploaded image: its name, a small preview, and each digit it holds
+    (box, crop thumbnail, the 28x28 the model reads; ``input`` is the first digit's).
 
     The session store keeps this instead of the file (a few kB, not megabytes), so the upload
     survives a trip to another page.
     """
     image = load_image(uploaded_bytes(contents), max_bytes, max_pixels)
-    digit = normalize_digit(image)
+    ink = image_ink(image)
+    digits = number_digits(ink, model_service().find_digits(ink))
     preview = image.convert("RGBA" if "A" in image.getbands() else "RGB")
     preview.thumbnail((PREVIEW_SIZE, PREVIEW_SIZE))
     return {"kind": "upload", "name": filename or "uploaded image",
             "preview": "data:image/png;base64," + base64.b64encode(png_bytes(preview)).decode("ascii"),
-            "input": digit.round(4).tolist()}
+            "input": digits[0]["input"], "digits": digits}
+
+
+def drawn_digits(strokes: list[str], pen_width: float, model: str | None = None) -> list[dict[str, Any]]:
+    """The digits drawn on the canvas (``number_digits``, found by the model that reads them), boxes in canvas units."""
+    ink = image_ink(rasterize_strokes(strokes, pen_width=pen_width, canvas_width=CANVAS_WIDTH))
+    return number_digits(ink, model_service().find_digits(ink, model))
+
+
+def digit_card(index: int, digit: dict[str, Any], top: dict[str, Any], selected: bool,
+               looks_like_digit: bool = True) -> html.Button:
+    """One card of ``digit-strip``: the digit's crop, what the model saw, its top 1 and confidence;
+    muted, as the top 3 is, where the not-a-digit detector flags it."""
+    return html.Button([
+        html.Img(src=digit["crop"], alt=f"digit {index + 1} as written"),
+        html.Img(src=digit_png(digit["input"], scale=2), alt=f"digit {index + 1} as the model saw it"),
+        html.Span(f"{top['digit']} · {top['probability']:.0%}"),
+        html.Span("not a digit", className="digit-card-flag") if not looks_like_digit else None,
+    ], id={"type": ids.DIGIT_CARD, "index": index},
+        className="digit-card" + (" selected" if selected else "") + ("" if looks_like_digit else " not-a-digit"),
+        title=f"Explain digit {index + 1}", **{"aria-pressed": "true" if selected else "false"})
 
 
 class _FileOfSize:
@@ -336,12 +381,15 @@ NEW_DIGIT = {ids.STROKES, ids.DIGIT_SOURCE, ids.PEN_WIDTH}  # inputs after which
     Output(ids.EXPLAIN_CLASS, "options"), Output(ids.EXPLAIN_CLASS, "value"),
     Output(ids.TOP3_SUMMARY, "children"), Output(ids.GRADCAM_SUMMARY, "children"),
     Output(ids.MODEL_INPUT_SUMMARY, "children"), Output(ids.NOVELTY_SUMMARY, "children"),
+    Output(ids.NUMBER_PANEL, "hidden"), Output(ids.NUMBER_READ, "children"), Output(ids.DIGIT_STRIP, "children"),
+    Output(ids.SELECTED_DIGIT, "data"),
     Input(ids.STROKES, "data"), Input(ids.DIGIT_SOURCE, "data"), Input(ids.LAYER_DROPDOWN, "value"),
     Input(ids.METHOD_DROPDOWN, "value"), Input(ids.TOP3_CHART, "clickData"), Input(ids.EXPLAIN_CLASS, "value"),
-    Input(ids.PEN_WIDTH, "value"), Input(ids.PREDICT_MODEL, "data"),
+    Input(ids.PEN_WIDTH, "value"), Input(ids.PREDICT_MODEL, "data"), Input(ids.SELECTED_DIGIT, "data"),
     prevent_initial_call=True,  # it writes current-digit (on every page); open_page starts it on page open
 )
-def predict(strokes, source, layer, method, bar_click, chosen, pen_width, model):
+def predict(strokes, source, layer, method, bar_click, chosen, pen_width, model, selected):
+    """The number read (for several digits: the strip, one card each), and the selected digit's top 3 and map."""
     if source and source.get("kind") == "error":
         return _nothing_to_show(source["message"], "danger")
     if not source and not strokes:
@@ -350,19 +398,29 @@ def predict(strokes, source, layer, method, bar_click, chosen, pen_width, model)
     triggers = set(ctx.triggered_prop_ids.values())
     if ids.TOP3_CHART in triggers and bar_click:
         chosen = bar_click["points"][0]["customdata"]
-    elif triggers & NEW_DIGIT:
+    elif triggers & (NEW_DIGIT | {ids.SELECTED_DIGIT}):
         chosen = None
     try:
         model = session_model(model)
         # The layer menu may still show the previous model's layer: this one's default then.
         options = service.options(service.layer(layer, model), method, chosen, model=model)
         if source:
-            digit = compact_grid(source["input"])
+            digits = source.get("digits") or [{"input": source["input"]}]
         else:
-            digit = compact_grid(normalize_digit(rasterize_strokes(strokes, pen_width=pen_width or DEFAULT_PEN_WIDTH)))
+            digits = drawn_digits(strokes, pen_width or DEFAULT_PEN_WIDTH, model)
+        selected = 0 if triggers & NEW_DIGIT or not isinstance(selected, int) else min(max(selected, 0),
+                                                                                         len(digits) - 1)
+        digit = compact_grid(digits[selected]["input"])
         # The model reads the very numbers current-digit keeps, so that the download can recompute
         # this answer from them instead of every stroke's answer carrying it twice.
         result = service.explain_nonempty(np.asarray(digit, dtype=np.float32), options)
+        number_hidden, number, strip = True, "", []
+        if len(digits) > 1:
+            probabilities, looks = service.load(model).read(np.asarray([d["input"] for d in digits], np.float32))
+            tops = [{"digit": int(p.argmax()), "probability": float(p.max())} for p in probabilities]
+            number_hidden, number = False, "".join(str(t["digit"]) for t in tops)
+            strip = [digit_card(i, d, t, i == selected, bool(flag))
+                     for i, (d, t, flag) in enumerate(zip(digits, tops, looks, strict=True))]
     except (DigitInputError, ModelLoadError) as exc:
         return _nothing_to_show(str(exc), "danger")
     explanation = result["explanation"]
@@ -370,6 +428,8 @@ def predict(strokes, source, layer, method, bar_click, chosen, pen_width, model)
     shown = (explanation["method"], explanation["layer"])
     note = default_reason(service.explanations(model)) if shown == service.recommended(model) else ""
     text, colour = status_message(result, note)
+    if not number_hidden:
+        text = f"Read as {number}; digit {selected + 1} of {len(digits)} explained below. {text}"
     return (top3_figure(result["top"], explanation["class"], muted=not is_digit(result)),
             map_children(pixel_map(result["input"], explanation["heatmap"]), title),
             input_children(input_picture(result["input"])),
@@ -377,7 +437,19 @@ def predict(strokes, source, layer, method, bar_click, chosen, pen_width, model)
             [{"label": str(t["digit"]), "value": t["digit"]} for t in result["top"]], explanation["class"],
             top3_summary(result["top"]), heatmap_summary(explanation["heatmap"], title),
             "What the model saw: the digit cropped, scaled to 20 pixels and centred in 28 × 28, white on black.",
-            novelty_text(result))
+            novelty_text(result), number_hidden, number, strip, selected)
+
+
+@callback(
+    Output(ids.SELECTED_DIGIT, "data", allow_duplicate=True),
+    Input({"type": ids.DIGIT_CARD, "index": ALL}, "n_clicks"),
+    prevent_initial_call=True,
+)
+def select_digit(clicks):
+    """A card of the digit strip clicked: its digit is the one the main panels explain."""
+    if not ctx.triggered_id or not any(clicks):
+        raise PreventUpdate  # the strip was redrawn, nothing clicked
+    return ctx.triggered_id["index"]
 
 
 INPUT_TITLE = "What the model saw (28×28)"
@@ -415,12 +487,14 @@ def live_reading(paths: list[str], layer: str | None, method: str | None, model:
     """The top 3 and the map of the strokes so far, for assets/live.js while the pen moves.
 
     The same steps as ``predict`` for a drawing and the same figure builders, so that a live
-    reading looks like the answer; the pen-up answer (``predict``) is the final one.
+    reading looks like the answer; the pen-up answer (``predict``) is the final one. Of a number,
+    the first digit: the one that the pen-up answer explains after a new stroke.
     """
     service = model_service()
     model = session_model(model)
     options = service.options(service.layer(layer, model), method, None, model=model)
-    digit = compact_grid(normalize_digit(rasterize_strokes(paths, pen_width=pen_width or DEFAULT_PEN_WIDTH)))
+    ink = image_ink(rasterize_strokes(paths, pen_width=pen_width or DEFAULT_PEN_WIDTH, canvas_width=CANVAS_WIDTH))
+    digit = compact_grid(service.find_digits(ink, model)[0][1])
     result = service.explain_nonempty(np.asarray(digit, dtype=np.float32), options)
     explanation = result["explanation"]
     return {"top3": top3_figure(result["top"], explanation["class"], muted=not is_digit(result)),
@@ -474,7 +548,7 @@ def show_compared(digit, compared, method, layer, opacity):
 def _nothing_to_show(message: str, colour: str) -> tuple:
     return (message_figure("No digit yet", 260), empty_map("No heatmap yet"),
             empty_map("No input yet"), message, _status_class(colour), "", None, None, [], None,
-            "No digit read yet.", "No map yet.", "No input yet.", "")
+            "No digit read yet.", "No map yet.", "No input yet.", "", True, "", [], 0)
 
 
 # In the browser: the map's opacity is presentation, not worth a request per slider step. A CSS

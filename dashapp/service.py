@@ -35,8 +35,9 @@ from dashapp.settings import Settings
 from models.catalog import model_files
 from models.inference import DigitModel, ModelLoadError
 from models.methods import DEFAULT_METHOD, METHOD_NAMES, needs_layer, unknown_method_message
-from models.preprocess import DigitInputError, load_image, normalize_digit, rasterize_strokes
+from models.preprocess import DigitInputError, image_ink, load_image, rasterize_strokes
 from models.report import file_lock, read_json, read_metadata, report_path, write_json
+from models.segment import number_inputs, number_object
 
 FALLBACK_METHOD = "layercam"  # keeps the positive gradients pixel by pixel: rarely all zero where Grad-CAM is
 
@@ -294,6 +295,23 @@ class ModelService:
         result["explanation"].pop("faithfulness", None)
         return result
 
+    def find_digits(self, ink: np.ndarray, model: str | None = None) -> list[tuple[tuple[int, int, int, int],
+                                                                                 np.ndarray]]:
+        """The digits of a number (``models.segment.number_inputs``), left to right: each one's box in
+        pixels of ``ink`` and its 28x28 input; one digit is normalised exactly as it always was."""
+        return number_inputs(ink, self.load(model).read)
+
+    def explain_number(self, found: list[tuple[tuple[int, int, int, int], np.ndarray]],
+                       options: ExplainOptions) -> dict[str, Any]:
+        """The prediction object of a number (DESIGN.md "Numbers"): ``text``, ``digits`` (each with its ``box``),
+        and at the top the fields of the first digit. The digits are explained in one batched call."""
+        if len(found) == 1:
+            results = [self.explain(found[0][1], options)]
+        else:
+            results = self.load(options.model).predict_batch(np.stack([digit for _, digit in found]),
+                                                             options.layer, options.method, options.class_index)
+        return number_object([box for box, _ in found], results)
+
     def predict_image(self, data: bytes, options: ExplainOptions, timings: Timings | None = None) -> dict[str, Any]:
         timings = timings or Timings()
         return self.predict_decoded(self.decode(data, timings), options, timings)
@@ -307,12 +325,14 @@ class ModelService:
                         timings: Timings | None = None) -> dict[str, Any]:
         timings = timings or Timings()
         with timings.span("normalise"):
-            digit = normalize_digit(image)
+            found = self.find_digits(image_ink(image), options.model)
         with timings.span("model"):
-            return self.explain(digit, options)
+            return self.explain_number(found, options)
 
     def predict_strokes(self, paths: list[str], options: ExplainOptions) -> dict[str, Any]:
-        return self.explain(normalize_digit(rasterize_strokes(paths)), options)
+        """Canvas strokes (``rasterize_strokes``'s square canvas) -> the prediction object; boxes in canvas units."""
+        found = self.find_digits(image_ink(rasterize_strokes(paths)), options.model)
+        return self.explain_number(found, options)
 
     # --- evaluation reports ---------------------------------------------------------------------------
 

@@ -59,6 +59,11 @@ COMPARE_HEADING = "compare-heading"
 COMPARE_TOP3 = "compare-top3-chart"
 COMPARE_MAP = "compare-gradcam-figure"
 COMPARE_SUMMARY = "compare-summary"  # the compared reading in words, for screen readers
+NUMBER_PANEL = "number-panel"  # the number read and its digit strip, hidden for a single digit
+NUMBER_READ = "number-read"  # the number read, in large type
+DIGIT_STRIP = "digit-strip"  # one card per digit: its crop, the 28x28 the model saw, top 1 and confidence
+DIGIT_CARD = "digit-card"  # pattern-matching type: {"type": DIGIT_CARD, "index": i}, a card of digit-strip
+SELECTED_DIGIT = "selected-digit"  # store: which digit of the number the main panels explain
 
 # Layers page
 LAYERS_TABLE = "layers-table"

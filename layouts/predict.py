@@ -18,7 +18,7 @@ LAYER_HELP = ("Early layers see strokes, deeper ones see larger parts of the dig
 
 # Only what drawing needs: no modebar, no zoom, no double-click autoscale, fixed size.
 CANVAS_CONFIG = {"displayModeBar": False, "scrollZoom": False, "doubleClick": False,
-                 "showAxisDragHandles": False, "responsive": False, "staticPlot": False}
+                 "showAxisDragHandles": False, "responsive": True, "staticPlot": False}
 STATIC = {"displayModeBar": False}
 
 
@@ -29,7 +29,7 @@ def _hidden_summary(summary_id: str) -> html.P:
 
 def _drawing_column() -> dbc.Col:
     return dbc.Col([
-        html.H2("Draw a digit", className="h5"),
+        html.H2("Draw a digit or a number", className="h5"),
         html.Div(id=ids.CANVAS_PANEL, children=[
             dcc.Graph(id=ids.CANVAS, config=CANVAS_CONFIG, className="canvas"),
             dbc.Label("Pen width", html_for=ids.PEN_WIDTH, className="mt-2 mb-0 small"),
@@ -53,7 +53,7 @@ def _drawing_column() -> dbc.Col:
         dcc.Upload(id=ids.UPLOAD, accept="image/*", multiple=False, className="upload-zone",
                    children=html.Div(["or drop an image here / ", html.A("choose a file", href="#")])),
         html.Div(id=ids.UPLOAD_LIMIT, hidden=True),
-    ], xs=12, md="auto", className="drawing-column")
+    ], xs=12, xl="auto", className="drawing-column")  # the wide canvas has a row of its own below 1200 px
 
 
 FEEDBACK_LABELS = [{"label": str(digit), "value": str(digit)} for digit in range(10)] + [
@@ -75,8 +75,19 @@ def feedback_row() -> html.Div:
     ], className="feedback mb-2")
 
 
+def _number_panel() -> html.Section:
+    """The number read and one card per digit, shown only for several digits. It sits in the answer
+    column, beside the canvas (below it on a phone): appearing never moves the canvas under the pen."""
+    return html.Section(id=ids.NUMBER_PANEL, hidden=True, className="mb-2", children=[
+        html.Div(id=ids.NUMBER_READ, className="number-read", role="status"),
+        html.Div(id=ids.DIGIT_STRIP, className="digit-strip",
+                 **{"aria-label": "The digits read, left to right: choose one to explain it"}),
+    ])
+
+
 def _answer_column() -> dbc.Col:
     return dbc.Col([
+        _number_panel(),
         html.Div("Loading…", id=ids.STATUS, role="status", className="status alert alert-info py-2"),
         dcc.Graph(id=ids.TOP3_CHART, config=STATIC),
         _hidden_summary(ids.TOP3_SUMMARY),
@@ -87,7 +98,7 @@ def _answer_column() -> dbc.Col:
                  role="radiogroup", **{"aria-label": "Digit to explain"}),
         html.Div(id=ids.MODEL_INPUT, className="pixel-map model-input", **{"aria-hidden": "true"}),
         _hidden_summary(ids.MODEL_INPUT_SUMMARY),
-    ], xs=12, md=True, lg=4)
+    ], xs=12, md=True, xl=3)
 
 
 def colour_bar() -> html.Div:
@@ -112,6 +123,11 @@ def _explanation_column() -> dbc.Col:
                      dcc.Store(id=ids.SELECTED_METHOD, storage_type="session"),
                      dbc.FormText(METHOD_HELP[DEFAULT_METHOD], id=ids.METHOD_HELP)], xs=12, sm=6, lg=12, xl=6),
         ], className="g-2"),
+        # Above the map, not below its controls: on a laptop screen (and beside the wide canvas) the
+        # column's end is below the fold, and the download is what the map is for.
+        html.Div(dbc.Button("Download JSON + PNG", id=ids.DOWNLOAD_BUTTON, color="primary", outline=True, size="sm",
+                            title="The prediction as JSON and the map as PNG"),
+                 className="d-flex justify-content-end mt-2"),
         # The map and, above it while the pen moves, the live map that assets/live.js draws.
         html.Div([html.Div(id=ids.GRADCAM_FIGURE, className="pixel-map", **{"aria-hidden": "true"}),
                   html.Div(className="pixel-map live-map", hidden=True, **{"aria-hidden": "true"}),
@@ -122,9 +138,7 @@ def _explanation_column() -> dbc.Col:
         dcc.Slider(id=ids.OPACITY_SLIDER, min=0, max=1, step=0.05, value=0.5,
                    marks={0: "0", 0.5: "0.5", 1: "1"}),
         html.Div(id=ids.FAITHFULNESS, className="small text-muted mt-2"),
-        dbc.Button("Download JSON + PNG", id=ids.DOWNLOAD_BUTTON, color="primary", outline=True, size="sm",
-                   className="mt-2"),
-    ], xs=12, lg=True)
+    ], xs=12, md=True)
 
 
 def compare_section() -> html.Section:
@@ -156,11 +170,12 @@ def layout(test: str | None = None, field: str | None = None, **_query: str) -> 
         dcc.Download(id=ids.DOWNLOAD_JSON),
         dcc.Download(id=ids.DOWNLOAD_PNG),
         html.H1("Read a handwritten digit", className="h4 mb-1"),
-        html.P("Draw a digit, upload a picture of one or pick an example: the network reads it, and the map "
-               "shows which pixels made it decide.", className="intro mb-2"),
+        html.P("Draw a digit (or a number), upload a picture of one or pick an example: the network reads it, "
+               "and the map shows which pixels made it decide.", className="intro mb-2"),
         html.Div(id=ids.EXAMPLE_DIGITS, className="example-digits mb-3",
                  **{"aria-label": "Example digits from the MNIST test set"}),
         dcc.Store(id=ids.PREDICT_MODEL),
+        dcc.Store(id=ids.SELECTED_DIGIT, data=0),
         dbc.Row([_drawing_column(), _answer_column(), _explanation_column()], className="g-3"),
         compare_section(),
     ])

@@ -7,9 +7,12 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from models import DEFAULT_MODEL_PATH, MODELS_DIR
 from models.methods import DEFAULT_METHOD, METHOD_NAMES, needs_layer
-from models.preprocess import DigitInputError, image_to_model_input
+from models.preprocess import DigitInputError, image_ink, load_image
+from models.segment import number_inputs, number_object
 
 
 def _predict_file(model, path: Path, args: argparse.Namespace) -> dict:
@@ -18,15 +21,27 @@ def _predict_file(model, path: Path, args: argparse.Namespace) -> dict:
     except OSError as exc:
         return {"file": str(path), "error": f"cannot read the file: {exc.strerror or exc}"}
     try:
-        image = image_to_model_input(data)
+        found = number_inputs(image_ink(load_image(data)), model.read)
     except DigitInputError as exc:
         return {"file": str(path), "error": str(exc)}
-    return {"file": str(path), **model.predict(image, layer=args.layer, method=args.method, class_index=args.digit)}
+    results = model.predict_batch(np.stack([digit for _, digit in found]), layer=args.layer, method=args.method,
+                                  class_index=args.digit)
+    return {"file": str(path), **number_object([box for box, _ in found], results)}
 
 
 def _summary(result: dict) -> str:
     if "error" in result:
         return f"{result['file']}: error: {result['error']}"
+    if len(result["digits"]) > 1:
+        def flagged(d: dict) -> bool:
+            return bool(d.get("novelty")) and not d["novelty"]["is_digit"]
+
+        read = "; ".join(f"{d['top'][0]['digit']} {d['top'][0]['probability']:.1%}"
+                         + (" not a digit" if flagged(d) else "") for d in result["digits"])
+        if all(flagged(d) for d in result["digits"]):
+            return f"{result['file']}: not a digit (none of its {len(result['digits'])} pieces looks like one); " \
+                   f"closest: {result['text']} ({read})"
+        return f"{result['file']}: {result['text']} ({read})"
     top = ", ".join(f"{t['digit']} ({t['probability']:.1%})" for t in result["top"])
     explanation = result["explanation"]
     note = " (map is empty)" if explanation["empty"] else ""
@@ -40,7 +55,7 @@ def _summary(result: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m models", description="Digit Inspector command line.")
     commands = parser.add_subparsers(dest="command", required=True)
-    predict = commands.add_parser("predict", help="read digits from image files and explain the answer")
+    predict = commands.add_parser("predict", help="read digits (or numbers) from image files and explain the answer")
     predict.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
     predict.add_argument("--model", default=str(DEFAULT_MODEL_PATH), metavar="PATH_OR_NAME",
                          help=f"a .keras or .h5 model file, or the name of one in {MODELS_DIR} (e.g. seed_cnn)")

@@ -276,6 +276,7 @@ class CamEngine:
         self._explainers: dict[tuple[str, str, int], Callable] = {}
         self._lock = threading.Lock()  # threaded workers: build each function once
         self.novelty: NoveltyDetector | None = None
+        self._reader: Callable | None = None
         # Score-CAM's baseline and the end of every deletion curve: a constant of the model.
         self._blank = self._probabilities(tf.zeros((1, *self._shape)))[0]
         self.faithfulness_network = faithfulness_network(self.network, self._shape, faithfulness_precision)
@@ -303,6 +304,26 @@ class CamEngine:
         with self._lock:
             self.novelty = detector
             self._explainers.clear()
+            self._reader = None
+
+    def read(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """images (B, H, W) in [0, 1] -> class probabilities (B, classes) and novelty scores (B,) (zeros
+        without a detector), in one compiled call: what a candidate digit is read as, and whether it is one."""
+        with self._lock:
+            if self._reader is None:
+                novelty, scores = self.novelty, self.spec.scores
+
+                @tf.function(input_signature=[tf.TensorSpec((None, *self._shape), tf.float32)])
+                def reader(batch):
+                    features, logits = scores(batch, training=False)
+                    logits = tf.cast(logits, tf.float32)
+                    found = novelty.score(features, logits) if novelty else tf.zeros(tf.shape(logits)[:1])
+                    return tf.nn.softmax(logits), found
+
+                self._reader = reader
+            reader = self._reader
+        probs, found = reader(tf.constant(np.asarray(images, np.float32).reshape(-1, *self._shape)))
+        return probs.numpy(), found.numpy()
 
     def features_and_logits(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """images (B, H, W) in [0, 1] -> novelty features (B, D + C: the penultimate features, then the conv

@@ -187,6 +187,14 @@ class DigitModel:
         return np.concatenate([self.engine.probabilities(images[i:i + batch_size])
                                for i in range(0, len(images), batch_size)])
 
+    def read(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities (N, classes) of images (N, 28, 28) in [0, 1], and whether each looks like a digit
+        at all (N,) bool (the novelty verdict; every input is one without a detector): one compiled call."""
+        probs, scores = self.engine.read(images)
+        if self.novelty is None:
+            return probs, np.ones(len(probs), bool)
+        return probs, scores <= self.novelty.threshold
+
     def explain_batch(self, images: np.ndarray, layer: str | None = None, method: str = DEFAULT_METHOD,
                       classes: np.ndarray | None = None):
         """Batched probabilities (B,10), maps (B,28,28), explained classes (B,), empty flags (B,)."""
@@ -212,26 +220,38 @@ class DigitModel:
     def predict(self, image: np.ndarray, layer: str | None = None, method: str = DEFAULT_METHOD,
                 class_index: int | None = None, with_faithfulness: bool = True) -> dict[str, Any]:
         """The prediction object of DESIGN.md for one 28x28 input in [0, 1]; a pixel-level method's layer is None."""
+        return self.predict_batch(np.asarray(image)[None], layer, method, class_index, with_faithfulness)[0]
+
+    def predict_batch(self, images: np.ndarray, layer: str | None = None, method: str = DEFAULT_METHOD,
+                      class_index: int | None = None, with_faithfulness: bool = True) -> list[dict[str, Any]]:
+        """One prediction object per 28x28 input (B, 28, 28), all from one compiled call (the digits of a number)."""
         layer = self.check_layer(layer) if needs_layer(method) else None
         self.check_class(class_index)
-        classes = None if class_index is None else np.array([int(class_index)])
+        classes = None if class_index is None else np.full(len(images), int(class_index))
         steps = FAITHFULNESS_STEPS if with_faithfulness else 0
-        probs, cams, explained, empty, scores, novelty = self._explain(image[None], layer, method, classes, steps)
-        probs, cam = probs[0], cams[0]
+        probs, cams, explained, empty, scores, novelty = self._explain(images, layer, method, classes, steps)
+        return [self._prediction(image, p, cam, int(c), bool(e), score if with_faithfulness else None, float(n),
+                                 method, layer)
+                for image, p, cam, c, e, score, n in zip(images, probs, cams, explained, empty, scores, novelty,
+                                                         strict=True)]
+
+    def _prediction(self, image: np.ndarray, probs: np.ndarray, cam: np.ndarray, explained: int, empty: bool,
+                    faithfulness: np.ndarray | None, novelty: float, method: str,
+                    layer: str | None) -> dict[str, Any]:
         top = np.argsort(-probs, kind="stable")[:3]
         explanation: dict[str, Any] = {
             "method": method,
             "layer": layer,
-            "class": int(explained[0]),
+            "class": explained,
             "heatmap": _round(cam),
-            "empty": bool(empty[0]),
+            "empty": empty,
         }
-        if empty[0]:
+        if empty:
             where = f" at layer {layer}" if layer else ""
-            explanation["note"] = (f"{method} found no positive evidence for digit {int(explained[0])}{where}; "
+            explanation["note"] = (f"{method} found no positive evidence for digit {explained}{where}; "
                                    "the map is all zero. Try a deeper layer or the layercam method.")
-        if with_faithfulness:
-            deletion, insertion = scores[0]
+        if faithfulness is not None:
+            deletion, insertion = faithfulness
             explanation["faithfulness"] = {"deletion_auc": round(float(deletion), 4),
                                            "insertion_auc": round(float(insertion), 4)}
         answer = {
@@ -240,7 +260,7 @@ class DigitModel:
             "explanation": explanation,
         }
         if self.novelty is not None:
-            answer["novelty"] = self.novelty.describe(float(novelty[0]))
+            answer["novelty"] = self.novelty.describe(novelty)
         return answer
 
     def feature_maps(self, image: np.ndarray, layer: str | None = None) -> np.ndarray:

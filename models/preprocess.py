@@ -19,7 +19,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MNIST_SIZE = 28
 DIGIT_BOX = 20
 WORK_SIZE = 112  # longest side we normalise at: 5.6x the 20x20 result (drawing set: 99.3 %, as at 160)
-CANVAS_SIZE = 280
+CANVAS_SIZE = 280  # the drawing canvas' height in units; a single digit's canvas is square
+CANVAS_WIDTH = 560  # the predict page's canvas is twice as wide as tall: room for a short number
 DEFAULT_PEN_WIDTH = 22.0  # canvas units, for a digit PEN_REFERENCE_EXTENT tall: about MNIST's 1/9 of the height
 PEN_REFERENCE_EXTENT = 200.0
 MIN_PEN_SCALE = 0.125  # a lone tap or a tiny scribble still gets a visible dot
@@ -358,21 +359,26 @@ def normalize_ink(ink: np.ndarray) -> np.ndarray:
     return _centre_in_mnist_field(digit)
 
 
+def image_ink(image: Image.Image | np.ndarray) -> np.ndarray:
+    """Any Pillow image (any mode, either polarity) or grey array -> ink strength (H, W) in [0, 1], 1 = ink.
+
+    A uint8 or float array is read as a grey picture, the polarity decided by its border.
+    """
+    if isinstance(image, Image.Image):
+        return _ink_from_image(image)
+    a = np.asarray(image)
+    if a.ndim != 2:
+        raise DigitInputError(f"Expected a 2-D grey image, got an array of shape {a.shape}.")
+    grey = a.astype(np.float32) / 255.0 if a.dtype == np.uint8 else a.astype(np.float32)
+    return _ink_from_grey(grey)
+
+
 def normalize_digit(image: Image.Image | np.ndarray) -> np.ndarray:
     """Any Pillow image (any mode, either polarity) or grey array -> the 28x28 model input in [0, 1].
 
-    A uint8 or float array is read as a grey picture, the polarity decided by its border.
     Raises ``NoDigitFound`` for a blank image.
     """
-    if isinstance(image, Image.Image):
-        ink = _ink_from_image(image)
-    else:
-        a = np.asarray(image)
-        if a.ndim != 2:
-            raise DigitInputError(f"Expected a 2-D grey image, got an array of shape {a.shape}.")
-        grey = a.astype(np.float32) / 255.0 if a.dtype == np.uint8 else a.astype(np.float32)
-        ink = _ink_from_grey(grey)
-    return normalize_ink(ink)
+    return normalize_ink(image_ink(image))
 
 
 def image_to_model_input(data: bytes, max_bytes: int = MAX_IMAGE_BYTES,
@@ -404,15 +410,16 @@ def parse_svg_path(path: str) -> list[np.ndarray]:
 
 
 def rasterize_strokes(paths: list[str], size: int = CANVAS_SIZE, pen_width: float = DEFAULT_PEN_WIDTH,
-                      canvas_size: float = CANVAS_SIZE) -> np.ndarray:
-    """Draw SVG stroke paths (data units, y growing downward) as white ink on black, uint8 (size, size).
+                      canvas_size: float = CANVAS_SIZE, canvas_width: float | None = None) -> np.ndarray:
+    """Draw SVG stroke paths (data units, y growing downward) as white ink on black, uint8 (size, size), or
+    (size, size * canvas_width / canvas_size) for a canvas ``canvas_width`` units wide.
 
     ``pen_width`` is the pen of a digit as tall as ``PEN_REFERENCE_EXTENT``; the pen scales with the
     drawing's extent, so a digit drawn small in a corner has strokes as thin, relative to its size,
     as a big one (a fixed pen turns a small 3 into a blob read as 8). A tap is a dot.
     """
     lines = [line for path in paths for line in parse_svg_path(path)]
-    image = np.zeros((size, size), np.uint8)
+    image = np.zeros((size, round(size * (canvas_width or canvas_size) / canvas_size)), np.uint8)
     if not lines:
         return image
     points = np.concatenate(lines)

@@ -112,7 +112,7 @@ def test_predict_says_where_its_time_went(client, seven):
     spans = server_timing(response.headers["Server-Timing"])
     assert list(spans) == ["decode", "normalise", "model", "json"]
     assert all(ms >= 0 for ms in spans.values()) and spans["model"] > 0
-    assert list(response.json) == ["top", "input", "explanation", "novelty"]  # DESIGN.md's order, not sorted
+    assert list(response.json) == ["top", "input", "explanation", "novelty", "text", "digits"]  # DESIGN.md's order
 
 
 def test_predict_reads_a_raw_body_with_query_options(client, seven):

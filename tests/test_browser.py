@@ -38,19 +38,38 @@ def canvas_area(dash_duo):
     return dash_duo.find_element(f"#{ids.CANVAS} .nsewdrag")
 
 
+def canvas_to_screen(dash_duo):
+    """Where a canvas point lands on the screen, from the plot's own axes: a function from canvas units
+    (x 0-560, y 0-280, y down: the figure's data coordinates) to pixel offsets from the plot area's centre.
+    A unit is a pixel only where the canvas is shown at full size; on a narrower screen it is less."""
+    canvas_area(dash_duo)
+    until(lambda: dash_duo.driver.execute_script(
+        f"const gd = document.querySelector('#{ids.CANVAS} .js-plotly-plot');"
+        "const l = gd && gd._fullLayout; return !!(l && l.xaxis && l.xaxis._length > 0 && l.yaxis._length > 0);"),
+        timeout=TIMEOUT)
+    x0, x1, y0, y1, width, height = dash_duo.driver.execute_script(
+        f"const l = document.querySelector('#{ids.CANVAS} .js-plotly-plot')._fullLayout;"
+        "return [l.xaxis.d2p(0), l.xaxis.d2p(1), l.yaxis.d2p(0), l.yaxis.d2p(1), l.xaxis._length, l.yaxis._length];")
+    return lambda x, y: (x0 + (x1 - x0) * x - width / 2, y0 + (y1 - y0) * y - height / 2)
+
+
 def draw(dash_duo, strokes: list[list[tuple[int, int]]]) -> None:
-    """Draw each stroke (canvas points, 0-280, y down) with the mouse: press, move in small steps, release."""
+    """Draw each stroke (canvas points, x 0-560, y 0-280, y down) with the mouse: press, move in small
+    steps (about 8 px), release. Points go through the plot's axes, so a drawing means the same on any screen."""
     canvas = canvas_area(dash_duo)
-    size = canvas.size
+    to_screen = canvas_to_screen(dash_duo)
     for stroke in strokes:
-        x, y = stroke[0]
+        x, y = to_screen(*stroke[0])
+        at = (round(x), round(y))
         actions = ActionChains(dash_duo.driver).move_to_element(canvas)  # the element's centre
-        actions.move_by_offset(round(x - size["width"] / 2), round(y - size["height"] / 2)).click_and_hold()
-        for nx, ny in stroke[1:]:
+        actions.move_by_offset(*at).click_and_hold()
+        for point in stroke[1:]:
+            nx, ny = to_screen(*point)
             steps = max(1, int(max(abs(nx - x), abs(ny - y)) // 8))
-            points = [(round(x + (nx - x) * i / steps), round(y + (ny - y) * i / steps)) for i in range(steps + 1)]
-            for (ax, ay), (bx, by) in zip(points, points[1:], strict=False):
-                actions.move_by_offset(bx - ax, by - ay)
+            for i in range(1, steps + 1):
+                step = (round(x + (nx - x) * i / steps), round(y + (ny - y) * i / steps))
+                actions.move_by_offset(step[0] - at[0], step[1] - at[1])
+                at = step
             x, y = nx, ny
         actions.release().perform()
 
@@ -102,7 +121,13 @@ def overlay_opacity(dash_duo) -> float:
 
 
 def wait_for_reading(dash_duo, digit: int) -> None:
-    until(lambda: top_digit(dash_duo) == digit, timeout=TIMEOUT,
+    """Until the pen-up answer reads ``digit``: the live reading's top 3 (assets/live.js) shows it while
+    the pen moves, before the status and the map say it."""
+    def read() -> bool:
+        status = dash_duo.find_element("#" + ids.STATUS).text
+        return top_digit(dash_duo) == digit and (f"Read as {digit} (" in status or f"closest is {digit} (" in status)
+
+    until(read, timeout=TIMEOUT,
           msg=f"top3-chart never showed {digit}; status: {dash_duo.find_element('#' + ids.STATUS).text}")
 
 

@@ -89,7 +89,7 @@ def test_every_stroke_counts_even_on_old_ink(predict_page, digit, strokes):
 
 def test_a_tap_leaves_a_dot_and_a_fast_stroke_is_kept(predict_page):
     dash_duo = predict_page
-    canvas = canvas_area(dash_duo)  # offsets below are from its centre (140, 140)
+    canvas = canvas_area(dash_duo)  # offsets below are pixels from its centre
     # A stroke in one instant move (no points between its ends), then a tap on it.
     ActionChains(dash_duo.driver, duration=0).move_to_element(canvas).move_by_offset(0, -100).click_and_hold() \
         .move_by_offset(0, 200).release().perform()

@@ -40,6 +40,10 @@ def test_screenshots(dash_duo, dash_app):
     until(lambda: dash_duo.driver.execute_script(
         f"return document.querySelector('#{ids.TOP3_CHART} .main-svg').getBoundingClientRect().width < 390;"),
         timeout=TIMEOUT)  # the figures have followed the window
+    until(lambda: dash_duo.driver.execute_script(
+        f"const box = document.getElementById('{ids.CANVAS}').getBoundingClientRect();"
+        f"const plot = document.querySelector('#{ids.CANVAS} .main-svg').getBoundingClientRect();"
+        "return Math.abs(plot.height - box.height) < 4;"), timeout=TIMEOUT)  # the canvas too (plotly resizes later)
     dash_duo.driver.save_screenshot(str(DOCS / "predict-phone.png"))
     dash_duo.driver.set_window_size(1400, 900)
 

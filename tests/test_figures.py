@@ -29,16 +29,16 @@ from callbacks.figures import (
     top3_figure,
     top3_summary,
 )
-from models.preprocess import CANVAS_SIZE, DEFAULT_PEN_WIDTH, normalize_digit, rasterize_strokes
+from models.preprocess import CANVAS_SIZE, CANVAS_WIDTH, DEFAULT_PEN_WIDTH, normalize_digit, rasterize_strokes
 
 SEVEN_PATH = "M70,60L210,60L120,240"
 
 
-def test_canvas_is_280_units_of_one_pixel_with_the_rasteriser_pen():
+def test_canvas_is_560_by_280_units_with_the_rasteriser_pen():
     layout = canvas_figure([SEVEN_PATH])["layout"]
-    assert (layout["width"], layout["height"]) == (CANVAS_SIZE, CANVAS_SIZE)
+    assert layout["autosize"] and "width" not in layout  # sized 2:1 by the page's stylesheet (predict.css)
     assert layout["margin"] == {"l": 0, "r": 0, "t": 0, "b": 0}
-    assert layout["xaxis"]["range"] == [0, CANVAS_SIZE] and layout["yaxis"]["range"] == [CANVAS_SIZE, 0]
+    assert layout["xaxis"]["range"] == [0, CANVAS_WIDTH] and layout["yaxis"]["range"] == [CANVAS_SIZE, 0]
     assert layout["xaxis"]["fixedrange"] and layout["yaxis"]["fixedrange"]
     assert layout["dragmode"] is False  # assets/canvas.js draws: plotly's drawn shapes grab the pen
     assert layout["newshape"]["line"]["width"] == DEFAULT_PEN_WIDTH  # what you see is the ink the model gets

@@ -8,7 +8,7 @@
  * While the pen moves, assets/live.js reads the strokes so far (the `live-reading` switch).
  */
 (function () {
-    const SIZE = 280;  // canvas units on both axes: callbacks/figures.py canvas_figure
+    const WIDTH = 560, HEIGHT = 280;  // canvas units across and down: callbacks/figures.py canvas_figure
     const SVG = 'http://www.w3.org/2000/svg';
     let stroke = null;
 
@@ -17,9 +17,9 @@
     }
 
     function toCanvas(event, box) {
-        const x = (event.clientX - box.left) * SIZE / box.width;
-        const y = (event.clientY - box.top) * SIZE / box.height;
-        return [Math.min(SIZE, Math.max(0, x)), Math.min(SIZE, Math.max(0, y))];
+        const x = (event.clientX - box.left) * WIDTH / box.width;
+        const y = (event.clientY - box.top) * HEIGHT / box.height;
+        return [Math.min(WIDTH, Math.max(0, x)), Math.min(HEIGHT, Math.max(0, y))];
     }
 
     function svgPath(points) {
@@ -31,7 +31,7 @@
     /* The stroke being drawn, in an SVG of its own over the plot: plotly redraws only when it ends. */
     function startPreview(area, pen) {
         const svg = document.createElementNS(SVG, 'svg');
-        svg.setAttribute('viewBox', `0 0 ${SIZE} ${SIZE}`);
+        svg.setAttribute('viewBox', `0 0 ${WIDTH} ${HEIGHT}`);
         svg.setAttribute('class', 'stroke-preview');
         const path = document.createElementNS(SVG, 'path');
         path.setAttribute('fill', 'none');

@@ -1,0 +1,501 @@
+"""Find the digits of a number written side by side, so that each can be read as a single digit.
+
+A person writes "42" with a gap, or without one; a 5 with its bar lifted, an open 4 and a dotted
+stroke are one digit in several pieces; two digits can touch. Pieces of ink are found first
+(connected components, a stroke width apart at most), pieces that cannot be digits on their own
+(much shorter than the others) or that sit above one another join their neighbour, and then
+the model decides what geometry cannot: for a group of pieces, or a piece wide enough to be two
+or three touching digits, every way to cut it (between its pieces, along the minima of its
+ink's column profile, straight or slanted) is read, all in one batch, and the cut kept is the
+one whose digits the model is most sure of together, if that beats reading the group whole.
+
+A single digit is never cut: the model first reads the whole ink as one digit, and unless the
+ink is in several well-separated pieces, a confident reading that its novelty detector calls a
+digit is kept; a cut is kept only where the whole is not confidently a digit and the cut reads
+far more surely.
+
+Pure NumPy/OpenCV: the model comes in as ``read``, a function from inputs (N, 28, 28) to
+probabilities (N, 10) and whether each looks like a digit at all (N,) bool (``DigitModel.read``).
+A digit's ink goes through ``normalize_ink``, as a single digit's does.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from models.preprocess import NoDigitFound, _otsu_mask, _remove_background, _stroke_width, normalize_ink
+
+Read = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+SEGMENT_SIZE = 640  # longest side digits are found at: 80 px a digit for eight of them
+FRAGMENT_HEIGHT = 0.4  # a piece shorter than this share of a digit's height is part of a digit
+MIN_PART_HEIGHT = 0.45  # no digit is read from ink shorter than this share of a digit's height
+WIDE = 0.8  # a group this wide for its height may be touching digits
+WIDEST_DIGIT = 1.7  # and one wider is never a single digit
+CUT_SLANTS = (0.0, -0.25, 0.25)  # column shift per row of a cut: straight, and leaning either way
+CUTS_PER_SLANT = 4
+NARROWEST_NUMBER = 0.9  # width/height of the narrowest ink read as more than one digit
+MERGE_ODDS = 0.7  # pieces apart, each tall enough to be a digit, are digits apart unless read far better as one
+SINGLE_RATIO, SINGLE_RATIO_SPREAD = 1.3, 0.1  # width/height at which a group is as likely one digit as several
+APART = 0.12  # groups this far apart (share of a digit's height) are well-separated pieces: never one digit
+WHOLE_SURE = 0.9  # the whole ink read as one digit this surely (and a digit to the novelty detector) stays whole
+CUT_ODDS = 1.5  # a cut of ink the novelty detector calls a digit must read this many times more surely than the whole
+WIDE_FOR_ONE = 1.2  # ink wider than this for its height is rarely one digit (1 % of MNIST's are over 1.25):
+CUT_SURE = 0.8  # there a cut whose digits the model reads this surely together (and calls digits) is kept
+HOLES_PER_DIGIT = 3  # a digit has at most two loops (an 8); ink with far more for its width is a texture, not a number
+PRINT_LEVEL = 0.01  # letters of print sit on lines level to a pixel or so (a share of the tallest's height)
+ASCENDER = 1.25  # a letter with an ascender or a descender is at least this many x-heights tall
+
+
+@dataclass(frozen=True)
+class DigitInk:
+    """One digit of a number: where it is, and its ink alone (the other digits' ink removed)."""
+
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels of the ink image given
+    ink: np.ndarray  # float32 crop of the working-size ink around the digit, others blanked
+
+
+@dataclass
+class _Group:
+    mask: np.ndarray  # bool, the whole working image: this group's ink
+    atoms: list[np.ndarray]  # its pieces' masks
+
+
+def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    x, y, w, h = cv2.boundingRect(mask.astype(np.uint8))
+    return x, y, x + w, y + h
+
+
+def _working_ink(ink: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int]]:
+    """Background-free ink at ``SEGMENT_SIZE`` at most, the scale from the ink given, and the
+    offset (x, y) of what was kept: a small number on a big image is taken at full resolution."""
+    def reduced(a: np.ndarray) -> tuple[np.ndarray, float]:
+        scale = min(1.0, SEGMENT_SIZE / max(a.shape))
+        if scale < 1.0:
+            size = (max(1, round(a.shape[1] * scale)), max(1, round(a.shape[0] * scale)))
+            a = cv2.resize(a, size, interpolation=cv2.INTER_AREA)
+        return _remove_background(a), scale
+
+    work, scale = reduced(ink)
+    if scale < 1.0 and work.max() >= 0.1:
+        x0, y0, x1, y1 = _box(_otsu_mask(work / work.max()))
+        side = max(x1 - x0, y1 - y0)
+        if side < 0.5 * max(work.shape):
+            margin = 0.25 * side
+            top, left = max(0, int((y0 - margin) / scale)), max(0, int((x0 - margin) / scale))
+            bottom, right = int(np.ceil((y1 + margin) / scale)), int(np.ceil((x1 + margin) / scale))
+            work, scale = reduced(ink[top:bottom, left:right])
+            return work, scale, (left, top)
+    return work, scale, (0, 0)
+
+
+def _pieces(work: np.ndarray) -> tuple[list[np.ndarray], list[int], float, float]:
+    """The ink's pieces, which of them lie within a stroke width of one another (a number each),
+    the height of a digit and the stroke width.
+
+    Pieces a stroke width apart (the dots of a dotted stroke, a stroke broken by a light pen) are
+    one piece, unless two of them are each tall enough to be a digit: digits written a hair
+    apart stay apart, and the model decides whether they are one digit or two.
+    """
+    peak = float(work.max())
+    if peak < 0.1:
+        raise NoDigitFound()
+    mask = _otsu_mask(work / peak)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        raise NoDigitFound()
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    keep = np.zeros(count, bool)
+    keep[1:] = areas >= max(3, 0.01 * areas.max())  # specks of noise
+    mask = keep[labels]
+    if mask.sum() < 6:
+        raise NoDigitFound()
+    width = _stroke_width(mask)
+    k = max(3, round(width)) | 1
+    joined = cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    near_count, near = cv2.connectedComponents(joined, connectivity=8)
+    # Strokes less than half a stroke width apart are one piece (an open 4, a stroke lifted and
+    # put down again); further apart, each tall one may be a digit.
+    k = max(3, round(0.5 * width)) | 1
+    close = cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    labels = cv2.connectedComponents(close, connectivity=8)[1] * mask
+    heights = np.array([_box(near == i)[3] - _box(near == i)[1] for i in range(1, near_count)], float)
+    height = float(np.median(heights[heights >= 0.5 * heights.max()]))
+    pieces, neighbourhoods = [], []
+    for i in range(1, near_count):
+        inside = [j for j in np.unique(labels[(near == i) & mask])]
+        parts = [labels == j for j in inside]
+        tall = [p for p in parts if _box(p)[3] - _box(p)[1] >= FRAGMENT_HEIGHT * height]
+        if len(tall) < 2:
+            pieces.append(mask & (near == i))
+            neighbourhoods.append(i)
+            continue
+        # The short parts go with the nearest tall one.
+        centres = [np.argwhere(p).mean(axis=0) for p in tall]
+        own = [p.copy() for p in tall]
+        for p in parts:
+            if any(p is t for t in tall):
+                continue
+            centre = np.argwhere(p).mean(axis=0)
+            own[int(np.argmin([np.hypot(*(centre - c)) for c in centres]))] |= p
+        pieces += own
+        neighbourhoods += [i] * len(own)
+    return pieces, neighbourhoods, height, width
+
+
+def _groups(atoms: list[np.ndarray], neighbourhoods: list[int], height: float) -> list[_Group]:
+    """Pieces joined into digit-candidate groups, left to right.
+
+    Pieces in one neighbourhood are one group. A piece much shorter than a digit (a lifted bar,
+    a dot) joins the nearest tall piece, or is dropped when none is near (a stray mark); pieces
+    that share most of their columns (one above the other) are one group.
+    """
+    boxes = [_box(a) for a in atoms]
+    heights = np.array([b[3] - b[1] for b in boxes], float)
+    fragment = heights < FRAGMENT_HEIGHT * height
+    owner = list(range(len(atoms)))
+    for i in np.flatnonzero(fragment):
+        x0, y0, x1, y1 = boxes[i]
+        distances = [(max(b[0] - x1, x0 - b[2], 0) ** 2 + max(b[1] - y1, y0 - b[3], 0) ** 2) ** 0.5
+                     if not fragment[j] else np.inf for j, b in enumerate(boxes)]
+        nearest = int(np.argmin(distances))
+        owner[i] = nearest if distances[nearest] < 0.6 * height else -1
+
+    def root(i: int) -> int:
+        while owner[i] != i and owner[i] >= 0:
+            i = owner[i]
+        return owner[i] if owner[i] < 0 else i
+
+    def join(i: int, j: int) -> None:
+        ri, rj = root(i), root(j)
+        if ri != rj and ri >= 0 and rj >= 0:
+            owner[max(ri, rj)] = min(ri, rj)
+
+    whole = [i for i in range(len(atoms)) if not fragment[i]]
+    for i, j in itertools.combinations(whole, 2):
+        overlap = min(boxes[i][2], boxes[j][2]) - max(boxes[i][0], boxes[j][0])
+        narrower = min(boxes[i][2] - boxes[i][0], boxes[j][2] - boxes[j][0])
+        rows = min(boxes[i][3], boxes[j][3]) - max(boxes[i][1], boxes[j][1])
+        shorter = min(heights[i], heights[j])
+        # Digits side by side share most of their rows, even on a slanted baseline.
+        stacked = rows < 0.3 * shorter and overlap > -0.1 * height
+        if overlap > 0.5 * narrower or stacked or neighbourhoods[i] == neighbourhoods[j]:
+            join(i, j)
+    members: dict[int, list[int]] = {}
+    for i in range(len(atoms)):
+        r = root(i)
+        if r >= 0:
+            members.setdefault(r, []).append(i)
+    groups = []
+    for indices in members.values():
+        # The group's pieces: each tall piece with the fragments it owns, left to right.
+        tall = [i for i in indices if not fragment[i]] or indices[:1]
+        pieces = [np.logical_or.reduce([atoms[k] for k in indices if k == i or (fragment[k] and root(k) == root(i)
+                                                                                 and owner[k] == i)])
+                  for i in tall]
+        pieces.sort(key=lambda m: np.nonzero(m)[1].mean())
+        groups.append(_Group(np.logical_or.reduce([atoms[k] for k in indices]), pieces))
+    groups.sort(key=lambda g: np.nonzero(g.mask)[1].mean())
+    return groups
+
+
+def _column_cuts(mask: np.ndarray, parts: int, height: float) -> list[list[np.ndarray]]:
+    """Ways to cut touching digits apart along the least ink, straight or slanted: lists of masks."""
+    ys, xs = np.nonzero(mask)
+    x0, x1 = xs.min(), xs.max() + 1
+    width = x1 - x0
+    centre = ys.mean()
+    ways = []
+    for slant in CUT_SLANTS:
+        shifted = xs + slant * (ys - centre)  # a slanted cut is a straight cut of the sheared ink
+        lo = int(np.floor(shifted.min()))
+        profile = np.bincount(np.round(shifted - lo).astype(int)).astype(float)
+        profile = np.convolve(profile, np.ones(3) / 3, mode="same")
+        inner = np.arange(round(0.15 * width), round(0.85 * width) + 1)
+        inner = inner[inner < len(profile)]
+        if len(inner) == 0:
+            continue
+        minima = [c for c in inner[np.argsort(profile[inner], kind="stable")]]
+        chosen: list[int] = []
+        for c in minima:
+            if all(abs(c - d) > max(2, 0.1 * height) for d in chosen):
+                chosen.append(int(c))
+            if len(chosen) == CUTS_PER_SLANT + parts - 2:
+                break
+        for cuts in itertools.combinations(sorted(chosen), parts - 1):
+            edges = [-np.inf, *(c + lo for c in cuts), np.inf]
+            way = []
+            for a, b in itertools.pairwise(edges):
+                part = np.zeros_like(mask)
+                inside = (shifted >= a) & (shifted < b)
+                part[ys[inside], xs[inside]] = True
+                way.append(part)
+            ways.append(way)
+    return ways
+
+
+def _plausible(parts: list[np.ndarray], height: float) -> bool:
+    """Each part tall enough to be a digit, with a fair share of the ink, and no narrow sliver."""
+    total = sum(int(p.sum()) for p in parts)
+    for part in parts:
+        if not part.any():
+            return False
+        x0, y0, x1, y1 = _box(part)
+        if y1 - y0 < MIN_PART_HEIGHT * height or part.sum() < 0.1 * total:
+            return False
+        if x1 - x0 < 0.35 * height and y1 - y0 < 0.75 * height:
+            return False  # a sliver cut off a digit's edge reads as a 1: a real 1 is as tall as a digit
+    return True
+
+
+def _across(atom: np.ndarray, height: float) -> list[list[np.ndarray]]:
+    """The ways to cut one piece across its ink into two or three touching digits."""
+    x0, y0, x1, y1 = _box(atom)
+    ratio = (x1 - x0) / max(y1 - y0, 0.5 * height)
+    ways = []
+    if ratio >= WIDE:
+        ways += _column_cuts(atom, 2, height)
+    if ratio >= 2 * WIDE:
+        ways += _column_cuts(atom, 3, height)
+    return [w for w in ways if _plausible(w, height)]
+
+
+def _one_digit(mask: np.ndarray, height: float) -> bool:
+    x0, y0, x1, y1 = _box(mask)
+    return (x1 - x0) / max(y1 - y0, 0.5 * height) <= WIDEST_DIGIT
+
+
+def _texture(mask: np.ndarray) -> bool:
+    """Whether ink has far more loops than any number of its width could (noise, a checkerboard, a
+    photo of a fabric): such ink is not a number and is read whole, as one input (whose novelty then
+    says whether it is a digit at all). The narrowest digit is about half as wide as tall."""
+    contours, hierarchy = cv2.findContours(mask.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return False
+    holes = int((hierarchy[0][:, 3] >= 0).sum())
+    x0, y0, x1, y1 = _box(mask)
+    most_digits = max(1, round((x1 - x0) / (0.5 * max(y1 - y0, 1))))
+    return holes > HOLES_PER_DIGIT * most_digits
+
+
+def _lowercase_print(boxes: list[tuple[int, int, int, int]]) -> bool:
+    """Whether pieces sit as the letters of a printed lowercase word do: two or more of one x-height,
+    their tops and bottoms level to a pixel, and one much taller (an ascender or a descender) level
+    with them at one end ("note", "date"). Digits are all as tall as one another give or take a
+    hand's wobble, never on ruled lines with ascenders: such ink is no number and is read whole,
+    as one input (whose novelty then says it is not a digit)."""
+    if len(boxes) < 3:
+        return False
+    level = PRINT_LEVEL * max(y1 - y0 for _, y0, _, y1 in boxes)
+    for _, top, _, bottom in boxes:
+        same = [b for b in boxes if abs(b[1] - top) <= level and abs(b[3] - bottom) <= level]
+        if len(same) >= 2 and any(y1 - y0 >= ASCENDER * (bottom - top)
+                                  and (abs(y1 - bottom) <= level or abs(y0 - top) <= level)
+                                  for _, y0, _, y1 in boxes):
+            return True
+    return False
+
+
+def _digit_ink(work: np.ndarray, mask: np.ndarray, width: float) -> tuple[tuple[int, int, int, int], np.ndarray]:
+    """A digit's box and its ink alone: the working ink near its mask (the faint edges of its
+    strokes included), in a crop with a margin of paper."""
+    k = max(3, round(width)) | 1
+    near = cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))).astype(bool)
+    x0, y0, x1, y1 = _box(mask)
+    margin = max(2, round(0.15 * max(x1 - x0, y1 - y0)))
+    rows = slice(max(0, y0 - margin), y1 + margin)
+    cols = slice(max(0, x0 - margin), x1 + margin)
+    return (x0, y0, x1, y1), np.where(near[rows, cols], work[rows, cols], 0.0).astype(np.float32)
+
+
+def _ratio(mask: np.ndarray) -> float:
+    x0, y0, x1, y1 = _box(mask)
+    return (x1 - x0) / max(y1 - y0, 1)
+
+
+def _single_digit_odds(mask: np.ndarray) -> float:
+    """How likely ink this wide for its height is one digit, before reading it: 99 % of MNIST's
+    digits are at most 1.25 times as wide as tall (median 0.75), two digits side by side about 1.4."""
+    x0, y0, x1, y1 = _box(mask)
+    ratio = (x1 - x0) / (y1 - y0)
+    return float(1.0 / (1.0 + np.exp((ratio - SINGLE_RATIO) / SINGLE_RATIO_SPREAD)))
+
+
+def _read(inks: list[np.ndarray], read: Read) -> tuple[np.ndarray, np.ndarray]:
+    """The model's confidence in its top answer for each ink (0 where it is no digit at all, halved
+    where its novelty detector says it does not look like a digit), and that verdict (N,) bool."""
+    inputs, readable = [], []
+    for ink in inks:
+        try:
+            inputs.append(normalize_ink(ink))
+            readable.append(True)
+        except NoDigitFound:
+            readable.append(False)
+    sure, digit = np.zeros(len(inks)), np.zeros(len(inks), bool)
+    if inputs:
+        probs, is_digit = read(np.stack(inputs))
+        sure[np.array(readable)] = probs.max(axis=1) * np.where(is_digit, 1.0, 0.5)
+        digit[np.array(readable)] = is_digit
+    return sure, digit
+
+
+def _cluster_mask(cluster: list[_Group]) -> np.ndarray:
+    return np.logical_or.reduce([g.mask for g in cluster])
+
+
+def _clusters(groups: list[_Group], height: float) -> list[list[_Group]]:
+    """The groups in runs with paper between each run and the next (``APART``): pieces of one
+    digit never lie that far apart, so each run is read on its own."""
+    clusters: list[list[_Group]] = []
+    right = -np.inf
+    for group in groups:
+        x0, _, x1, _ = _box(group.mask)
+        if clusters and x0 - right < APART * height:
+            clusters[-1].append(group)
+        else:
+            clusters.append([group])
+        right = max(right, x1)
+    return clusters
+
+
+def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) -> list[DigitInk]:
+    """The digits of an ink image (H, W) in [0, 1] (1 = ink), left to right.
+
+    ``read`` reads 28x28 inputs (N, 28, 28) (``Read``): at most twice, once for ``whole`` (the
+    whole ink as one digit's input, ``normalize_ink(ink)`` when not given) and once with every
+    candidate digit of every group that may be cut; not at all when the ink is in well-separated
+    pieces none of which may be cut. Raises ``NoDigitFound`` for a blank image.
+    """
+    ink = np.asarray(ink, np.float32)
+    work, scale, (left, top) = _working_ink(ink)
+    atoms, neighbourhoods, height, width = _pieces(work)
+    everything = np.logical_or.reduce(atoms)
+
+    def digit_at(part: np.ndarray) -> DigitInk:
+        (x0, y0, x1, y1), digit = _digit_ink(work, part, width)
+        return DigitInk((left + int(x0 / scale), top + int(y0 / scale),
+                         left + int(np.ceil(x1 / scale)), top + int(np.ceil(y1 / scale))), digit)
+
+    x0, y0, x1, y1 = _box(everything)
+    if x1 - x0 <= NARROWEST_NUMBER * (y1 - y0) or _texture(everything):
+        # Narrower than any number but a run of 1s: one digit, however broken (a tight crop, a scan);
+        # ink with far more loops than digits have (noise, a texture) is no number: one input, read whole.
+        return [digit_at(everything)]
+    groups = _groups(atoms, neighbourhoods, height)
+    if _lowercase_print([_box(group.mask) for group in groups]):
+        return [digit_at(everything)]
+    clusters = _clusters(groups, height)
+    # The model is the judge of one digit: each run of groups that may be one digit is read whole
+    # (the whole ink as given when it is all one run), and a sure reading of something that looks
+    # like a digit at all is never cut.
+    doubtful = [i for i, cluster in enumerate(clusters)
+                if len(cluster) > 1 or len(cluster[0].atoms) > 1 or _across(cluster[0].atoms[0], height)]
+    whole_sure = np.zeros(len(clusters))
+    if doubtful:
+        if len(clusters) == 1:
+            inputs = [normalize_ink(ink) if whole is None else whole]
+        else:
+            inputs = [normalize_ink(_digit_ink(work, _cluster_mask(clusters[i]), width)[1]) for i in doubtful]
+        probs, is_digit = read(np.stack(inputs))
+        whole_sure[doubtful] = np.where(is_digit, probs.max(axis=1), 0.0)
+    # Ink much wider than one digit of its height is looked at for a cut even when read surely whole
+    # (two touching loops read as an 8); a cut is then kept only if it reads surely as digits.
+    wide = [_ratio(_cluster_mask(cluster)) > WIDE_FOR_ONE for cluster in clusters]
+    # Per doubtful run, per group: the digits each run of its pieces (left to right, up to three)
+    # would be read as, whole or, for one wide piece, cut across; then the partition of the group
+    # into runs that the model is most sure of (the product of its confidences), by dynamic programming.
+    runs = []
+    for c, cluster in enumerate(clusters):
+        for group in cluster:
+            atoms = group.atoms
+            options: dict[tuple[int, int], list[tuple[list[np.ndarray], bool]]] = {}
+            ambiguous = (whole_sure[c] < WHOLE_SURE or wide[c]) and (len(atoms) > 1 or c in doubtful)
+            for i in range(len(atoms) if ambiguous else 0):
+                for j in range(i + 1, min(i + 3, len(atoms)) + 1):
+                    merged = np.logical_or.reduce(atoms[i:j])
+                    found = [([merged], False)] if _one_digit(merged, height) else []
+                    if j == i + 1:
+                        found += [(way, True) for way in _across(atoms[i], height)]
+                    if found:
+                        options[i, j] = found
+            runs.append((c, atoms, options, ambiguous))
+    inks = {id(part): _digit_ink(work, part, width)[1] for _, _, options, ambiguous in runs if ambiguous
+            for found in options.values() for way, _ in found for part in way}
+    keys = list(inks)
+    sure: dict[int, float] = {}
+    looks_like_digit: dict[int, bool] = {}
+    if keys:
+        confidences, verdicts = _read([inks[k] for k in keys], read)
+        sure = dict(zip(keys, confidences, strict=True))
+        looks_like_digit = dict(zip(keys, verdicts, strict=True))
+
+    chosen: list[list[np.ndarray]] = [[] for _ in clusters]
+    surest = np.ones(len(clusters))  # how sure the model is of each run's digits chosen, together
+    for c, atoms, options, ambiguous in runs:
+        if whole_sure[c] >= WHOLE_SURE and not wide[c]:
+            chosen[c] = [_cluster_mask(clusters[c])]
+            continue
+        if not ambiguous:
+            chosen[c].append(np.logical_or.reduce(atoms))
+            continue
+        # (value with the priors, the parts, the model's confidence in them alone)
+        best: list[tuple[float, list[np.ndarray], float]] = [(1.0, [], 1.0)] + [(-1.0, [], 0.0)] * len(atoms)
+        for j in range(1, len(atoms) + 1):
+            for i in range(max(0, j - 3), j):
+                if best[i][0] < 0 or (i, j) not in options:
+                    continue
+                for way, cut in options[i, j]:
+                    confidence = float(np.prod([sure[id(p)] for p in way]))
+                    value = confidence * MERGE_ODDS ** (j - i - 1)
+                    if cut:  # a cut across ink must also beat how likely ink this wide is one digit
+                        single = _single_digit_odds(atoms[i])
+                        value *= (1.0 - single) / max(single, 1e-6)
+                    if best[i][0] * value > best[j][0]:
+                        best[j] = (best[i][0] * value, best[i][1] + way, best[i][2] * confidence)
+        chosen[c] += best[-1][1] or [np.logical_or.reduce(atoms)]
+        surest[c] *= best[-1][2] if best[-1][1] else 1.0
+    digits = []
+    for c, parts in enumerate(chosen):
+        sure_cut = wide[c] and surest[c] >= CUT_SURE
+        read_parts = [looks_like_digit[id(p)] for p in parts if id(p) in looks_like_digit]
+        no_digits = bool(read_parts) and not any(read_parts)  # a cut into pieces none of which looks like a digit
+        if len(parts) > 1 and (no_digits or (surest[c] < CUT_ODDS * whole_sure[c] and not sure_cut)):
+            # Not read far more surely as several digits, or cut into pieces that are no digits at
+            # all (the top arc of a 3 drawn so far): one input, whose novelty then says what it is.
+            parts = [_cluster_mask(clusters[c])]
+        digits += [digit_at(part) for part in parts]
+    return digits
+
+
+def number_inputs(ink: np.ndarray, read: Read) -> list[tuple[tuple[int, int, int, int], np.ndarray]]:
+    """Each digit's box and its 28x28 model input, left to right.
+
+    One digit is normalised from the whole ink, exactly as a single digit always was; several
+    each from their own ink. Raises ``NoDigitFound`` for a blank image.
+    """
+    whole = normalize_ink(ink)
+    digits = find_digits(ink, read, whole)
+    if len(digits) == 1:
+        return [(digits[0].box, whole)]
+    inputs = []
+    for digit in digits:
+        try:
+            inputs.append((digit.box, normalize_ink(digit.ink)))
+        except NoDigitFound:
+            continue  # a cut left too little ink to read: nothing was written there
+    if not inputs:
+        raise NoDigitFound()
+    return inputs
+
+
+def number_object(boxes: list[tuple[int, int, int, int]], results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The digits' prediction objects as one (DESIGN.md "Numbers"): ``text`` (their top-1 digits, left to
+    right), ``digits`` (each object with its ``box``), and at the top the first digit's fields."""
+    digits = [{"box": [int(v) for v in box], **result} for box, result in zip(boxes, results, strict=True)]
+    return {**results[0], "text": "".join(str(result["top"][0]["digit"]) for result in results), "digits": digits}

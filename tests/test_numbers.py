@@ -1,0 +1,193 @@
+"""Numbers: several digits side by side are found, each read as a single digit, through the core,
+the API and the CLI; a single digit is never split."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from models.preprocess import image_ink, load_image, normalize_digit
+from models.segment import find_digits, number_inputs
+from train.drawings import EDGE_KINDS, STYLES, realistic_drawings
+from train.numbers import compose, make_numbers, pen_digit
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def first_of_each(mnist_test, digits: str) -> list[np.ndarray]:
+    """The first clean MNIST test digit of each label in ``digits`` (indices 0.. are all read right)."""
+    x, y = mnist_test
+    return [x[int(np.flatnonzero(y == int(d))[0])] for d in digits]
+
+
+def read(ink: np.ndarray, model) -> str:
+    found = number_inputs(ink, model.read)
+    return "".join(str(d) for d in model.probabilities(np.stack([x for _, x in found])).argmax(1))
+
+
+def side_by_side(inks: list[np.ndarray], gaps: list[int], lifts: list[int] | None = None) -> np.ndarray:
+    """Pen digits left to right with the given gaps (negative: overlapping boxes), each raised by ``lifts``."""
+    lifts = lifts or [0] * len(inks)
+    tall = max(i.shape[0] + lift for i, lift in zip(inks, lifts, strict=True))
+    xs = np.cumsum([30] + [i.shape[1] + g for i, g in zip(inks[:-1], gaps, strict=True)])
+    field = np.zeros((tall + 60, int(xs[-1] + inks[-1].shape[1] + 30)), np.float32)
+    for x, ink, lift in zip(xs, inks, lifts, strict=True):
+        top = 30 + tall - ink.shape[0] - lift
+        field[top:top + ink.shape[0], x:x + ink.shape[1]] = np.maximum(field[top:top + ink.shape[0],
+                                                                             x:x + ink.shape[1]], ink)
+    return field
+
+
+def png(ink: np.ndarray, dark_on_light: bool = True) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.uint8((1 - ink if dark_on_light else ink) * 255)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 5, 8])
+def test_one_to_eight_separated_digits_are_read_left_to_right(digit_model, mnist_test, count):
+    text = "31415926"[:count]
+    ink = side_by_side([pen_digit(d, 90, 0.5) for d in first_of_each(mnist_test, text)], [40] * (count - 1))
+    assert read(ink, digit_model) == text
+
+
+def test_gaps_of_any_size_and_boxes_in_left_to_right_order(digit_model, mnist_test):
+    inks = [pen_digit(d, 100, 0.5) for d in first_of_each(mnist_test, "2705")]
+    ink = side_by_side(inks, [4, 200, 25])  # a hair, two digit heights, a quarter
+    found = find_digits(ink, digit_model.read)
+    assert len(found) == 4
+    lefts = [d.box[0] for d in found]
+    assert lefts == sorted(lefts) and found[1].box[0] - found[0].box[2] < 12 and found[2].box[0] - found[1].box[2] > 150
+    assert read(ink, digit_model) == "2705"
+
+
+def test_broken_strokes_stay_one_digit(digit_model, mnist_test):
+    """A 5 whose bar is lifted off, and a 4 drawn open in two strokes, are one digit each."""
+    five, four = (pen_digit(d, 120, 0.4) for d in first_of_each(mnist_test, "54"))
+    lifted = np.zeros((five.shape[0] + 20, five.shape[1]), np.float32)
+    bar_rows = int(0.25 * five.shape[0])
+    lifted[:bar_rows] = five[:bar_rows]  # the bar, 20 px above the body
+    lifted[bar_rows + 20:] = five[bar_rows:]
+    open_four = four.copy()
+    stem = int(np.argmax((open_four > 0.5).sum(axis=0)))  # the 4's vertical stroke
+    left_of_stem = np.flatnonzero(open_four[:, stem - 12:stem].max(axis=0) < 0.5)
+    edge = stem - 12 + int(left_of_stem.max()) + 1 if left_of_stem.size else stem - 6
+    open_four[open_four.shape[0] // 3:, edge - 4:edge] = 0  # the bar stops short of the stem
+    dots = pen_digit(first_of_each(mnist_test, "7")[0], 120, 0.5)
+    dots[::14] = 0  # a stroke broken into dashes
+    for ink, digit in ((lifted, "5"), (open_four, "4"), (dots, "7")):
+        field = np.pad(ink, 40)
+        assert len(find_digits(field, digit_model.read)) == 1
+        assert read(field, digit_model) == digit
+    number = side_by_side([lifted, open_four], [50])
+    assert read(number, digit_model) == "54"
+
+
+def test_a_touching_pair_is_cut_where_the_model_reads_both_halves_best(digit_model, mnist_test):
+    rng = np.random.default_rng(3)
+    right = 0
+    texts = ["30", "52", "68", "07", "25", "83", "96", "40"]
+    for text in texts:
+        digits = first_of_each(mnist_test, text)
+        ink = compose(digits, "touching", rng)
+        found = find_digits(ink, digit_model.read)
+        right += read(ink, digit_model) == text and len(found) == 2
+    assert right >= 6, f"{right} of {len(texts)} touching pairs read right"
+
+
+def test_a_slanted_baseline_and_digits_of_different_sizes(digit_model, mnist_test):
+    inks = [pen_digit(d, h, 0.5) for d, h in zip(first_of_each(mnist_test, "9173"), (110, 70, 95, 60), strict=True)]
+    assert read(side_by_side(inks, [30, 30, 30], lifts=[0, 30, 60, 90]), digit_model) == "9173"
+
+
+def test_single_digit_drawings_are_never_split(digit_model, mnist_test):
+    """Every existing single-digit kind of train/drawings.py still gives one digit, normalised as before."""
+    x, y = mnist_test
+    for styles in (STYLES, EDGE_KINDS):
+        drawings = realistic_drawings(x, y, 120, seed=5, styles=styles)
+        split = 0
+        for drawing in drawings:
+            ink = image_ink(load_image(drawing.data))
+            found = number_inputs(ink, digit_model.read)
+            split += len(found) > 1
+            if len(found) == 1:
+                np.testing.assert_array_equal(found[0][1], normalize_digit(load_image(drawing.data)))
+        assert split <= 1, f"{split} of {len(drawings)} single digits ({styles}) were split"
+
+
+def test_generated_numbers_are_seeded_and_labelled(mnist_test):
+    x, y = mnist_test
+    first, again = make_numbers(x, y, 6, seed=2), make_numbers(x, y, 6, seed=2)
+    assert [n.data for n in first] == [n.data for n in again]
+    assert {n.kind for n in first} == {"separated", "gaps", "overlaps", "touching", "slant", "sizes"}
+    assert all(2 <= len(n.text) <= 6 for n in first)
+
+
+@pytest.fixture(scope="module")
+def number_png(mnist_test) -> bytes:
+    inks = [pen_digit(d, 90, 0.5) for d in first_of_each(mnist_test, "42")]
+    return png(side_by_side(inks, [40]))
+
+
+def test_api_answers_text_and_one_entry_per_digit(dash_app, number_png):
+    response = dash_app.server.test_client().post(
+        "/api/predict", data={"image": (io.BytesIO(number_png), "42.png")}, content_type="multipart/form-data")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["text"] == "42" and len(body["digits"]) == 2
+    first, second = body["digits"]
+    for digit, value in ((first, 4), (second, 2)):
+        assert set(digit) >= {"box", "top", "input", "explanation"}
+        assert digit["top"][0]["digit"] == value and np.asarray(digit["input"]).shape == (28, 28)
+        assert "faithfulness" in digit["explanation"]
+    assert first["box"][2] <= second["box"][0]  # left to right, in pixels of the image sent
+    assert body["top"] == first["top"] and body["input"] == first["input"]
+
+
+def test_api_single_digit_is_as_before_plus_text_and_one_digit(dash_app, mnist_test):
+    ink = np.pad(pen_digit(first_of_each(mnist_test, "7")[0], 120, 0.5), 50)
+    response = dash_app.server.test_client().post("/api/predict", data=png(ink), content_type="image/png")
+    body = response.get_json()
+    assert body["text"] == "7" and len(body["digits"]) == 1
+    assert body["digits"][0]["top"] == body["top"] and len(body["digits"][0]["box"]) == 4
+    blank = dash_app.server.test_client().post("/api/predict", data=png(np.zeros((80, 200), np.float32)),
+                                               content_type="image/png")
+    assert blank.status_code == 400 and blank.get_json()["error"].startswith("No digit found")
+
+
+def test_cli_prints_the_number_and_its_digits(tmp_path, number_png):
+    path = tmp_path / "42.png"
+    path.write_bytes(number_png)
+    done = subprocess.run([sys.executable, "-m", "models", "predict", str(path), "--json"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.splitlines()[0])
+    assert result["file"] == str(path) and result["text"] == "42"
+    assert [d["top"][0]["digit"] for d in result["digits"]] == [4, 2]
+
+
+def test_printed_lowercase_is_read_whole_but_digits_of_different_sizes_are_not():
+    from models.segment import _lowercase_print
+
+    note = [(0, 108, 69, 157), (83, 108, 132, 157), (146, 89, 185, 157), (199, 108, 243, 157)]  # n, o, t, e
+    assert _lowercase_print(note)
+    assert not _lowercase_print([(0, 0, 40, 100), (60, 0, 100, 100), (120, 0, 160, 100)])  # digits, one height
+    # A hand's digits of different sizes are not level to a pixel at both ends.
+    assert not _lowercase_print([(0, 40, 40, 100), (60, 37, 100, 98), (120, 0, 160, 100)])
+
+
+def test_a_card_of_the_digit_strip_says_when_its_digit_does_not_look_like_one():
+    from callbacks.predict import digit_card
+
+    digit = {"crop": "data:image/png;base64,", "input": np.zeros((28, 28)).tolist()}
+    flagged = digit_card(1, digit, {"digit": 4, "probability": 0.6}, False, looks_like_digit=False)
+    assert "not-a-digit" in flagged.className and "not a digit" in str(flagged.children)
+    plain = digit_card(0, digit, {"digit": 4, "probability": 0.99}, True)
+    assert "not-a-digit" not in plain.className and "selected" in plain.className
