@@ -40,6 +40,8 @@ WIDE = 0.8  # a group this wide for its height may be touching digits
 WIDEST_DIGIT = 1.7  # and one wider is never a single digit
 CUT_SLANTS = (0.0, -0.25, 0.25)  # column shift per row of a cut: straight, and leaning either way
 CUTS_PER_SLANT = 4
+PATH_STARTS, PATH_BAND = 4, 0.3  # cuts along the paper: start columns, and how far (share of a height) a path strays
+PATH_INK_COST, PATH_TURN_COST = 30.0, 0.2  # a pixel of ink crossed costs as much as 30 of paper; a turn a fifth of one
 NARROWEST_NUMBER = 0.9  # width/height of the narrowest ink read as more than one digit
 MERGE_ODDS = 0.7  # pieces apart, each tall enough to be a digit, are digits apart unless read far better as one
 SINGLE_RATIO, SINGLE_RATIO_SPREAD = 1.3, 0.1  # width/height at which a group is as likely one digit as several
@@ -47,6 +49,9 @@ APART = 0.12  # groups this far apart (share of a digit's height) are well-separ
 WHOLE_SURE = 0.9  # the whole ink read as one digit this surely (and a digit to the novelty detector) stays whole
 CUT_ODDS = 1.5  # a cut of ink the novelty detector calls a digit must read this many times more surely than the whole
 WIDE_FOR_ONE = 1.2  # ink wider than this for its height is rarely one digit (1 % of MNIST's are over 1.25):
+FLAGGED_ODDS = 0.5  # and the odds of one digit against a cut of it count as their square root
+FLAGGED = 0.1  # a reading the novelty detector calls no digit is worth this share of its confidence
+CUT_SURER = 0.97  # and this surely where the whole reads surely as one digit
 CUT_SURE = 0.8  # there a cut whose digits the model reads this surely together (and calls digits) is kept
 HOLES_PER_DIGIT = 3  # a digit has at most two loops (an 8); ink with far more for its width is a texture, not a number
 PRINT_LEVEL = 0.01  # letters of print sit on lines level to a pixel or so (a share of the tallest's height)
@@ -240,6 +245,52 @@ def _column_cuts(mask: np.ndarray, parts: int, height: float) -> list[list[np.nd
     return ways
 
 
+def _path_cuts(mask: np.ndarray, height: float) -> list[list[np.ndarray]]:
+    """Ways to cut two touching digits apart along the paper between them: from each of a few start
+    columns (the minima of the ink's column profile, and the middle), the top-to-bottom path that
+    crosses the least ink, moving at most a column a row and staying near its start (dynamic
+    programming), so that it goes round a stroke that leans over the other digit and crosses ink only
+    where the two touch. Each way is the ink left and right of the path."""
+    ys, xs = np.nonzero(mask)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    ink = mask[y0:y1, x0:x1]
+    rows, width = ink.shape
+    cost = 1.0 + PATH_INK_COST * ink
+    profile = np.convolve(ink.sum(axis=0).astype(float), np.ones(3) / 3, mode="same")
+    inner = np.arange(round(0.2 * width), round(0.8 * width) + 1)
+    inner = inner[inner < width]
+    starts: list[int] = []
+    for c in [width // 2, *inner[np.argsort(profile[inner], kind="stable")]]:
+        if all(abs(c - d) > max(2, 0.1 * height) for d in starts):
+            starts.append(int(c))
+        if len(starts) == PATH_STARTS:
+            break
+    band = max(2, round(PATH_BAND * height))
+    ways = []
+    for start in starts:
+        lo, hi = max(0, start - band), min(width, start + band + 1)
+        total = cost[0, lo:hi].copy()
+        steps = np.zeros((rows, hi - lo), np.int64)
+        for y in range(1, rows):
+            options = np.stack([np.r_[np.inf, total[:-1]], total, np.r_[total[1:], np.inf]])
+            step = options.argmin(axis=0)
+            total = options[step, np.arange(hi - lo)] + cost[y, lo:hi] + PATH_TURN_COST * (step != 1)
+            steps[y] = step - 1
+        x = int(total.argmin())
+        path = np.empty(rows, np.int64)
+        for y in range(rows - 1, -1, -1):
+            path[y] = x + lo
+            x += steps[y, x]
+        left = np.arange(width)[None, :] < path[:, None]
+        way = []
+        for side in (left, ~left):
+            part = np.zeros_like(mask)
+            part[y0:y1, x0:x1] = ink & side
+            way.append(part)
+        ways.append(way)
+    return ways
+
+
 def _plausible(parts: list[np.ndarray], height: float) -> bool:
     """Each part tall enough to be a digit, with a fair share of the ink, and no narrow sliver."""
     total = sum(int(p.sum()) for p in parts)
@@ -260,7 +311,7 @@ def _across(atom: np.ndarray, height: float) -> list[list[np.ndarray]]:
     ratio = (x1 - x0) / max(y1 - y0, 0.5 * height)
     ways = []
     if ratio >= WIDE:
-        ways += _column_cuts(atom, 2, height)
+        ways += _column_cuts(atom, 2, height) + _path_cuts(atom, height)
     if ratio >= 2 * WIDE:
         ways += _column_cuts(atom, 3, height)
     return [w for w in ways if _plausible(w, height)]
@@ -397,6 +448,7 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
     doubtful = [i for i, cluster in enumerate(clusters)
                 if len(cluster) > 1 or len(cluster[0].atoms) > 1 or _across(cluster[0].atoms[0], height)]
     whole_sure = np.zeros(len(clusters))
+    flagged_whole = np.zeros(len(clusters), bool)
     if doubtful:
         if len(clusters) == 1:
             inputs = [normalize_ink(ink) if whole is None else whole]
@@ -404,6 +456,7 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
             inputs = [normalize_ink(_digit_ink(work, _cluster_mask(clusters[i]), width)[1]) for i in doubtful]
         probs, is_digit = read(np.stack(inputs))
         whole_sure[doubtful] = np.where(is_digit, probs.max(axis=1), 0.0)
+        flagged_whole[doubtful] = ~np.asarray(is_digit, bool)
     # Ink much wider than one digit of its height is looked at for a cut even when read surely whole
     # (two touching loops read as an 8); a cut is then kept only if it reads surely as digits.
     wide = [_ratio(_cluster_mask(cluster)) > WIDE_FOR_ONE for cluster in clusters]
@@ -451,18 +504,28 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
                 if best[i][0] < 0 or (i, j) not in options:
                     continue
                 for way, cut in options[i, j]:
-                    confidence = float(np.prod([sure[id(p)] for p in way]))
+                    # Within one piece of ink, what the novelty detector calls no digit (two touching
+                    # digits read whole, a sliver of one) counts for little, however sure its top digit.
+                    flagged = FLAGGED if j == i + 1 else 1.0
+                    confidence = float(np.prod([sure[id(p)] * (1.0 if looks_like_digit[id(p)] else flagged)
+                                                for p in way]))
                     value = confidence * MERGE_ODDS ** (j - i - 1)
-                    if cut:  # a cut across ink must also beat how likely ink this wide is one digit
+                    whole = next((w[0] for w, across in options[i, j] if not across), None)
+                    if cut:
+                        # A cut across ink must also beat how likely ink this wide is one digit; less so
+                        # where the novelty detector calls both the run read whole and this piece no digit.
                         single = _single_digit_odds(atoms[i])
-                        value *= (1.0 - single) / max(single, 1e-6)
+                        odds = (1.0 - single) / max(single, 1e-6)
+                        no_digit = flagged_whole[c] and whole is not None and not looks_like_digit[id(whole)]
+                        value *= odds ** (FLAGGED_ODDS if no_digit else 1.0)
                     if best[i][0] * value > best[j][0]:
                         best[j] = (best[i][0] * value, best[i][1] + way, best[i][2] * confidence)
         chosen[c] += best[-1][1] or [np.logical_or.reduce(atoms)]
         surest[c] *= best[-1][2] if best[-1][1] else 1.0
     digits = []
     for c, parts in enumerate(chosen):
-        sure_cut = wide[c] and surest[c] >= CUT_SURE
+        # Ink read surely whole as a digit (a wide 0 or 2) is cut only where its pieces read surer still.
+        sure_cut = wide[c] and surest[c] >= (CUT_SURE if whole_sure[c] < WHOLE_SURE else CUT_SURER)
         read_parts = [looks_like_digit[id(p)] for p in parts if id(p) in looks_like_digit]
         no_digits = bool(read_parts) and not any(read_parts)  # a cut into pieces none of which looks like a digit
         if len(parts) > 1 and (no_digits or (surest[c] < CUT_ODDS * whole_sure[c] and not sure_cut)):
