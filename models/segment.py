@@ -266,22 +266,25 @@ def _path_cuts(mask: np.ndarray, height: float) -> list[list[np.ndarray]]:
         if len(starts) == PATH_STARTS:
             break
     band = max(2, round(PATH_BAND * height))
+    columns = np.arange(width)
+    allowed = np.abs(columns[None, :] - np.array(starts)[:, None]) <= band  # (starts, width)
+    total = np.where(allowed, cost[0][None, :], np.inf)
+    steps = np.zeros((rows, len(starts), width), np.int8)
+    moves = np.full((3, len(starts), width), np.inf)  # from the column on the left, the same, the right
+    for y in range(1, rows):
+        moves[0, :, 1:], moves[1], moves[2, :, :-1] = total[:, :-1], total, total[:, 1:]
+        step = moves.argmin(axis=0)
+        reached = np.take_along_axis(moves, step[None], axis=0)[0]
+        total = np.where(allowed, reached + cost[y][None, :] + PATH_TURN_COST * (step != 1), np.inf)
+        steps[y] = step - 1
+    x = total.argmin(axis=1)
+    paths = np.empty((len(starts), rows), np.int64)
+    for y in range(rows - 1, -1, -1):
+        paths[:, y] = x
+        x = x + steps[y, np.arange(len(starts)), x]
     ways = []
-    for start in starts:
-        lo, hi = max(0, start - band), min(width, start + band + 1)
-        total = cost[0, lo:hi].copy()
-        steps = np.zeros((rows, hi - lo), np.int64)
-        for y in range(1, rows):
-            options = np.stack([np.r_[np.inf, total[:-1]], total, np.r_[total[1:], np.inf]])
-            step = options.argmin(axis=0)
-            total = options[step, np.arange(hi - lo)] + cost[y, lo:hi] + PATH_TURN_COST * (step != 1)
-            steps[y] = step - 1
-        x = int(total.argmin())
-        path = np.empty(rows, np.int64)
-        for y in range(rows - 1, -1, -1):
-            path[y] = x + lo
-            x += steps[y, x]
-        left = np.arange(width)[None, :] < path[:, None]
+    for path in paths:
+        left = columns[None, :] < path[:, None]
         way = []
         for side in (left, ~left):
             part = np.zeros_like(mask)
@@ -305,13 +308,14 @@ def _plausible(parts: list[np.ndarray], height: float) -> bool:
     return True
 
 
-def _across(atom: np.ndarray, height: float) -> list[list[np.ndarray]]:
-    """The ways to cut one piece across its ink into two or three touching digits."""
+def _across(atom: np.ndarray, height: float, paths: bool = True) -> list[list[np.ndarray]]:
+    """The ways to cut one piece across its ink into two or three touching digits (without ``paths``,
+    the straight and slanted cuts only: enough to tell whether there is a way at all)."""
     x0, y0, x1, y1 = _box(atom)
     ratio = (x1 - x0) / max(y1 - y0, 0.5 * height)
     ways = []
     if ratio >= WIDE:
-        ways += _column_cuts(atom, 2, height) + _path_cuts(atom, height)
+        ways += _column_cuts(atom, 2, height) + (_path_cuts(atom, height) if paths else [])
     if ratio >= 2 * WIDE:
         ways += _column_cuts(atom, 3, height)
     return [w for w in ways if _plausible(w, height)]
@@ -446,7 +450,7 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
     # (the whole ink as given when it is all one run), and a sure reading of something that looks
     # like a digit at all is never cut.
     doubtful = [i for i, cluster in enumerate(clusters)
-                if len(cluster) > 1 or len(cluster[0].atoms) > 1 or _across(cluster[0].atoms[0], height)]
+                if len(cluster) > 1 or len(cluster[0].atoms) > 1 or _across(cluster[0].atoms[0], height, paths=False)]
     whole_sure = np.zeros(len(clusters))
     flagged_whole = np.zeros(len(clusters), bool)
     if doubtful:
