@@ -191,3 +191,24 @@ def test_a_card_of_the_digit_strip_says_when_its_digit_does_not_look_like_one():
     assert "not-a-digit" in flagged.className and "not a digit" in str(flagged.children)
     plain = digit_card(0, digit, {"digit": 4, "probability": 0.99}, True)
     assert "not-a-digit" not in plain.className and "selected" in plain.className
+
+
+def test_a_cut_along_the_paper_goes_round_a_stroke_that_leans_over_the_next_digit():
+    """A 7-like shape whose bar reaches over the next digit (a 1 whose flag touches the 7's stem): no
+    straight cut keeps both the bar and the 1's stem whole, one of the paper-following cuts does."""
+    from models.segment import _path_cuts
+
+    field = np.zeros((120, 140), bool)
+    field[10:18, 10:95] = True  # the 7's bar, over the top of the 1
+    field[10:110, 60:68] = True  # the 7's stem
+    field[40:110, 90:98] = True  # the 1's stem, under the end of the bar
+    field[40:44, 68:98] = True  # the 1's flag, touching the 7's stem
+    bar, stem = field[10:18, 10:95], field[45:110, 90:98]
+
+    def keeps_both(left, right):
+        return left[10:18, 10:95].sum() == bar.sum() and right[45:110, 90:98].sum() == stem.sum()
+
+    assert any(keeps_both(left, right) for left, right in _path_cuts(field, 100.0))
+    for column in range(20, 130):  # no straight cut can
+        left = field & (np.arange(140)[None, :] < column)
+        assert not keeps_both(left, field & ~left)
