@@ -29,12 +29,12 @@ class MnistReference:
 
 def mnist_reference(model: DigitModel, images: np.ndarray, sample: int, seed: int = 0) -> MnistReference:
     """The reference of images (N, 28, 28) in [0, 1], from one pass of the model (features and logits)."""
-    features, logits = model.features_and_logits(np.asarray(images, np.float32))
+    features, logits = model.features_and_logits(np.asarray(images, np.float32), pooled=True)
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
     confidence = (shifted / shifted.sum(axis=1, keepdims=True)).max(axis=1)
     novelty = model.novelty.all_scores(features, logits) if model.novelty is not None else {}
     picks = np.random.default_rng(seed).choice(len(images), min(sample, len(images)), replace=False)
-    return MnistReference(confidence, novelty, features[picks])
+    return MnistReference(confidence, novelty, features[picks, :model.spec.feature_dims])
 
 
 def _squared_distances(a: np.ndarray) -> np.ndarray:

@@ -162,6 +162,9 @@ class NoveltyDetector:
                    batch: int = 2000) -> dict[str, np.ndarray]:
         """NumPy in and out: the scores of ``detectors`` (every one fitted by default), in batches."""
         detectors = detectors or self.available
+        if "exposure" in detectors and features.shape[1] + logits.shape[1] != self.params["layers_mean"].shape[0]:
+            raise ValueError("The exposure detector reads the pooled conv features too: pass "
+                             "DigitModel.features_and_logits(images, pooled=True).")
         parts: dict[str, list[np.ndarray]] = {name: [] for name in detectors}
         for i in range(0, len(features), batch):
             scores = self.scores(features[i:i + batch], logits[i:i + batch], detectors)

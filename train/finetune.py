@@ -171,7 +171,7 @@ def field_scores(digit_model, x_held: np.ndarray, y_held: np.ndarray, x_test: np
     ``nondigits_flagged`` the share of records labelled "not a digit" that the detector flags.
     """
     images = x_held.astype(np.float32) / 255.0
-    features, logits = digit_model.features_and_logits(images)
+    features, logits = digit_model.features_and_logits(images, pooled=True)
     digit = logits.argmax(axis=1)
     novelty = digit_model.novelty
     flagged = (novelty.all_scores(features, logits)[novelty.detector] > novelty.threshold
