@@ -24,6 +24,7 @@ CANVAS_WIDTH = 560  # the predict page's canvas is twice as wide as tall: room f
 DEFAULT_PEN_WIDTH = 22.0  # canvas units, for a digit PEN_REFERENCE_EXTENT tall: about MNIST's 1/9 of the height
 PEN_REFERENCE_EXTENT = 200.0
 MIN_PEN_SCALE = 0.125  # a lone tap or a tiny scribble still gets a visible dot
+WIDEST_PEN_EXTENT = 1.25  # the pen scales with a drawing's width up to this many times its height (a wide digit)
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
 
@@ -423,7 +424,12 @@ def rasterize_strokes(paths: list[str], size: int = CANVAS_SIZE, pen_width: floa
     if not lines:
         return image
     points = np.concatenate(lines)
-    extent = max(float(np.ptp(points[:, 0])), float(np.ptp(points[:, 1])), PEN_REFERENCE_EXTENT * MIN_PEN_SCALE)
+    # A number's width grows with its digits, its pen must not: the width counts up to a wide digit's
+    # (or to the longest stroke's extent: a lone flat stroke keeps its pen).
+    height = float(np.ptp(points[:, 1]))
+    longest = max(float(np.ptp(line, axis=0).max()) for line in lines)
+    extent = max(min(float(np.ptp(points[:, 0])), max(WIDEST_PEN_EXTENT * height, longest)), height,
+                 PEN_REFERENCE_EXTENT * MIN_PEN_SCALE)
     scale = size / canvas_size
     thickness = max(1, round(pen_width * extent / PEN_REFERENCE_EXTENT * scale))
     for line in lines:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.preprocess import image_ink, load_image, normalize_digit
+from models.preprocess import image_ink, load_image, normalize_digit, rasterize_strokes
 from models.segment import find_digits, number_inputs
 from train.drawings import EDGE_KINDS, STYLES, realistic_drawings
 from train.numbers import compose, make_numbers, pen_digit
@@ -212,3 +212,15 @@ def test_a_cut_along_the_paper_goes_round_a_stroke_that_leans_over_the_next_digi
     for column in range(20, 130):  # no straight cut can
         left = field & (np.arange(140)[None, :] < column)
         assert not keeps_both(left, field & ~left)
+
+
+def test_a_numbers_pen_is_about_a_digits_pen_however_many_digits(digit_model):
+    """The pen scales with a drawing's size so that a small digit is not a blob; a number's width must not
+    thicken it (a 1975 drawn with ordinary gaps had its 1 and 9 run together and read as a 4)."""
+    one = ["M40,45L35,240"]
+    number = [*one, "M160,120L130,60L110,110L160,120L150,240", "M230,50L320,50L265,240",
+              "M460,50L400,50L395,130L450,120L470,180L440,240L395,225"]
+    width = [int((rasterize_strokes(paths, canvas_width=560)[140, :90] > 127).sum()) for paths in (one, number)]
+    assert width[0] <= width[1] <= 1.3 * width[0]
+    found = number_inputs(image_ink(rasterize_strokes(number, canvas_width=560)), digit_model.read)
+    assert "".join(str(d) for d in digit_model.probabilities(np.stack([x for _, x in found])).argmax(1)) == "1975"
