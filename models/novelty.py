@@ -373,13 +373,27 @@ def load_or_fit(model, cache_dir: Path | None = None, detector: str | None = Non
     if kept is not None and not os.access(kept.parent, os.W_OK):
         kept = Path(cache_dir) / kept.name if cache_dir is not None else None
     if kept is None:  # a model held only in memory, or nowhere writable: fitted for this process only
-        return chosen(fit_for_model(model))
+        return chosen(_fitted(model))
     with file_lock(kept.with_suffix(".lock")):
         fitted = NoveltyDetector.read(kept)
         if fitted is None or fitted.model_digest != model.digest:
-            fitted = fit_for_model(model)
+            fitted = _fitted(model)
             fitted.save(kept)
     return chosen(fitted)
+
+
+_FITTED: dict[str, NoveltyDetector] = {}  # model file digest -> its detectors, fitted in this process
+
+
+def _fitted(model) -> NoveltyDetector:
+    """``fit_for_model``, once per model file content in this process (a copy or a re-upload of a file
+    fitted already is not fitted again)."""
+    if model.digest and model.digest in _FITTED:
+        return _FITTED[model.digest]
+    fitted = fit_for_model(model)
+    if model.digest:
+        _FITTED[model.digest] = fitted
+    return fitted
 
 
 def novelty_sentences(section: dict[str, Any] | None) -> list[str]:

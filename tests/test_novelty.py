@@ -201,6 +201,7 @@ def test_without_mnist_the_answer_falls_back_to_the_softmax(model_zoo, monkeypat
     copy = tmp_path / "offline.keras"
     copy.write_bytes(model_zoo["conv_bn_relu_blocks"].read_bytes())
     monkeypatch.setattr(novelty, "fit_for_model", no_mnist)
+    monkeypatch.setattr(novelty, "_FITTED", {})  # nothing fitted earlier in this process
     model = DigitModel.load(copy)
     assert model.novelty.detector == "msp" and model.novelty.threshold == pytest.approx(1 - FALLBACK_MSP)
 
