@@ -135,19 +135,36 @@ class NoveltyDetector:
             if "residual" in detectors:
                 out["residual"] = residual
         if "exposure" in detectors:
-            heads = []
-            for head in EXPOSURE_HEADS:
-                inputs = tf.concat([features if head == "last" else pooled, logits], axis=-1)
-                hidden = tf.nn.relu(tf.matmul((inputs - self._constant(f"{head}_mean")) / self._constant(f"{head}_std"),
-                                              self._constant(f"{head}_w1")) + self._constant(f"{head}_b1"))
-                logit = tf.matmul(hidden, self._constant(f"{head}_w2"))[:, 0] + self._constant(f"{head}_b2")
-                heads.append((logit - self._constant(f"{head}_center")) / self._constant(f"{head}_scale"))
+            heads = [(output - self._constant(f"{head}_center")) / self._constant(f"{head}_scale")
+                     for head, output in self._head_outputs(features, pooled, logits).items()]
             out["exposure"] = tf.add_n(heads) / len(heads)
         if "ensemble" in detectors:
             members = tf.stack([out[name] for name in ENSEMBLE_MEMBERS], axis=-1)
             out["ensemble"] = tf.reduce_max((members - self._constant("ensemble_center"))
                                             / self._constant("ensemble_scale"), axis=-1)
         return out
+
+    def _head_outputs(self, features, pooled, logits) -> dict[str, Any]:
+        """Each exposure classifier's output (B,) before its scale: ``features`` the penultimate ones,
+        ``pooled`` those followed by the conv layers' (TensorFlow)."""
+        import tensorflow as tf
+
+        outputs = {}
+        for head in EXPOSURE_HEADS:
+            inputs = tf.concat([features if head == "last" else pooled, logits], axis=-1)
+            hidden = tf.nn.relu(tf.matmul((inputs - self._constant(f"{head}_mean")) / self._constant(f"{head}_std"),
+                                          self._constant(f"{head}_w1")) + self._constant(f"{head}_b1"))
+            outputs[head] = tf.matmul(hidden, self._constant(f"{head}_w2"))[:, 0] + self._constant(f"{head}_b2")
+        return outputs
+
+    def head_outputs(self, features: np.ndarray, logits: np.ndarray) -> dict[str, np.ndarray]:
+        """NumPy in and out: each exposure classifier's output before its scale (what the scale is set on)."""
+        import tensorflow as tf
+
+        pooled = tf.constant(features, tf.float32)
+        penultimate = pooled[:, :int(self.params["feature_dims"])]
+        outputs = self._head_outputs(penultimate, pooled, tf.constant(logits, tf.float32))
+        return {head: output.numpy() for head, output in outputs.items()}
 
     def score(self, features, logits):
         """(B,) scores of the detector in use (TensorFlow)."""
@@ -280,14 +297,6 @@ def _head_inputs(head: str, features: np.ndarray, logits: np.ndarray, dims: int)
     return np.concatenate([features[:, :dims] if head == "last" else features, logits], axis=1)
 
 
-def _head_logits(params: dict[str, np.ndarray], head: str, features: np.ndarray, logits: np.ndarray,
-                 dims: int) -> np.ndarray:
-    """NumPy: one exposure classifier's output (before its scale) as ``NoveltyDetector.scores`` computes it."""
-    inputs = (_head_inputs(head, features, logits, dims) - params[f"{head}_mean"]) / params[f"{head}_std"]
-    hidden = np.maximum(inputs @ params[f"{head}_w1"] + params[f"{head}_b1"], 0)
-    return (hidden @ params[f"{head}_w2"])[:, 0] + params[f"{head}_b2"]
-
-
 def fit_exposure(digit_features: np.ndarray, digit_logits: np.ndarray, other_features: np.ndarray,
                  other_logits: np.ndarray, dims: int, seed: int = 0) -> dict[str, np.ndarray]:
     """The ``exposure`` detector's two classifiers, from the novelty features (penultimate first, ``dims``
@@ -308,6 +317,12 @@ def read_fit_set(path: Path = FIT_SET_PATH) -> dict[str, np.ndarray] | None:
             return {k: data[k].astype(np.float32) / 255.0 for k in ("digits", "exposure")}
     except (OSError, ValueError, KeyError):
         return None
+
+
+def _test_scale(scores: np.ndarray) -> tuple[float, float]:
+    """A score's scale on the MNIST test digits: 0 at their median, 1 at their 99th percentile."""
+    center = float(np.median(scores))
+    return center, max(float(np.quantile(scores, DIGITS_KEPT)) - center, 1e-6)
 
 
 def thresholds_for(scores: dict[str, np.ndarray], kept: float = DIGITS_KEPT) -> dict[str, float]:
@@ -337,18 +352,13 @@ def fit_for_model(model, detector: str | None = None, seed: int = 0) -> NoveltyD
                                    other_features, other_logits, dims, seed))
     fitted = NoveltyDetector(detector or FALLBACK_DETECTOR, {}, params, model.digest)
     test_features, test_logits = model.features_and_logits(as_model_input(x_test)[..., 0], pooled=True)
-    # Scales on the MNIST test digits (0 at their median, 1 at their 99th percentile): the ensemble's
-    # members, and the exposure detector's two heads (scored here one at a time).
-    scales = {"ensemble": fitted.all_scores(test_features, test_logits, ENSEMBLE_MEMBERS)}
+    # Scales on the MNIST test digits: the ensemble's members, and the exposure detector's two heads.
+    members = fitted.all_scores(test_features, test_logits, ENSEMBLE_MEMBERS)
+    centers, spreads = zip(*(_test_scale(members[name]) for name in ENSEMBLE_MEMBERS), strict=True)
+    params["ensemble_center"], params["ensemble_scale"] = np.float32(centers), np.float32(spreads)
     if fit_set is not None:
-        for head in EXPOSURE_HEADS:
-            scales[head] = {head: _head_logits(params, head, test_features, test_logits, dims)}
-    for name, members in scales.items():
-        center = np.array([np.median(values) for values in members.values()])
-        spread = np.array([np.quantile(values, DIGITS_KEPT) for values in members.values()]) - center
-        params[f"{name}_center"] = center.astype(np.float32) if name == "ensemble" else np.float32(center[0])
-        params[f"{name}_scale"] = (np.maximum(spread, 1e-6).astype(np.float32) if name == "ensemble"
-                                   else np.float32(max(spread[0], 1e-6)))
+        for head, outputs in fitted.head_outputs(test_features, test_logits).items():
+            params[f"{head}_center"], params[f"{head}_scale"] = (np.float32(v) for v in _test_scale(outputs))
     fitted.thresholds = thresholds_for(fitted.all_scores(test_features, test_logits))
     return fitted
 

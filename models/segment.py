@@ -210,6 +210,23 @@ def _groups(atoms: list[np.ndarray], neighbourhoods: list[int], height: float) -
     return groups
 
 
+def _least_ink_columns(profile: np.ndarray, width: int, span: tuple[float, float], count: int, height: float,
+                       first: int | None = None) -> list[int]:
+    """Up to ``count`` columns where ``profile`` (ink per column, smoothed over three) is least, within
+    ``span`` (shares of ``width``) and more than a tenth of a digit's height apart; ``first`` is taken
+    before them."""
+    smooth = np.convolve(profile.astype(float), np.ones(3) / 3, mode="same")
+    inner = np.arange(round(span[0] * width), round(span[1] * width) + 1)
+    inner = inner[inner < len(smooth)]
+    chosen: list[int] = []
+    for c in [*([] if first is None else [first]), *inner[np.argsort(smooth[inner], kind="stable")]]:
+        if all(abs(c - d) > max(2, 0.1 * height) for d in chosen):
+            chosen.append(int(c))
+        if len(chosen) == count:
+            break
+    return chosen
+
+
 def _column_cuts(mask: np.ndarray, parts: int, height: float) -> list[list[np.ndarray]]:
     """Ways to cut touching digits apart along the least ink, straight or slanted: lists of masks."""
     ys, xs = np.nonzero(mask)
@@ -220,19 +237,8 @@ def _column_cuts(mask: np.ndarray, parts: int, height: float) -> list[list[np.nd
     for slant in CUT_SLANTS:
         shifted = xs + slant * (ys - centre)  # a slanted cut is a straight cut of the sheared ink
         lo = int(np.floor(shifted.min()))
-        profile = np.bincount(np.round(shifted - lo).astype(int)).astype(float)
-        profile = np.convolve(profile, np.ones(3) / 3, mode="same")
-        inner = np.arange(round(0.15 * width), round(0.85 * width) + 1)
-        inner = inner[inner < len(profile)]
-        if len(inner) == 0:
-            continue
-        minima = [c for c in inner[np.argsort(profile[inner], kind="stable")]]
-        chosen: list[int] = []
-        for c in minima:
-            if all(abs(c - d) > max(2, 0.1 * height) for d in chosen):
-                chosen.append(int(c))
-            if len(chosen) == CUTS_PER_SLANT + parts - 2:
-                break
+        profile = np.bincount(np.round(shifted - lo).astype(int))
+        chosen = _least_ink_columns(profile, width, (0.15, 0.85), CUTS_PER_SLANT + parts - 2, height)
         for cuts in itertools.combinations(sorted(chosen), parts - 1):
             edges = [-np.inf, *(c + lo for c in cuts), np.inf]
             way = []
@@ -256,15 +262,7 @@ def _path_cuts(mask: np.ndarray, height: float) -> list[list[np.ndarray]]:
     ink = mask[y0:y1, x0:x1]
     rows, width = ink.shape
     cost = 1.0 + PATH_INK_COST * ink
-    profile = np.convolve(ink.sum(axis=0).astype(float), np.ones(3) / 3, mode="same")
-    inner = np.arange(round(0.2 * width), round(0.8 * width) + 1)
-    inner = inner[inner < width]
-    starts: list[int] = []
-    for c in [width // 2, *inner[np.argsort(profile[inner], kind="stable")]]:
-        if all(abs(c - d) > max(2, 0.1 * height) for d in starts):
-            starts.append(int(c))
-        if len(starts) == PATH_STARTS:
-            break
+    starts = _least_ink_columns(ink.sum(axis=0), width, (0.2, 0.8), PATH_STARTS, height, first=width // 2)
     band = max(2, round(PATH_BAND * height))
     columns = np.arange(width)
     allowed = np.abs(columns[None, :] - np.array(starts)[:, None]) <= band  # (starts, width)
