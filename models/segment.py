@@ -42,7 +42,8 @@ CUT_SLANTS = (0.0, -0.25, 0.25)  # column shift per row of a cut: straight, and 
 CUTS_PER_SLANT = 4
 PATH_STARTS, PATH_BAND = 4, 0.3  # cuts along the paper: start columns, and how far (share of a height) a path strays
 PATH_INK_COST, PATH_TURN_COST = 30.0, 0.2  # a pixel of ink crossed costs as much as 30 of paper; a turn a fifth of one
-NARROWEST_NUMBER = 0.9  # width/height of the narrowest ink read as more than one digit
+NARROWEST_NUMBER = 0.9  # width/height of the narrowest ink read as more than one digit, unless the counter
+NARROWEST_PAIR = 0.55  # is sure that ink at least this wide is (a 1 touching a 7)
 MERGE_ODDS = 0.7  # pieces apart, each tall enough to be a digit, are digits apart unless read far better as one
 SINGLE_RATIO, SINGLE_RATIO_SPREAD = 1.3, 0.1  # width/height at which a group is as likely one digit as several
 APART = 0.12  # groups this far apart (share of a digit's height) are well-separated pieces: never one digit
@@ -55,6 +56,8 @@ FLAGGED = 0.1  # inside one piece, a reading the novelty detector calls no digit
 FLAGGED_ODDS = 0.5  # and the odds of such a piece being one digit against a cut of it count as their square root
 HOLES_PER_DIGIT = 3  # a digit has at most two loops (an 8); ink with far more for its width is a texture, not a number
 PRINT_LEVEL = 0.01  # letters of print sit on lines level to a pixel or so (a share of the tallest's height)
+SURELY_SEVERAL = 3.0  # the counter's log-odds at which ink is surely several digits
+NO_DIGIT = 0.5  # a reading the novelty detector calls no digit is worth this share of its confidence
 ASCENDER = 1.25  # a letter with an ascender or a descender is at least this many x-heights tall
 
 
@@ -306,13 +309,14 @@ def _plausible(parts: list[np.ndarray], height: float) -> bool:
     return True
 
 
-def _across(atom: np.ndarray, height: float, paths: bool = True) -> list[list[np.ndarray]]:
+def _across(atom: np.ndarray, height: float, paths: bool = True, narrowest: float = WIDE) -> list[list[np.ndarray]]:
     """The ways to cut one piece across its ink into two or three touching digits (without ``paths``,
-    the straight and slanted cuts only: enough to tell whether there is a way at all)."""
+    the straight and slanted cuts only: enough to tell whether there is a way at all), if it is at
+    least ``narrowest`` times as wide as tall."""
     x0, y0, x1, y1 = _box(atom)
     ratio = (x1 - x0) / max(y1 - y0, 0.5 * height)
     ways = []
-    if ratio >= WIDE:
+    if ratio >= narrowest:
         ways += _column_cuts(atom, 2, height) + (_path_cuts(atom, height) if paths else [])
     if ratio >= 2 * WIDE:
         ways += _column_cuts(atom, 3, height)
@@ -355,13 +359,17 @@ def _lowercase_print(boxes: list[tuple[int, int, int, int]]) -> bool:
     return False
 
 
+def _margin(x0: int, y0: int, x1: int, y1: int) -> int:
+    return max(2, round(0.15 * max(x1 - x0, y1 - y0)))
+
+
 def _digit_ink(work: np.ndarray, mask: np.ndarray, width: float) -> tuple[tuple[int, int, int, int], np.ndarray]:
     """A digit's box and its ink alone: the working ink near its mask (the faint edges of its
     strokes included), in a crop with a margin of paper."""
     k = max(3, round(width)) | 1
     near = cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))).astype(bool)
     x0, y0, x1, y1 = _box(mask)
-    margin = max(2, round(0.15 * max(x1 - x0, y1 - y0)))
+    margin = _margin(x0, y0, x1, y1)
     rows = slice(max(0, y0 - margin), y1 + margin)
     cols = slice(max(0, x0 - margin), x1 + margin)
     return (x0, y0, x1, y1), np.where(near[rows, cols], work[rows, cols], 0.0).astype(np.float32)
@@ -380,9 +388,66 @@ def _single_digit_odds(mask: np.ndarray) -> float:
     return float(1.0 / (1.0 + np.exp((ratio - SINGLE_RATIO) / SINGLE_RATIO_SPREAD)))
 
 
+COUNT_HEIGHT, COUNT_WIDTH = 28, 84  # the counter's input: ink 24 px tall (or 80 wide) at its own aspect ratio
+_COUNTER: dict[str, np.ndarray] | None = None
+
+
+def count_input(work: np.ndarray, mask: np.ndarray, width: float) -> np.ndarray:
+    """Ink as the digit counter sees it: its box at its own aspect ratio, 24 px tall (80 px wide
+    at most) in the middle of a (COUNT_HEIGHT, COUNT_WIDTH) field, scaled to a peak of 1."""
+    (x0, y0, x1, y1), ink = _digit_ink(work, mask, width)
+    dx, dy = min(x0, _margin(x0, y0, x1, y1)), min(y0, _margin(x0, y0, x1, y1))
+    ink = ink[dy:dy + y1 - y0, dx:dx + x1 - x0]
+    scale = min((COUNT_HEIGHT - 4) / ink.shape[0], (COUNT_WIDTH - 4) / ink.shape[1])
+    size = (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale)))
+    small = cv2.resize(ink, size, interpolation=cv2.INTER_AREA)
+    field = np.zeros((COUNT_HEIGHT, COUNT_WIDTH), np.float32)
+    top, left = (COUNT_HEIGHT - size[1]) // 2, (COUNT_WIDTH - size[0]) // 2
+    field[top:top + size[1], left:left + size[0]] = small
+    return field / max(float(field.max()), 1e-6)
+
+
+def count_input_of_image(ink: np.ndarray) -> np.ndarray:
+    """The counter's input for all of an ink image (H, W) in [0, 1] (``train.counter``)."""
+    work, _, _ = _working_ink(np.asarray(ink, np.float32))
+    atoms, _, _, width = _pieces(work)
+    return count_input(work, np.logical_or.reduce(atoms), width)
+
+
+def _conv_relu(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """A 3x3 "same" convolution with ReLU of (N, H, W, C) by (3, 3, C, F), as Keras computes it."""
+    padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(1, 2))  # N, H, W, C, 3, 3
+    n, h, w, c = x.shape
+    columns = windows.reshape(n * h * w, c * 9) @ kernel.transpose(2, 0, 1, 3).reshape(c * 9, -1)
+    return np.maximum(columns.reshape(n, h, w, -1) + bias, 0.0)
+
+
+def _max_pool(x: np.ndarray) -> np.ndarray:
+    n, h, w, c = x.shape
+    return x[:, :h // 2 * 2, :w // 2 * 2].reshape(n, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
+
+
+def several_logits(inputs: np.ndarray) -> np.ndarray:
+    """The digit counter's log-odds (N,) that each input (N, COUNT_HEIGHT, COUNT_WIDTH) is several
+    digits rather than one (``train.counter``; NumPy, from ``models/digit_counter.npz``)."""
+    global _COUNTER
+    if _COUNTER is None:
+        from models import MODELS_DIR
+
+        with np.load(MODELS_DIR / "digit_counter.npz") as weights:
+            _COUNTER = {k: weights[k].astype(np.float32) for k in weights.files}
+    w = _COUNTER
+    x = _max_pool(_conv_relu(inputs[..., None].astype(np.float32), w["conv1.0"], w["conv1.1"]))
+    x = _max_pool(_conv_relu(x, w["conv2.0"], w["conv2.1"]))
+    x = _conv_relu(x, w["conv3.0"], w["conv3.1"]).reshape(len(x), -1)
+    x = np.maximum(x @ w["dense.0"] + w["dense.1"], 0.0)
+    return (x @ w["several.0"] + w["several.1"])[:, 0]
+
+
 def _read(inks: list[np.ndarray], read: Read) -> tuple[np.ndarray, np.ndarray]:
-    """The model's confidence in its top answer for each ink (0 where it is no digit at all, halved
-    where its novelty detector says it does not look like a digit), and that verdict (N,) bool."""
+    """The model's confidence in its top answer for each ink (0 where it is no digit at all), and
+    whether its novelty detector says it looks like a digit (N,) bool."""
     inputs, readable = [], []
     for ink in inks:
         try:
@@ -393,7 +458,7 @@ def _read(inks: list[np.ndarray], read: Read) -> tuple[np.ndarray, np.ndarray]:
     sure, digit = np.zeros(len(inks)), np.zeros(len(inks), bool)
     if inputs:
         probs, is_digit = read(np.stack(inputs))
-        sure[np.array(readable)] = probs.max(axis=1) * np.where(is_digit, 1.0, 0.5)
+        sure[np.array(readable)] = probs.max(axis=1)
         digit[np.array(readable)] = is_digit
     return sure, digit
 
@@ -436,10 +501,15 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
                          left + int(np.ceil(x1 / scale)), top + int(np.ceil(y1 / scale))), digit)
 
     x0, y0, x1, y1 = _box(everything)
-    if x1 - x0 <= NARROWEST_NUMBER * (y1 - y0) or _texture(everything):
-        # Narrower than any number but a run of 1s: one digit, however broken (a tight crop, a scan);
-        # ink with far more loops than digits have (noise, a texture) is no number: one input, read whole.
+    narrow = x1 - x0 <= NARROWEST_NUMBER * (y1 - y0)
+    if (narrow and (x1 - x0 < NARROWEST_PAIR * (y1 - y0)
+                    or several_logits(count_input(work, everything, width)[None])[0] <= SURELY_SEVERAL)
+            or _texture(everything)):
+        # Narrower than any number but a run of 1s or two digits the counter is sure of (a 1 touching
+        # a 7): one digit, however broken (a tight crop, a scan); ink with far more loops than digits
+        # have (noise, a texture) is no number: one input, read whole.
         return [digit_at(everything)]
+    narrowest = NARROWEST_PAIR if narrow else WIDE  # how narrow a piece may be cut across
     groups = _groups(atoms, neighbourhoods, height)
     if _lowercase_print([_box(group.mask) for group in groups]):
         return [digit_at(everything)]
@@ -448,7 +518,7 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
     # (the whole ink as given when it is all one run), and a sure reading of something that looks
     # like a digit at all is never cut.
     doubtful = [i for i, cluster in enumerate(clusters)
-                if len(cluster) > 1 or len(cluster[0].atoms) > 1 or _across(cluster[0].atoms[0], height, paths=False)]
+                if len(cluster) > 1 or len(cluster[0].atoms) > 1 or _across(cluster[0].atoms[0], height, False, narrowest)]
     whole_sure = np.zeros(len(clusters))
     flagged_whole = np.zeros(len(clusters), bool)
     if doubtful:
@@ -462,6 +532,13 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
     # Ink much wider than one digit of its height is looked at for a cut even when read surely whole
     # (two touching loops read as an 8); a cut is then kept only if it reads surely as digits.
     wide = [_ratio(_cluster_mask(cluster)) > WIDE_FOR_ONE for cluster in clusters]
+    # So is ink the digit counter (``train.counter``) takes for several digits: a 1 touching its
+    # neighbour is no wider than many a single digit, and reads surely whole as the other one.
+    several = np.full(len(clusters), -np.inf)
+    if doubtful:
+        several[doubtful] = several_logits(np.stack([count_input(work, _cluster_mask(clusters[i]), width)
+                                                     for i in doubtful]))
+    wide = [w or bool(s > 0) for w, s in zip(wide, several, strict=True)]
     # Per doubtful run, per group: the digits each run of its pieces (left to right, up to three)
     # would be read as, whole or, for one wide piece, cut across; then the partition of the group
     # into runs that the model is most sure of (the product of its confidences), by dynamic programming.
@@ -476,10 +553,15 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
                     merged = np.logical_or.reduce(atoms[i:j])
                     found = [([merged], False)] if _one_digit(merged, height) else []
                     if j == i + 1:
-                        found += [(way, True) for way in _across(atoms[i], height)]
+                        found += [(way, True) for way in _across(atoms[i], height, narrowest=narrowest)]
                     if found:
                         options[i, j] = found
             runs.append((c, atoms, options, ambiguous))
+    # The odds that each piece to be cut across is several digits, not one, by the counter.
+    cut_atoms = {id(atoms[i]): atoms[i] for _, atoms, options, _ in runs for (i, j), found in options.items()
+                 if j == i + 1 and any(across for _, across in found)}
+    odds_several = dict(zip(cut_atoms, np.exp(np.clip(several_logits(np.stack(
+        [count_input(work, atom, width) for atom in cut_atoms.values()])), -9.0, 9.0)), strict=True)) if cut_atoms else {}
     inks = {id(part): _digit_ink(work, part, width)[1] for _, _, options, ambiguous in runs if ambiguous
             for found in options.values() for way, _ in found for part in way}
     keys = list(inks)
@@ -506,9 +588,14 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
                 if best[i][0] < 0 or (i, j) not in options:
                     continue
                 for way, cut in options[i, j]:
-                    # Within one piece of ink, what the novelty detector calls no digit (two touching
-                    # digits read whole, a sliver of one) counts for little, however sure its top digit.
-                    flagged = FLAGGED if j == i + 1 else 1.0
+                    # What the novelty detector calls no digit counts for half, and within one piece of
+                    # ink (two touching digits read whole, a sliver of one) for little, however sure its
+                    # top digit. Not so in a cut of ink the counter is sure is several digits: the cut's
+                    # ragged edges make a 1 look odd.
+                    if cut and several[c] > SURELY_SEVERAL:
+                        flagged = 1.0
+                    else:
+                        flagged = NO_DIGIT * (FLAGGED if j == i + 1 else 1.0)
                     confidence = float(np.prod([sure[id(p)] * (1.0 if looks_like_digit[id(p)] else flagged)
                                                 for p in way]))
                     value = confidence * MERGE_ODDS ** (j - i - 1)
@@ -516,8 +603,7 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
                     if cut:
                         # A cut across ink must also beat how likely ink this wide is one digit; less so
                         # where the novelty detector calls both the run read whole and this piece no digit.
-                        single = _single_digit_odds(atoms[i])
-                        odds = (1.0 - single) / max(single, 1e-6)
+                        odds = odds_several[id(atoms[i])]
                         no_digit = flagged_whole[c] and whole is not None and not looks_like_digit[id(whole)]
                         value *= odds ** (FLAGGED_ODDS if no_digit else 1.0)
                     if best[i][0] * value > best[j][0]:

@@ -1,0 +1,138 @@
+"""Train the digit counter that number segmentation asks "one digit, or several?": ``python -m train.counter``.
+
+Segmentation (``models/segment.py``) lets the digit model judge whether ink is one digit or a
+cut of it several, but a digit model reads two touching digits as one digit as surely as it
+reads a real one ("16" as a 6, "41" as a 4): it was never shown two. Before this counter, how
+wide the ink is for its height was the only other evidence, and a 1 touching its neighbour is
+no wider than many single digits. The counter is a small CNN on the ink's shape at its own
+aspect ratio (``models.segment.count_input``), trained here on
+
+- one digit: MNIST *training* digits drawn with a pen (as ``train.numbers`` draws a number's
+  digits) and as ``train.drawings`` renders them (both polarities, photos, tight crops, frame-
+  filling scans, blown-up thumbnails, small on a big canvas);
+- several: two or three MNIST training digits composed as ``train.numbers`` composes them,
+  touching, a hair apart or overlapping.
+
+The numbers it is measured on (``python -m train.numbers``) are composed from MNIST *test*
+digits, and its weights are used by NumPy alone (``models/digit_counter.npz``), so segmentation
+needs no second network runtime. Seeded: the same seed gives the same file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from models import MODELS_DIR
+
+COUNTER_PATH = MODELS_DIR / "digit_counter.npz"
+SAMPLES = 24000  # half one digit, half several
+EPOCHS = 8
+
+
+def _count_inputs(files: list[bytes]) -> np.ndarray:
+    from models.preprocess import NoDigitFound, image_ink, load_image
+    from models.segment import count_input_of_image
+
+    inputs = []
+    for data in files:
+        try:
+            inputs.append(count_input_of_image(image_ink(load_image(data))))
+        except NoDigitFound:
+            inputs.append(None)
+    return inputs
+
+
+def counter_set(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` counter inputs (N, COUNT_HEIGHT, COUNT_WIDTH) and whether each is several digits (N,)."""
+    from models.mnist import load_mnist
+    from train.drawings import EDGE_KINDS, STYLES, realistic_drawings
+    from train.numbers import FILE_STYLES, compose, save_as
+
+    x_train, y_train, _, _ = load_mnist()
+    rng = np.random.default_rng(seed)
+    files, several = [], []
+    singles = count // 2
+    # One digit: a third drawn with the numbers' pen, two thirds as the drawings render single digits.
+    for _ in range(singles // 3):
+        ink = compose([x_train[int(rng.integers(len(x_train)))]], "separated", rng)
+        files.append(save_as(ink, FILE_STYLES[int(rng.integers(len(FILE_STYLES)))], rng))
+        several.append(False)
+    for styles in (STYLES, EDGE_KINDS):
+        drawn = realistic_drawings(x_train, y_train, (singles - singles // 3) // 2, int(rng.integers(1 << 30)), styles)
+        files += [d.data for d in drawn]
+        several += [False] * len(drawn)
+    # Several: two (or three) digits touching, a hair apart, or overlapping.
+    for n in range(count - len(files)):
+        kind = ("touching", "overlaps", "gaps")[n % 3]
+        digits = [x_train[int(i)] for i in rng.integers(len(x_train), size=2 if rng.random() < 0.8 else 3)]
+        ink = compose(digits, kind, rng)
+        files.append(save_as(ink, FILE_STYLES[int(rng.integers(len(FILE_STYLES)))], rng))
+        several.append(True)
+    inputs = _count_inputs(files)
+    keep = [i for i, x in enumerate(inputs) if x is not None]
+    return np.stack([inputs[i] for i in keep]), np.array(several)[keep]
+
+
+def build_counter():
+    import keras
+    from keras import layers
+
+    from models.segment import COUNT_HEIGHT, COUNT_WIDTH
+
+    inputs = keras.Input((COUNT_HEIGHT, COUNT_WIDTH, 1))
+    x = layers.Conv2D(16, 3, padding="same", activation="relu", name="conv1")(inputs)
+    x = layers.MaxPooling2D()(x)
+    x = layers.Conv2D(32, 3, padding="same", activation="relu", name="conv2")(x)
+    x = layers.MaxPooling2D()(x)
+    x = layers.Conv2D(32, 3, padding="same", activation="relu", name="conv3")(x)
+    x = layers.Flatten()(x)
+    x = layers.Dropout(0.3)(x)
+    x = layers.Dense(32, activation="relu", name="dense")(x)
+    return keras.Model(inputs, layers.Dense(1, name="several")(x))
+
+
+def train(count: int, seed: int, epochs: int, out: Path) -> dict:
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    started = time.perf_counter()
+    x, y = counter_set(count, seed)
+    made = time.perf_counter() - started
+    order = np.random.default_rng(seed).permutation(len(x))
+    x, y = x[order], y[order].astype(np.float32)
+    held = len(x) // 10
+    model = build_counter()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss=keras.losses.BinaryCrossentropy(from_logits=True), metrics=["accuracy"])
+    model.fit(x[held:, ..., None], y[held:], batch_size=128, epochs=epochs, verbose=1,
+              validation_data=(x[:held, ..., None], y[:held]))
+    logits = model.predict(x[:held, ..., None], verbose=0)[:, 0]
+    weights = {f"{layer.name}.{i}": w for layer in model.layers if layer.weights
+               for i, w in enumerate(layer.get_weights())}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out, **weights)
+    held_out = y[:held].astype(bool)
+    return {"samples": len(x), "seconds_making": round(made, 1), "seconds": round(time.perf_counter() - started, 1),
+            "held_out_accuracy": float(np.mean((logits > 0) == held_out)),
+            "one_digit_called_several": float(np.mean(logits[~held_out] > 0)),
+            "several_called_one": float(np.mean(logits[held_out] <= 0))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m train.counter", description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=SAMPLES)
+    parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=COUNTER_PATH)
+    args = parser.parse_args(argv)
+    print(train(args.count, args.seed, args.epochs, args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
