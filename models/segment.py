@@ -45,7 +45,6 @@ PATH_INK_COST, PATH_TURN_COST = 30.0, 0.2  # a pixel of ink crossed costs as muc
 NARROWEST_NUMBER = 0.9  # width/height of the narrowest ink read as more than one digit, unless the counter
 NARROWEST_PAIR = 0.55  # is sure that ink at least this wide is (a 1 touching a 7)
 MERGE_ODDS = 0.7  # pieces apart, each tall enough to be a digit, are digits apart unless read far better as one
-SINGLE_RATIO, SINGLE_RATIO_SPREAD = 1.3, 0.1  # width/height at which a group is as likely one digit as several
 APART = 0.12  # groups this far apart (share of a digit's height) are well-separated pieces: never one digit
 WHOLE_SURE = 0.9  # the whole ink read as one digit this surely (and a digit to the novelty detector) stays whole
 CUT_ODDS = 1.5  # a cut of ink the novelty detector calls a digit must read this many times more surely than the whole
@@ -380,14 +379,6 @@ def _ratio(mask: np.ndarray) -> float:
     return (x1 - x0) / max(y1 - y0, 1)
 
 
-def _single_digit_odds(mask: np.ndarray) -> float:
-    """How likely ink this wide for its height is one digit, before reading it: 99 % of MNIST's
-    digits are at most 1.25 times as wide as tall (median 0.75), two digits side by side about 1.4."""
-    x0, y0, x1, y1 = _box(mask)
-    ratio = (x1 - x0) / (y1 - y0)
-    return float(1.0 / (1.0 + np.exp((ratio - SINGLE_RATIO) / SINGLE_RATIO_SPREAD)))
-
-
 COUNT_HEIGHT, COUNT_WIDTH = 28, 84  # the counter's input: ink 24 px tall (or 80 wide) at its own aspect ratio
 _COUNTER: dict[str, np.ndarray] | None = None
 
@@ -518,7 +509,8 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
     # (the whole ink as given when it is all one run), and a sure reading of something that looks
     # like a digit at all is never cut.
     doubtful = [i for i, cluster in enumerate(clusters)
-                if len(cluster) > 1 or len(cluster[0].atoms) > 1 or _across(cluster[0].atoms[0], height, False, narrowest)]
+                if len(cluster) > 1 or len(cluster[0].atoms) > 1
+                or _across(cluster[0].atoms[0], height, False, narrowest)]
     whole_sure = np.zeros(len(clusters))
     flagged_whole = np.zeros(len(clusters), bool)
     if doubtful:
@@ -557,11 +549,19 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
                     if found:
                         options[i, j] = found
             runs.append((c, atoms, options, ambiguous))
-    # The odds that each piece to be cut across is several digits, not one, by the counter.
-    cut_atoms = {id(atoms[i]): atoms[i] for _, atoms, options, _ in runs for (i, j), found in options.items()
-                 if j == i + 1 and any(across for _, across in found)}
-    odds_several = dict(zip(cut_atoms, np.exp(np.clip(several_logits(np.stack(
-        [count_input(work, atom, width) for atom in cut_atoms.values()])), -9.0, 9.0)), strict=True)) if cut_atoms else {}
+    # The counter's log-odds that each piece to be cut across is several digits, not one, that each
+    # digit of its cuts is (a cut that leaves part of one digit with the other is no good cut), and
+    # that pieces read together as one digit are.
+    counted = {}
+    for _, atoms, options, _ in runs:
+        for (i, j), found in options.items():
+            for way, across in found:
+                if across:
+                    counted[id(atoms[i])] = atoms[i]
+                if across or j > i + 1:
+                    counted.update((id(part), part) for part in way)
+    several_of = dict(zip(counted, np.clip(several_logits(np.stack(
+        [count_input(work, m, width) for m in counted.values()])), -9.0, 9.0), strict=True)) if counted else {}
     inks = {id(part): _digit_ink(work, part, width)[1] for _, _, options, ambiguous in runs if ambiguous
             for found in options.values() for way, _ in found for part in way}
     keys = list(inks)
@@ -599,11 +599,14 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
                     confidence = float(np.prod([sure[id(p)] * (1.0 if looks_like_digit[id(p)] else flagged)
                                                 for p in way]))
                     value = confidence * MERGE_ODDS ** (j - i - 1)
+                    if j > i + 1:
+                        value /= 1.0 + np.exp(several_of[id(way[0])])
                     whole = next((w[0] for w, across in options[i, j] if not across), None)
                     if cut:
-                        # A cut across ink must also beat how likely ink this wide is one digit; less so
+                        # A cut across ink must also beat the counter's odds that it is one digit; less so
                         # where the novelty detector calls both the run read whole and this piece no digit.
-                        odds = odds_several[id(atoms[i])]
+                        odds = float(np.exp(several_of[id(atoms[i])]))
+                        value *= float(np.prod([1.0 / (1.0 + np.exp(several_of[id(p)])) for p in way]))
                         no_digit = flagged_whole[c] and whole is not None and not looks_like_digit[id(whole)]
                         value *= odds ** (FLAGGED_ODDS if no_digit else 1.0)
                     if best[i][0] * value > best[j][0]:
