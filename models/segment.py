@@ -66,6 +66,7 @@ class DigitInk:
 
     box: tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels of the ink image given
     ink: np.ndarray  # float32 crop of the working-size ink around the digit, others blanked
+    run: int = 0  # which run of ink it is in (runs have paper between them; a cut's digits share one)
 
 
 @dataclass
@@ -486,10 +487,10 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
     atoms, neighbourhoods, height, width = _pieces(work)
     everything = np.logical_or.reduce(atoms)
 
-    def digit_at(part: np.ndarray) -> DigitInk:
+    def digit_at(part: np.ndarray, run: int = 0) -> DigitInk:
         (x0, y0, x1, y1), digit = _digit_ink(work, part, width)
         return DigitInk((left + int(x0 / scale), top + int(y0 / scale),
-                         left + int(np.ceil(x1 / scale)), top + int(np.ceil(y1 / scale))), digit)
+                         left + int(np.ceil(x1 / scale)), top + int(np.ceil(y1 / scale))), digit, run)
 
     x0, y0, x1, y1 = _box(everything)
     narrow = x1 - x0 <= NARROWEST_NUMBER * (y1 - y0)
@@ -619,11 +620,12 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
         sure_cut = wide[c] and surest[c] >= (CUT_SURE if whole_sure[c] < WHOLE_SURE else CUT_SURER)
         read_parts = [looks_like_digit[id(p)] for p in parts if id(p) in looks_like_digit]
         no_digits = bool(read_parts) and not any(read_parts)  # a cut into pieces none of which looks like a digit
-        if len(parts) > 1 and (no_digits or (surest[c] < CUT_ODDS * whole_sure[c] and not sure_cut)):
+        one_thing = flagged_whole[c] and several[c] <= 0  # no digit, and no run of digits either (a letter)
+        if len(parts) > 1 and (no_digits or one_thing or (surest[c] < CUT_ODDS * whole_sure[c] and not sure_cut)):
             # Not read far more surely as several digits, or cut into pieces that are no digits at
             # all (the top arc of a 3 drawn so far): one input, whose novelty then says what it is.
             parts = [_cluster_mask(clusters[c])]
-        digits += [digit_at(part) for part in parts]
+        digits += [digit_at(part, c) for part in parts]
     return digits
 
 
@@ -645,6 +647,15 @@ def number_inputs(ink: np.ndarray, read: Read) -> list[tuple[tuple[int, int, int
             continue  # a cut left too little ink to read: nothing was written there
     if not inputs:
         raise NoDigitFound()
+    if len(inputs) > 1 and len({digit.run for digit in digits}) == 1:
+        # Ink in one run, cut into digits, that is no digit read whole and half or more of whose
+        # parts are no digits either (a letter, a doodle in pieces) is one thing that is no digit,
+        # not a number.
+        _, is_digit = read(np.stack([whole] + [x for _, x in inputs]))
+        if not is_digit[0] and np.mean(is_digit[1:]) <= 0.5:
+            boxes = np.array([box for box, _ in inputs])
+            return [((int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max())),
+                     whole)]
     return inputs
 
 
