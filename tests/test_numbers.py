@@ -224,3 +224,58 @@ def test_a_numbers_pen_is_about_a_digits_pen_however_many_digits(digit_model):
     assert width[0] <= width[1] <= 1.3 * width[0]
     found = number_inputs(image_ink(rasterize_strokes(number, canvas_width=560)), digit_model.read)
     assert "".join(str(d) for d in digit_model.probabilities(np.stack([x for _, x in found])).argmax(1)) == "1975"
+
+
+def test_the_counters_numpy_forward_pass_is_its_keras_networks():
+    """Segmentation runs the counter in NumPy; its layers compute what Keras trained."""
+    from models.segment import COUNT_HEIGHT, COUNT_WIDTH, several_logits
+    from train.counter import COUNTER_PATH, build_counter
+
+    network = build_counter()
+    with np.load(COUNTER_PATH) as weights:
+        for layer in network.layers:
+            if layer.weights:
+                layer.set_weights([weights[f"{layer.name}.{i}"] for i in range(len(layer.weights))])
+    inputs = np.random.default_rng(0).random((3, COUNT_HEIGHT, COUNT_WIDTH), dtype=np.float32)
+    np.testing.assert_allclose(several_logits(inputs), network(inputs[..., None], training=False).numpy()[:, 0],
+                               atol=1e-3)
+
+
+def test_the_counter_tells_one_digit_from_touching_digits(mnist_test):
+    """Test digits it never saw: single drawings of every kind are one digit, touching pairs several."""
+    from models.segment import count_input_of_image, several_logits
+    from train.numbers import save_as
+
+    x, y = mnist_test
+    singles = [d.data for styles in (STYLES, EDGE_KINDS) for d in realistic_drawings(x, y, 80, seed=9, styles=styles)]
+    rng = np.random.default_rng(9)
+    pairs = [save_as(compose([x[i] for i in rng.integers(len(x), size=2)], "touching", rng), "black-on-white", rng)
+             for _ in range(60)]
+    one, several = (several_logits(np.stack([count_input_of_image(image_ink(load_image(f))) for f in files]))
+                    for files in (singles, pairs))
+    assert np.mean(one > 0) <= 0.01 and np.mean(several > 0) >= 0.9
+
+
+def test_a_1_touching_its_neighbour_is_cut(digit_model, mnist_test):
+    """A 1 reads surely whole as its neighbour ("41" as a 4), and is no wider than many a single digit:
+    the counter finds the two (7 of these 10 are read right; 3 were before it)."""
+    texts = ["16", "41", "71", "18", "91", "12", "51", "17", "13", "81"]
+    right = [read(compose(first_of_each(mnist_test, text), "touching", np.random.default_rng(int(text))),
+                  digit_model) == text for text in texts]
+    assert sum(right) >= 6, f"{sum(right)} of {len(texts)} read right"
+
+
+def test_a_1_a_hair_from_its_neighbour_is_its_own_digit(digit_model, mnist_test):
+    for text in ("10", "41", "19", "81"):
+        inks = [pen_digit(d, 100, 0.6) for d in first_of_each(mnist_test, text)]
+        assert read(side_by_side(inks, [3]), digit_model) == text
+
+
+def test_a_letter_or_doodle_in_pieces_is_one_thing_that_is_no_digit(digit_model, mnist_test):
+    """Cut into a digit-looking stroke and the rest, a letter would answer "digit" for its first piece."""
+    from train.nondigits import nondigit_files
+
+    x, _ = mnist_test
+    answers = [number_inputs(image_ink(load_image(f)), digit_model.read)
+               for kind in ("letters", "doodles") for f in nondigit_files(kind, 40, 4, x)]
+    assert np.mean([len(found) > 1 for found in answers]) <= 0.15

@@ -8,10 +8,10 @@ no wider than many single digits. The counter is a small CNN on the ink's shape 
 aspect ratio (``models.segment.count_input``), trained here on
 
 - one digit: MNIST *training* digits drawn with a pen (as ``train.numbers`` draws a number's
-  digits) and as ``train.drawings`` renders them (both polarities, photos, tight crops, frame-
-  filling scans, blown-up thumbnails, small on a big canvas);
+  digits), as the predict page's canvas sends them, and as ``train.drawings`` renders them (both
+  polarities, photos, tight crops, frame-filling scans, blown-up thumbnails, small on a big canvas);
 - several: two or three MNIST training digits composed as ``train.numbers`` composes them,
-  touching, a hair apart or overlapping.
+  touching (half of them), a hair apart or overlapping.
 
 The numbers it is measured on (``python -m train.numbers``) are composed from MNIST *test*
 digits, and its weights are used by NumPy alone (``models/digit_counter.npz``), so segmentation
@@ -30,8 +30,8 @@ import numpy as np
 from models import MODELS_DIR
 
 COUNTER_PATH = MODELS_DIR / "digit_counter.npz"
-SAMPLES = 24000  # half one digit, half several
-EPOCHS = 8
+SAMPLES = 40000  # half one digit, half several
+EPOCHS = 10
 
 
 def _count_inputs(files: list[bytes]) -> np.ndarray:
@@ -49,27 +49,33 @@ def _count_inputs(files: list[bytes]) -> np.ndarray:
 
 def counter_set(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``count`` counter inputs (N, COUNT_HEIGHT, COUNT_WIDTH) and whether each is several digits (N,)."""
+    from PIL import Image
+
     from models.mnist import load_mnist
-    from train.drawings import EDGE_KINDS, STYLES, realistic_drawings
+    from train.drawings import EDGE_KINDS, STYLES, _encode, realistic_drawings
+    from train.nondigits import canvas_digit
     from train.numbers import FILE_STYLES, compose, save_as
 
     x_train, y_train, _, _ = load_mnist()
     rng = np.random.default_rng(seed)
     files, several = [], []
     singles = count // 2
-    # One digit: a third drawn with the numbers' pen, two thirds as the drawings render single digits.
-    for _ in range(singles // 3):
-        ink = compose([x_train[int(rng.integers(len(x_train)))]], "separated", rng)
-        files.append(save_as(ink, FILE_STYLES[int(rng.integers(len(FILE_STYLES)))], rng))
-        several.append(False)
+    # One digit: a third drawn with the numbers' pen, a sixth as the predict page's canvas sends it,
+    # the rest as the drawings render single digits.
+    for n in range(singles // 2):
+        digit = x_train[int(rng.integers(len(x_train)))]
+        if n % 3 == 2:
+            files.append(_encode(Image.fromarray(canvas_digit(digit, rng)), "PNG"))
+        else:
+            files.append(save_as(compose([digit], "separated", rng), FILE_STYLES[int(rng.integers(3))], rng))
     for styles in (STYLES, EDGE_KINDS):
-        drawn = realistic_drawings(x_train, y_train, (singles - singles // 3) // 2, int(rng.integers(1 << 30)), styles)
+        drawn = realistic_drawings(x_train, y_train, (singles - singles // 2) // 2, int(rng.integers(1 << 30)), styles)
         files += [d.data for d in drawn]
-        several += [False] * len(drawn)
-    # Several: two (or three) digits touching, a hair apart, or overlapping.
+    several = [False] * len(files)
+    # Several: two (or three) digits touching (half of them), a hair apart, or overlapping.
     for n in range(count - len(files)):
-        kind = ("touching", "overlaps", "gaps")[n % 3]
-        digits = [x_train[int(i)] for i in rng.integers(len(x_train), size=2 if rng.random() < 0.8 else 3)]
+        kind = ("touching", "touching", "overlaps", "gaps")[n % 4]
+        digits = [x_train[int(i)] for i in rng.integers(len(x_train), size=2 if rng.random() < 0.7 else 3)]
         ink = compose(digits, kind, rng)
         files.append(save_as(ink, FILE_STYLES[int(rng.integers(len(FILE_STYLES)))], rng))
         several.append(True)
