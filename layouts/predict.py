@@ -169,7 +169,7 @@ def layout(test: str | None = None, field: str | None = None, **_query: str) -> 
         dcc.Store(id=ids.UPLOAD_REFUSED),
         dcc.Download(id=ids.DOWNLOAD_JSON),
         dcc.Download(id=ids.DOWNLOAD_PNG),
-        html.H1("Read a handwritten digit", className="h4 mb-1"),
+        html.H1("Read a handwritten digit or number", className="h4 mb-1"),
         html.P("Draw a digit (or a number), upload a picture of one or pick an example: the network reads it, "
                "and the map shows which pixels made it decide.", className="intro mb-2"),
         html.Div(id=ids.EXAMPLE_DIGITS, className="example-digits mb-3",

@@ -14,9 +14,14 @@ ink is in several well-separated pieces, a confident reading that its novelty de
 digit is kept; a cut is kept only where the whole is not confidently a digit and the cut reads
 far more surely.
 
+The model does not know what two digits look like (it reads a 1 touching a 6 as a 6, surely):
+a small digit counter (``train.counter``, the same for every model) says whether ink is one digit
+or several, and its odds take part in every choice above.
+
 Pure NumPy/OpenCV: the model comes in as ``read``, a function from inputs (N, 28, 28) to
-probabilities (N, 10) and whether each looks like a digit at all (N,) bool (``DigitModel.read``).
-A digit's ink goes through ``normalize_ink``, as a single digit's does.
+probabilities (N, 10) and whether each looks like a digit at all (N,) bool (``DigitModel.read``);
+the counter runs in NumPy from ``models/digit_counter.npz``. A digit's ink goes through
+``normalize_ink``, as a single digit's does.
 """
 
 from __future__ import annotations
@@ -633,7 +638,8 @@ def number_inputs(ink: np.ndarray, read: Read) -> list[tuple[tuple[int, int, int
     """Each digit's box and its 28x28 model input, left to right.
 
     One digit is normalised from the whole ink, exactly as a single digit always was; several
-    each from their own ink. Raises ``NoDigitFound`` for a blank image.
+    each from their own ink (and ``read`` once more where they come from one run of ink cut
+    apart). Raises ``NoDigitFound`` for a blank image.
     """
     whole = normalize_ink(ink)
     digits = find_digits(ink, read, whole)
