@@ -277,5 +277,5 @@ def test_a_letter_or_doodle_in_pieces_is_one_thing_that_is_no_digit(digit_model,
 
     x, _ = mnist_test
     answers = [number_inputs(image_ink(load_image(f)), digit_model.read)
-               for kind in ("letters", "doodles") for f in nondigit_files(kind, 40, 4, x)]
+               for kind in ("letters", "doodles") for f in nondigit_files(kind, 25, 4, x)]
     assert np.mean([len(found) > 1 for found in answers]) <= 0.15
