@@ -71,7 +71,6 @@ class DigitInk:
 
     box: tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels of the ink image given
     ink: np.ndarray  # float32 crop of the working-size ink around the digit, others blanked
-    run: int = 0  # which run of ink it is in (runs have paper between them; a cut's digits share one)
 
 
 @dataclass
@@ -492,15 +491,25 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
     atoms, neighbourhoods, height, width = _pieces(work)
     everything = np.logical_or.reduce(atoms)
 
-    def digit_at(part: np.ndarray, run: int = 0) -> DigitInk:
+    def digit_at(part: np.ndarray) -> DigitInk:
         (x0, y0, x1, y1), digit = _digit_ink(work, part, width)
         return DigitInk((left + int(x0 / scale), top + int(y0 / scale),
-                         left + int(np.ceil(x1 / scale)), top + int(np.ceil(y1 / scale))), digit, run)
+                         left + int(np.ceil(x1 / scale)), top + int(np.ceil(y1 / scale))), digit)
+
+    counts: dict[bytes, float] = {}
+
+    def count(masks: list[np.ndarray]) -> np.ndarray:
+        """The counter's log-odds for each mask's ink, each distinct ink counted once in this call."""
+        keys = [mask.tobytes() for mask in masks]
+        new = {key: mask for key, mask in zip(keys, masks, strict=True) if key not in counts}
+        if new:
+            counts.update(zip(new, several_logits(np.stack([count_input(work, m, width) for m in new.values()])),
+                              strict=True))
+        return np.array([counts[key] for key in keys])
 
     x0, y0, x1, y1 = _box(everything)
     narrow = x1 - x0 <= NARROWEST_NUMBER * (y1 - y0)
-    if (narrow and (x1 - x0 < NARROWEST_PAIR * (y1 - y0)
-                    or several_logits(count_input(work, everything, width)[None])[0] <= SURELY_SEVERAL)
+    if (narrow and (x1 - x0 < NARROWEST_PAIR * (y1 - y0) or count([everything])[0] <= SURELY_SEVERAL)
             or _texture(everything)):
         # Narrower than any number but a run of 1s or two digits the counter is sure of (a 1 touching
         # a 7): one digit, however broken (a tight crop, a scan); ink with far more loops than digits
@@ -534,8 +543,7 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
     # neighbour is no wider than many a single digit, and reads surely whole as the other one.
     several = np.full(len(clusters), -np.inf)
     if doubtful:
-        several[doubtful] = several_logits(np.stack([count_input(work, _cluster_mask(clusters[i]), width)
-                                                     for i in doubtful]))
+        several[doubtful] = count([_cluster_mask(clusters[i]) for i in doubtful])
     wide = [w or bool(s > 0) for w, s in zip(wide, several, strict=True)]
     # Per doubtful run, per group: the digits each run of its pieces (left to right, up to three)
     # would be read as, whole or, for one wide piece, cut across; then the partition of the group
@@ -566,8 +574,7 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
                     counted[id(atoms[i])] = atoms[i]
                 if across or j > i + 1:
                     counted.update((id(part), part) for part in way)
-    several_of = dict(zip(counted, np.clip(several_logits(np.stack(
-        [count_input(work, m, width) for m in counted.values()])), -9.0, 9.0), strict=True)) if counted else {}
+    several_of = dict(zip(counted, np.clip(count(list(counted.values())), -9.0, 9.0), strict=True)) if counted else {}
     inks = {id(part): _digit_ink(work, part, width)[1] for _, _, options, ambiguous in runs if ambiguous
             for found in options.values() for way, _ in found for part in way}
     keys = list(inks)
@@ -626,11 +633,16 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
         read_parts = [looks_like_digit[id(p)] for p in parts if id(p) in looks_like_digit]
         no_digits = bool(read_parts) and not any(read_parts)  # a cut into pieces none of which looks like a digit
         one_thing = flagged_whole[c] and several[c] <= 0  # no digit, and no run of digits either (a letter)
-        if len(parts) > 1 and (no_digits or one_thing or (surest[c] < CUT_ODDS * whole_sure[c] and not sure_cut)):
+        # All the ink in one run, no digit read whole, and half or more of its digits no digits either
+        # (a letter cut into a digit-looking stroke and the rest, a doodle in pieces).
+        mostly_no_digits = len(clusters) == 1 and flagged_whole[c] and bool(read_parts) and np.mean(read_parts) <= 0.5
+        if len(parts) > 1 and (no_digits or one_thing or mostly_no_digits
+                               or (surest[c] < CUT_ODDS * whole_sure[c] and not sure_cut)):
             # Not read far more surely as several digits, or cut into pieces that are no digits at
-            # all (the top arc of a 3 drawn so far): one input, whose novelty then says what it is.
+            # all (the top arc of a 3 drawn so far), or one thing that is no digit, not a number:
+            # one input, whose novelty then says what it is.
             parts = [_cluster_mask(clusters[c])]
-        digits += [digit_at(part, c) for part in parts]
+        digits += [digit_at(part) for part in parts]
     return digits
 
 
@@ -638,8 +650,7 @@ def number_inputs(ink: np.ndarray, read: Read) -> list[tuple[tuple[int, int, int
     """Each digit's box and its 28x28 model input, left to right.
 
     One digit is normalised from the whole ink, exactly as a single digit always was; several
-    each from their own ink (and ``read`` once more where they come from one run of ink cut
-    apart). Raises ``NoDigitFound`` for a blank image.
+    each from their own ink. Raises ``NoDigitFound`` for a blank image.
     """
     whole = normalize_ink(ink)
     digits = find_digits(ink, read, whole)
@@ -653,15 +664,6 @@ def number_inputs(ink: np.ndarray, read: Read) -> list[tuple[tuple[int, int, int
             continue  # a cut left too little ink to read: nothing was written there
     if not inputs:
         raise NoDigitFound()
-    if len(inputs) > 1 and len({digit.run for digit in digits}) == 1:
-        # Ink in one run, cut into digits, that is no digit read whole and half or more of whose
-        # parts are no digits either (a letter, a doodle in pieces) is one thing that is no digit,
-        # not a number.
-        _, is_digit = read(np.stack([whole] + [x for _, x in inputs]))
-        if not is_digit[0] and np.mean(is_digit[1:]) <= 0.5:
-            boxes = np.array([box for box, _ in inputs])
-            return [((int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max())),
-                     whole)]
     return inputs
 
 
