@@ -21,9 +21,11 @@ run: setup
 migrate: setup
 	$(PY) -m dashapp.field migrate
 
+# Two pytest-xdist workers (one per core on the 2-core CI machine), a test module at a time on one
+# worker so that module fixtures stay whole; each worker serves its browser tests on its own port.
 test: setup
 	DASH_TEST_CHROMEPATH=$${DASH_TEST_CHROMEPATH:-$$(command -v chromium || true)} \
-	$(PY) -m pytest --headless -p no:cacheprovider tests
+	$(PY) -m pytest --headless -p no:cacheprovider -n 2 --dist loadfile tests
 
 # MODEL=PATH_OR_NAME benches that model; by default ours, and the original app's seed_cnn beside it.
 bench: setup

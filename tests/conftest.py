@@ -21,8 +21,10 @@ pytest_plugins = ["field_fixtures"]  # postgres (a throwaway cluster) and field_
 # CI sets REQUIRE_BROWSER=1 so that a missing Chromium fails the run instead of skipping tests.
 REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
 CHROME = os.environ.get("DASH_TEST_CHROMEPATH") or shutil.which("chromium") or shutil.which("chromium-browser")
-# Browser tests serve the app on this port: set DASH_TEST_PORT to run two suites side by side.
-DASH_TEST_PORT = int(os.environ.get("DASH_TEST_PORT") or 8050)
+# Browser tests serve the app on this port: set DASH_TEST_PORT to run two suites side by side. Under
+# pytest-xdist (`make test` runs two workers) worker gwN serves on the port N above it.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+DASH_TEST_PORT = int(os.environ.get("DASH_TEST_PORT") or 8050) + _WORKER
 
 
 def pytest_collection_modifyitems(config, items):
