@@ -161,6 +161,21 @@ def _pieces(work: np.ndarray) -> tuple[list[np.ndarray], list[int], float, float
     return pieces, neighbourhoods, height, width
 
 
+def _box_distance(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    """The gap between two boxes (x0, y0, x1, y1), 0 where they overlap."""
+    return (max(b[0] - a[2], a[0] - b[2], 0) ** 2 + max(b[1] - a[3], a[1] - b[3], 0) ** 2) ** 0.5
+
+
+def _connected(pairs: list[tuple[int, int]]) -> list[list[int]]:
+    """The sets of indices that ``pairs`` link, each sorted."""
+    sets: list[set[int]] = []
+    for i, j in pairs:
+        linked = [s for s in sets if i in s or j in s]
+        merged = set().union({i, j}, *linked)
+        sets = [s for s in sets if s not in linked] + [merged]
+    return [sorted(s) for s in sets]
+
+
 def _groups(atoms: list[np.ndarray], neighbourhoods: list[int], height: float) -> list[_Group]:
     """Pieces joined into digit-candidate groups, left to right.
 
@@ -172,10 +187,26 @@ def _groups(atoms: list[np.ndarray], neighbourhoods: list[int], height: float) -
     heights = np.array([b[3] - b[1] for b in boxes], float)
     fragment = heights < FRAGMENT_HEIGHT * height
     owner = list(range(len(atoms)))
+    apart = np.array([[_box_distance(a, b) for b in boxes] for a in boxes], float).reshape(len(atoms), len(atoms))
+    # A digit written with a light pen can fall into pieces none of which is tall (a 3 in three arcs).
+    # Fragments one above another, nearer each other than any tall piece, are one piece: a tall one
+    # if together they are as tall as a digit's piece, which then owns them all.
+    nearest_tall = np.where(fragment[None, :], np.inf, apart).min(axis=1)
+    stacked_pairs = [(i, j) for i, j in itertools.combinations(np.flatnonzero(fragment), 2)
+                     if min(boxes[i][2], boxes[j][2]) > max(boxes[i][0], boxes[j][0])
+                     and apart[i, j] < min(nearest_tall[i], nearest_tall[j])]
+    for members in _connected(stacked_pairs):
+        x0, y0, x1, y1 = (min(boxes[k][0] for k in members), min(boxes[k][1] for k in members),
+                          max(boxes[k][2] for k in members), max(boxes[k][3] for k in members))
+        if len(members) > 1 and y1 - y0 >= FRAGMENT_HEIGHT * height:
+            largest = max(members, key=lambda k: int(atoms[k].sum()))
+            fragment[largest], boxes[largest], heights[largest] = False, (x0, y0, x1, y1), y1 - y0
+            for k in members:
+                owner[k] = largest
     for i in np.flatnonzero(fragment):
-        x0, y0, x1, y1 = boxes[i]
-        distances = [(max(b[0] - x1, x0 - b[2], 0) ** 2 + max(b[1] - y1, y0 - b[3], 0) ** 2) ** 0.5
-                     if not fragment[j] else np.inf for j, b in enumerate(boxes)]
+        if owner[i] != i:
+            continue  # a part of fragments that are a piece together
+        distances = [apart[i, j] if not fragment[j] else np.inf for j in range(len(atoms))]
         nearest = int(np.argmin(distances))
         owner[i] = nearest if distances[nearest] < 0.6 * height else -1
 

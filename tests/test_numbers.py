@@ -90,6 +90,19 @@ def test_broken_strokes_stay_one_digit(digit_model, mnist_test):
     assert read(number, digit_model) == "54"
 
 
+def test_a_digit_fallen_into_short_pieces_between_two_others_stays_its_own(digit_model, mnist_test):
+    """A 3 written so lightly that it falls into three arcs, none as tall as half a digit, between a 6
+    and a 9: its arcs are one digit, not each given to the nearer neighbour (which read "69" or "629")."""
+    six, three, nine = (pen_digit(d, 90, 0.4) for d in first_of_each(mnist_test, "639"))
+    broken = three.copy()
+    for row in (28, 58):
+        broken[row:row + 14] = 0  # more than a stroke width apart
+    number = side_by_side([six, broken, nine], [22, 22])
+    boxes = [box for box, _ in number_inputs(number, digit_model.read)]
+    assert read(number, digit_model) == "639"
+    assert boxes[1][0] >= 30 + six.shape[1] + 22 - 2 and boxes[1][2] <= 30 + six.shape[1] + 22 + three.shape[1] + 2
+
+
 def test_a_touching_pair_is_cut_where_the_model_reads_both_halves_best(digit_model, mnist_test):
     rng = np.random.default_rng(3)
     right = 0
