@@ -13,6 +13,7 @@ from dataclasses import asdict
 from functools import lru_cache
 from typing import Any
 
+import cv2
 import numpy as np
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
@@ -92,11 +93,30 @@ def uploaded_bytes(contents: str) -> bytes:
         raise DigitInputError("The upload arrived damaged: choose the image file again.") from None
 
 
+OWN_SHARE = 0.25  # a piece of ink with less than this share of itself in a digit's box is another digit's
+
+
+def digit_crops(ink: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> list[np.ndarray]:
+    """Each box's ink as written, without the strokes of other digits that reach into it (the end of a
+    neighbour's bar over a 1): a connected piece of ink mostly outside the box is left out of it. Ink
+    that two touching digits share lies in both boxes and stays in both."""
+    ink = np.asarray(ink, np.float32)
+    labels = cv2.connectedComponents((ink > 0.1).astype(np.uint8), connectivity=8)[1]
+    sizes = np.bincount(labels.ravel())
+    crops = []
+    for x0, y0, x1, y1 in boxes:
+        region = labels[y0:y1, x0:x1]
+        foreign = np.bincount(region.ravel(), minlength=len(sizes)) < OWN_SHARE * sizes
+        foreign[0] = False  # the paper
+        crops.append(np.where(foreign[region], 0.0, ink[y0:y1, x0:x1]).astype(np.float32))
+    return crops
+
+
 def number_digits(ink: np.ndarray, found: list[tuple[tuple[int, int, int, int], np.ndarray]]) -> list[dict[str, Any]]:
     """The digits found in ``ink`` as the page keeps them: box, the 28x28 input, and a thumbnail of the crop."""
     digits = []
-    for (x0, y0, x1, y1), digit in found:
-        crop = np.asarray(ink[y0:y1, x0:x1], np.float32)
+    crops = digit_crops(ink, [box for box, _ in found])
+    for ((x0, y0, x1, y1), digit), crop in zip(found, crops, strict=True):
         side = max(crop.shape)
         square = np.zeros((side, side), np.float32)  # the crop in a square, as the card shows it
         top, left = (side - crop.shape[0]) // 2, (side - crop.shape[1]) // 2

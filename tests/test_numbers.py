@@ -206,6 +206,30 @@ def test_a_card_of_the_digit_strip_says_when_its_digit_does_not_look_like_one():
     assert "not-a-digit" not in plain.className and "selected" in plain.className
 
 
+def test_a_cards_crop_shows_its_digit_without_the_neighbour_that_reaches_into_its_box(digit_model):
+    """A 7 whose bar starts just short of a 1 (its box takes in the 1's edge, inks apart): the 7's card
+    shows the 7, not a sliver of the 1; two touching digits both keep the ink they share."""
+    import cv2
+
+    from callbacks.predict import digit_crops
+
+    one = np.zeros((160, 260), np.float32)
+    cv2.line(one, (60, 40), (60, 140), 1.0, 9)
+    seven = np.zeros_like(one)
+    cv2.polylines(seven, [np.array([(70, 22), (190, 22), (110, 140)])], False, 1.0, 9)
+    ink = np.maximum(one, seven)
+    boxes = [box for box, _ in number_inputs(ink, digit_model.read)]
+    assert len(boxes) == 2 and boxes[1][0] < boxes[0][2]  # the 7's box takes in the 1's right edge
+    crops = digit_crops(ink, boxes)
+    (x0, y0, x1, y1) = boxes[1]
+    np.testing.assert_array_equal(crops[1], seven[y0:y1, x0:x1])
+    np.testing.assert_array_equal(crops[0], ink[boxes[0][1]:boxes[0][3], boxes[0][0]:boxes[0][2]])
+    touching = np.maximum(one, np.roll(seven, 18, axis=0))  # the bar now crosses the 1
+    boxes = [(55, 35, 66, 146), (63, 35, 196, 164)]
+    both = digit_crops(touching, boxes)
+    assert all(crop.sum() == touching[y0:y1, x0:x1].sum() for crop, (x0, y0, x1, y1) in zip(both, boxes, strict=True))
+
+
 def test_a_cut_along_the_paper_goes_round_a_stroke_that_leans_over_the_next_digit():
     """A 7-like shape whose bar reaches over the next digit (a 1 whose flag touches the 7's stem): no
     straight cut keeps both the bar and the 1's stem whole, one of the paper-following cuts does."""
