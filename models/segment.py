@@ -180,8 +180,9 @@ def _groups(atoms: list[np.ndarray], neighbourhoods: list[int], height: float) -
     """Pieces joined into digit-candidate groups, left to right.
 
     Pieces in one neighbourhood are one group. A piece much shorter than a digit (a lifted bar,
-    a dot) joins the nearest tall piece, or is dropped when none is near (a stray mark); pieces
-    that share most of their columns (one above the other) are one group.
+    a dot) joins the nearest tall piece, or is dropped when none is near (a stray mark), unless
+    short pieces one above another are together as tall as a digit's piece (a digit fallen into
+    arcs); pieces that share most of their columns (one above the other) are one group.
     """
     boxes = [_box(a) for a in atoms]
     heights = np.array([b[3] - b[1] for b in boxes], float)
@@ -198,7 +199,7 @@ def _groups(atoms: list[np.ndarray], neighbourhoods: list[int], height: float) -
     for members in _connected(stacked_pairs):
         x0, y0, x1, y1 = (min(boxes[k][0] for k in members), min(boxes[k][1] for k in members),
                           max(boxes[k][2] for k in members), max(boxes[k][3] for k in members))
-        if len(members) > 1 and y1 - y0 >= FRAGMENT_HEIGHT * height:
+        if y1 - y0 >= FRAGMENT_HEIGHT * height:
             largest = max(members, key=lambda k: int(atoms[k].sum()))
             fragment[largest], boxes[largest], heights[largest] = False, (x0, y0, x1, y1), y1 - y0
             for k in members:
