@@ -188,7 +188,7 @@ def _groups(atoms: list[np.ndarray], neighbourhoods: list[int], height: float) -
     heights = np.array([b[3] - b[1] for b in boxes], float)
     fragment = heights < FRAGMENT_HEIGHT * height
     owner = list(range(len(atoms)))
-    apart = np.array([[_box_distance(a, b) for b in boxes] for a in boxes], float).reshape(len(atoms), len(atoms))
+    apart = np.array([[_box_distance(a, b) for b in boxes] for a in boxes], float)
     # A digit written with a light pen can fall into pieces none of which is tall (a 3 in three arcs).
     # Fragments one above another, nearer each other than any tall piece, are one piece: a tall one
     # if together they are as tall as a digit's piece, which then owns them all.
@@ -207,7 +207,7 @@ def _groups(atoms: list[np.ndarray], neighbourhoods: list[int], height: float) -
     for i in np.flatnonzero(fragment):
         if owner[i] != i:
             continue  # a part of fragments that are a piece together
-        distances = [apart[i, j] if not fragment[j] else np.inf for j in range(len(atoms))]
+        distances = np.where(fragment, np.inf, apart[i])
         nearest = int(np.argmin(distances))
         owner[i] = nearest if distances[nearest] < 0.6 * height else -1
 

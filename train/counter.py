@@ -67,7 +67,8 @@ def counter_set(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         if n % 3 == 2:
             files.append(_encode(Image.fromarray(canvas_digit(digit, rng)), "PNG"))
         else:
-            files.append(save_as(compose([digit], "separated", rng), FILE_STYLES[int(rng.integers(3))], rng))
+            ink = compose([digit], "separated", rng)
+            files.append(save_as(ink, FILE_STYLES[int(rng.integers(len(FILE_STYLES)))], rng))
     for styles in (STYLES, EDGE_KINDS):
         drawn = realistic_drawings(x_train, y_train, (singles - singles // 2) // 2, int(rng.integers(1 << 30)), styles)
         files += [d.data for d in drawn]
