@@ -20,8 +20,8 @@ set per model so that 99 % of the MNIST test digits stay digits (``DIGITS_KEPT``
   the penultimate features and logits, one also on every conv layer's activations averaged over
   space; the score is their mean, each on the MNIST test digits' scale. They learn from
   ``models/novelty_fit_set.npz`` (``python -m train.nondigits``): training digits corrupted, drawn
-  and on the canvas against the ``EXPOSURE_KINDS`` only (invented glyphs, shuffled tiles of a
-  digit, ink blots), never a kind the scoreboard evaluates.
+  and on the canvas against the ``EXPOSURE_KINDS`` only (invented glyphs, typeset characters,
+  shuffled tiles of a digit, ink blots), never an input of the scoreboard's kinds.
 
 What a detector needs (class means, covariance, a feature bank, a principal subspace) is fitted
 once per model from its training digits (``fit``) and kept next to the model (``NAME.novelty.npz``),
@@ -52,9 +52,9 @@ FIT_DIGITS = 10000  # training digits the class means, covariance and subspace a
 BANK_DIGITS = 5000  # of them, the KNN feature bank
 KNN_K = 10
 EXPOSURE_HEADS = ("last", "layers")  # on the penultimate features and logits; on the conv layers' too
-EXPOSURE_HIDDEN = 64
+EXPOSURE_HIDDEN = 128
 EXPOSURE_EPOCHS = 15
-FILE_VERSION = 3  # 2: the ensemble's scale; 3: the exposure detector and the pooled conv features
+FILE_VERSION = 4  # 2: the ensemble's scale; 3: the exposure detector, pooled conv features; 4: typeset characters
 
 
 def novelty_path(model_path: str | Path) -> Path:

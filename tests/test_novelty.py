@@ -266,6 +266,24 @@ def test_every_kind_of_non_digit_is_made_seeded_and_readable():
         assert len(_model_inputs(first)) >= 4, kind  # the pipeline reads (most of) them as some input
 
 
+def test_typeset_characters_are_real_glyphs_of_no_digit():
+    """The typeset exposure kind: no digit nor a character written like one among them; a character a font
+    lacks is never drawn as the font's empty box; seeded, readable and varied inks."""
+    from models.preprocess import normalize_ink
+    from train.nondigits import TYPESET, _type_faces, _typeset, typeset_character
+
+    characters = set("".join(TYPESET))
+    assert not characters & set("0123456789OoDIlijSsZzBbGgq|○◯❶❘ЗбЧО∂¬")
+    face = next(f for f in _type_faces() if "DejaVuSans.ttf" in f)
+    assert _typeset(face, "\U0010fffd") is None and _typeset(face, "A") is not None
+    inks = [typeset_character(np.random.default_rng(5), None) for _ in range(2)]
+    np.testing.assert_array_equal(inks[0], inks[1])
+    rng = np.random.default_rng(6)
+    inputs = np.stack([normalize_ink(typeset_character(rng, None)) for _ in range(12)])
+    assert inputs.reshape(12, -1).max(axis=1).min() > 0.5
+    assert np.abs(inputs[:6] - inputs[6:]).mean() > 0.05  # not one glyph again and again
+
+
 def test_report_section_has_the_designed_keys(digit_model):
     """The shipped model's report carries DESIGN.md's novelty scoreboard, and the app uses its choice."""
     from models import DEFAULT_MODEL_PATH

@@ -7,11 +7,14 @@ Two separate sets, never mixed:
   (shapes, faces, objects), scribbles, printed words, photographs, noise and textures, and
   several digits side by side. Each is an image file (PNG or JPEG) in the ways a person sends a
   drawing: either polarity, transparent, or a photo of paper; anywhere, of any size.
-- ``EXPOSURE_KINDS``: what the shipped model is *trained* to call "none of the ten" (outlier
-  exposure, Hendrycks et al. 2019), of kinds the evaluation never uses: glyphs of an invented
-  script (random strokes and arcs on a coarse grid; half of them), MNIST training digits cut into
-  tiles and shuffled, and ink blots (thresholded smooth random fields). They are made directly as
-  the ink the pre-processing reads.
+- ``EXPOSURE_KINDS``: what the ``exposure`` detector learns to call "none of the ten" (outlier
+  exposure, Hendrycks et al. 2019): glyphs of an invented script (random strokes and arcs on a
+  coarse grid), characters set in type (the machine's TrueType fonts: Latin letters and symbols,
+  Greek and Cyrillic letters, pictographs and arrows, warped by a hand), MNIST training digits cut
+  into tiles and shuffled, and ink blots (thresholded smooth random fields). They are made directly
+  as the ink the pre-processing reads. The evaluated letters and symbols are of the same alphabet
+  as the typeset Latin ones but written with a pen (stroke fonts): their figures measure a new
+  hand, not a new alphabet. Doodles, scribbles, printed words, photos and noise are never learnt.
 
 Letters that handwriting shares with digits (O, o, D, I, l, i, j, S, s, Z, z, B, b, G, g, q) are
 left out of the letters: no reader tells a written O from a 0. Everything is seeded.
@@ -19,18 +22,20 @@ left out of the letters: no reader tells a written O from a 0. Everything is see
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable
+from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFont
 
 from train.drawings import EDGE_KINDS, STYLES, _place, _stroke, present, realistic_drawings
 
 NONDIGIT_KINDS = ("letters", "symbols", "doodles", "scribbles", "printed-words", "photos", "noise-textures",
                   "several-digits")
-EXPOSURE_KINDS = ("invented-glyphs", "shuffled-tiles", "ink-blots")
+EXPOSURE_KINDS = ("invented-glyphs", "typeset-characters", "shuffled-tiles", "ink-blots")
 LETTERS = "ACEFHJKLMNPRTUVWXYacdefhkmnprtuvwxy"
 SYMBOLS = "+=%#@&$?!*<>{}[]~^"
 WORDS = ("cat", "dog", "home", "the", "and", "hello", "world", "yes", "no", "stop", "open", "mail", "name",
@@ -40,6 +45,13 @@ PEN_FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_PLAIN, cv2.FONT_HERSHEY_
              cv2.FONT_HERSHEY_SCRIPT_COMPLEX)
 PRINT_FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX,
                cv2.FONT_HERSHEY_TRIPLEX, cv2.FONT_HERSHEY_COMPLEX_SMALL)
+# The typeset characters: Latin letters and symbols set in type (the evaluated ones are written with a
+# pen), letters of other scripts and pictographs, none a digit or like one (no O, З, б, Ч, ○, ❶, |).
+TYPESET = (LETTERS + SYMBOLS,
+           "αγδεηθλμξπρσφψωΓΔΘΛΞΠΣΦΨΩЖЛДЦШЩЫЮЯжлдцшщыюяИПФфЙй",
+           "±×÷≠≤≥∞∑∏√∫∇∈∩∪⊂⊃∧∨♠♣♥♦★☆●■▲▼◆□△▽◇♪♫☺☻✓✗☀☁☂☃☎☔☕☘☠☢☮☯☼☽♔♕♖♗♘♚♛♜♞♨♻⚑⚓⚔⚖⚙⚠⚡✂✈✉✎✿❀❄❤",
+           "←↑→↓↔↕↖↗↘↙↩↪↯↺↻⇄⇅⇐⇑⇒⇓⇔⇦⇧⇨⇩▣▤▥▦▧▨▩◈◉◐◑◒◓◔◕◧◨◩◪◭◮")
+TYPE_FACE_DIR = "/usr/share/fonts/truetype"
 WORK = 160  # pixels of the square a shape is drawn in before it is placed on a canvas
 
 
@@ -459,11 +471,60 @@ def ink_blot(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
     return (field > rng.uniform(0.55, 0.8)).astype(np.float32)
 
 
+@functools.cache
+def _type_faces() -> tuple[str, ...]:
+    """The TrueType fonts of this machine (``TYPE_FACE_DIR``), in a fixed order."""
+    faces = tuple(sorted(str(p) for p in Path(TYPE_FACE_DIR).rglob("*.ttf")))
+    if not faces:
+        raise RuntimeError(f"no TrueType fonts under {TYPE_FACE_DIR} (apt-get install fonts-dejavu-core)")
+    return faces
+
+
+@functools.cache
+def _typeset(face: str, character: str) -> np.ndarray | None:
+    """``character`` in the font ``face`` at 96 px, cropped to its ink, in [0, 1]; None where the font has
+    no such character (it draws the same box as for a code point no font has)."""
+    font = ImageFont.truetype(face, 96)
+
+    def bitmap(text: str) -> np.ndarray:
+        drawn = font.getmask(text)
+        return np.asarray(drawn, np.uint8).reshape(drawn.size[::-1])
+
+    mask = bitmap(character)
+    if np.array_equal(mask, bitmap("\U0010fffd")):
+        return None
+    ys, xs = np.nonzero(mask > 12)
+    if len(ys) < 20:
+        return None
+    return mask[ys.min():ys.max() + 1, xs.min():xs.max() + 1].astype(np.float32) / 255.0
+
+
+def typeset_character(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
+    """A character set in type: a letter or a symbol, a letter of another script, a pictograph or an
+    arrow, in one of the machine's fonts that has it, thinned or made bolder, a third of the time as its
+    outline only, then warped by a hand (``_hand_warp``)."""
+    characters = TYPESET[int(rng.integers(len(TYPESET)))]
+    faces = _type_faces()
+    while True:
+        ink = _typeset(faces[int(rng.integers(len(faces)))], characters[int(rng.integers(len(characters)))])
+        if ink is not None:
+            break
+    weight = int(rng.integers(-1, 5))
+    if weight > 0:
+        ink = cv2.dilate(ink, np.ones((weight, weight), np.uint8))
+    elif weight < 0:
+        ink = cv2.erode(ink, np.ones((2, 2), np.uint8))
+    if rng.random() < 1 / 3:
+        ink = cv2.morphologyEx(cv2.copyMakeBorder(ink, 4, 4, 4, 4, cv2.BORDER_CONSTANT, value=0.0),
+                               cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+    return _hand_warp(ink, rng)
+
+
 def exposure_inks(count: int, seed: int, digits: np.ndarray) -> list[np.ndarray]:
-    """``count`` inks (white on black, [0, 1]) of the ``EXPOSURE_KINDS`` in turn (invented glyphs twice as
-    often), from training digits."""
+    """``count`` inks (white on black, [0, 1]) of the ``EXPOSURE_KINDS`` in turn (invented glyphs and
+    typeset characters twice as often as the others), from training digits."""
     rng = np.random.default_rng([seed, 17])
-    makers = (invented_glyph, shuffled_tiles, invented_glyph, ink_blot)
+    makers = (invented_glyph, typeset_character, shuffled_tiles, typeset_character, invented_glyph, ink_blot)
     return [makers[n % len(makers)](rng, digits) for n in range(count)]
 
 
@@ -594,7 +655,7 @@ def best_detector(rows: list[dict]) -> dict:
 
 # --- what the "exposure" detector is fitted on (models/novelty_fit_set.npz) ---------------------------
 
-FIT_SET_EXPOSURE = 6000  # exposure inputs (non-digits of the EXPOSURE_KINDS only)
+FIT_SET_EXPOSURE = 9000  # exposure inputs (non-digits of the EXPOSURE_KINDS only)
 FIT_SET_PER_KIND = 150  # training digits per corruption, per drawing style or edge kind, and x4 drawn on the canvas
 
 
@@ -602,8 +663,8 @@ def novelty_fit_set(seed: int = 0) -> dict[str, np.ndarray]:
     """What the ``exposure`` novelty detector learns from, independent of any model, as the model sees it
     (uint8 (N, 28, 28)): ``digits``, MNIST *training* digits corrupted, drawn in every style and on the
     canvas (so that those digit kinds are not what it learns to flag), and ``exposure``, the
-    ``EXPOSURE_KINDS``. No kind the scoreboard evaluates (letters, doodles, photos...) is in it, and no
-    test digit."""
+    ``EXPOSURE_KINDS``. No input of the scoreboard's kinds (pen-written letters, doodles, photos...)
+    is in it, and no test digit."""
     from models.corruptions import CORRUPTIONS, corrupt_many
     from models.mnist import load_mnist
     from models.preprocess import normalize_digit
