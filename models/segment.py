@@ -660,8 +660,10 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
         surest[c] *= best[-1][2] if best[-1][1] else 1.0
     digits = []
     for c, parts in enumerate(chosen):
-        # Ink read surely whole as a digit (a wide 0 or 2) is cut only where its pieces read surer still.
-        sure_cut = wide[c] and surest[c] >= (CUT_SURE if whole_sure[c] < WHOLE_SURE else CUT_SURER)
+        # Ink read surely whole as a digit (a wide 0 or 2) is cut only where its pieces read surer still,
+        # unless the counter is sure it is several digits (a 4 with a 9 pressed into it reads surely as 4).
+        doubted_whole = whole_sure[c] < WHOLE_SURE or several[c] > SURELY_SEVERAL
+        sure_cut = wide[c] and surest[c] >= (CUT_SURE if doubted_whole else CUT_SURER)
         read_parts = [looks_like_digit[id(p)] for p in parts if id(p) in looks_like_digit]
         no_digits = bool(read_parts) and not any(read_parts)  # a cut into pieces none of which looks like a digit
         one_thing = flagged_whole[c] and several[c] <= 0  # no digit, and no run of digits either (a letter)

@@ -302,6 +302,15 @@ def test_a_1_touching_its_neighbour_is_cut(digit_model, mnist_test):
     assert sum(right) >= 6, f"{sum(right)} of {len(texts)} read right"
 
 
+def test_a_pair_the_counter_is_sure_of_is_cut_though_read_surely_whole(digit_model, mnist_test):
+    """A 9 pressed into a 4 reads surely whole as a 4, and a 3 touching 11 as 41: where the counter is
+    sure that the ink is several digits, a cut that reads surely (CUT_SURE) is kept."""
+    x, y = mnist_test
+    for seed, index in ((7, 66), (0, 20)):
+        number = make_numbers(x, y, index + 1, seed, ("touching",))[index]
+        assert read(image_ink(load_image(number.data)), digit_model) == number.text
+
+
 def test_a_1_a_hair_from_its_neighbour_is_its_own_digit(digit_model, mnist_test):
     for text in ("10", "41", "19", "81"):
         inks = [pen_digit(d, 100, 0.6) for d in first_of_each(mnist_test, text)]
