@@ -480,18 +480,25 @@ def _type_faces() -> tuple[str, ...]:
     return faces
 
 
+def _bitmap(font: ImageFont.FreeTypeFont, text: str) -> np.ndarray:
+    drawn = font.getmask(text)
+    return np.asarray(drawn, np.uint8).reshape(drawn.size[::-1])
+
+
+@functools.cache
+def _face(face: str) -> tuple[ImageFont.FreeTypeFont, np.ndarray]:
+    """The font ``face`` at 96 px, loaded once, and the box it draws for a code point no font has."""
+    font = ImageFont.truetype(face, 96)
+    return font, _bitmap(font, "\U0010fffd")
+
+
 @functools.cache
 def _typeset(face: str, character: str) -> np.ndarray | None:
     """``character`` in the font ``face`` at 96 px, cropped to its ink, in [0, 1]; None where the font has
-    no such character (it draws the same box as for a code point no font has)."""
-    font = ImageFont.truetype(face, 96)
-
-    def bitmap(text: str) -> np.ndarray:
-        drawn = font.getmask(text)
-        return np.asarray(drawn, np.uint8).reshape(drawn.size[::-1])
-
-    mask = bitmap(character)
-    if np.array_equal(mask, bitmap("\U0010fffd")):
+    no such character (it draws its missing-glyph box)."""
+    font, missing = _face(face)
+    mask = _bitmap(font, character)
+    if np.array_equal(mask, missing):
         return None
     ys, xs = np.nonzero(mask > 12)
     if len(ys) < 20:
