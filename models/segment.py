@@ -16,11 +16,15 @@ far more surely.
 
 The model does not know what two digits look like (it reads a 1 touching a 6 as a 6, surely):
 a small digit counter (``train.counter``, the same for every model) says whether ink is one digit
-or several, and its odds take part in every choice above.
+or several, and its odds take part in every choice above. Nor does it know that a stub of one
+digit left on the other changes what it reads (a 7 with the foot of a 3 reads 2 surely): a pair
+reader (``train.pairs``, the same for every model) reads touching ink whole as one of the hundred
+pairs, and a cut whose pieces read as the pair it sees is preferred, and kept as two digits.
 
 Pure NumPy/OpenCV: the model comes in as ``read``, a function from inputs (N, 28, 28) to
 probabilities (N, 10) and whether each looks like a digit at all (N,) bool (``DigitModel.read``);
-the counter runs in NumPy from ``models/digit_counter.npz``. A digit's ink goes through
+the counter and the pair reader run in NumPy from ``models/digit_counter.npz`` and
+``models/pair_reader.npz``. A digit's ink goes through
 ``normalize_ink``, as a single digit's does.
 """
 
@@ -62,6 +66,10 @@ HOLES_PER_DIGIT = 3  # a digit has at most two loops (an 8); ink with far more f
 PRINT_LEVEL = 0.01  # letters of print sit on lines level to a pixel or so (a share of the tallest's height)
 SURELY_SEVERAL = 3.0  # the counter's log-odds at which ink is surely several digits
 NO_DIGIT = 0.5  # a reading the novelty detector calls no digit is worth this share of its confidence
+PAIR_ASKED = -4.0  # the pair reader (``train.pairs``) is asked about ink the counter gives these log-odds or more
+PAIR_SURE = 0.9  # ink it reads as two digits this surely may be cut (however narrow, or surely read whole)
+PAIR_AGREES = 0.9  # a cut in two that reads as the pair it reads this surely is two digits (not a letter cut)
+PAIR_WEIGHT = 0.5  # a cut in two counts its pair's probability to the pair reader, to this power
 ASCENDER = 1.25  # a letter with an ascender or a descender is at least this many x-heights tall
 
 
@@ -417,7 +425,8 @@ def _ratio(mask: np.ndarray) -> float:
 
 
 COUNT_HEIGHT, COUNT_WIDTH = 28, 84  # the counter's input: ink 24 px tall (or 80 wide) at its own aspect ratio
-_COUNTER: dict[str, np.ndarray] | None = None
+PAIRS = slice(10, 110)  # the pair reader's columns for the hundred pairs
+_NETWORKS: dict[str, dict[str, np.ndarray]] = {}
 
 
 def count_input(work: np.ndarray, mask: np.ndarray, width: float) -> np.ndarray:
@@ -456,26 +465,41 @@ def _max_pool(x: np.ndarray) -> np.ndarray:
     return x[:, :h // 2 * 2, :w // 2 * 2].reshape(n, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
 
 
-def several_logits(inputs: np.ndarray) -> np.ndarray:
-    """The digit counter's log-odds (N,) that each input (N, COUNT_HEIGHT, COUNT_WIDTH) is several
-    digits rather than one (``train.counter``; NumPy, from ``models/digit_counter.npz``)."""
-    global _COUNTER
-    if _COUNTER is None:
+def _shape_network(name: str, output: str, inputs: np.ndarray) -> np.ndarray:
+    """The outputs (layer ``output``) of the small shape network ``models/NAME.npz`` (the digit counter,
+    the pair reader: three 3x3 convolutions, two max-pools, a hidden dense layer) for inputs
+    (N, COUNT_HEIGHT, COUNT_WIDTH)."""
+    if name not in _NETWORKS:
         from models import MODELS_DIR
 
-        with np.load(MODELS_DIR / "digit_counter.npz") as weights:
-            _COUNTER = {k: weights[k].astype(np.float32) for k in weights.files}
-    w = _COUNTER
+        with np.load(MODELS_DIR / f"{name}.npz") as weights:
+            _NETWORKS[name] = {k: weights[k].astype(np.float32) for k in weights.files}
+    w = _NETWORKS[name]
     x = _max_pool(_conv_relu(inputs[..., None].astype(np.float32), w["conv1.0"], w["conv1.1"]))
     x = _max_pool(_conv_relu(x, w["conv2.0"], w["conv2.1"]))
     x = _conv_relu(x, w["conv3.0"], w["conv3.1"]).reshape(len(x), -1)
     x = np.maximum(x @ w["dense.0"] + w["dense.1"], 0.0)
-    return (x @ w["several.0"] + w["several.1"])[:, 0]
+    return x @ w[f"{output}.0"] + w[f"{output}.1"]
 
 
-def _read(inks: list[np.ndarray], read: Read) -> tuple[np.ndarray, np.ndarray]:
-    """The model's confidence in its top answer for each ink (0 where it is no digit at all), and
-    whether its novelty detector says it looks like a digit (N,) bool."""
+def several_logits(inputs: np.ndarray) -> np.ndarray:
+    """The digit counter's log-odds (N,) that each input (N, COUNT_HEIGHT, COUNT_WIDTH) is several
+    digits rather than one (``train.counter``; NumPy, from ``models/digit_counter.npz``)."""
+    return _shape_network("digit_counter", "several", inputs)[:, 0]
+
+
+def pair_readings(inputs: np.ndarray) -> np.ndarray:
+    """The pair reader's probabilities (N, 111) that each input (N, COUNT_HEIGHT, COUNT_WIDTH) is the one
+    digit ``d`` (column d), the pair ``ab`` (column 10 + 10 a + b) or no digit at all (column 110)
+    (``train.pairs``; NumPy, from ``models/pair_reader.npz``)."""
+    logits = _shape_network("pair_reader", "pairs", inputs)
+    odds = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return odds / odds.sum(axis=1, keepdims=True)
+
+
+def _read(inks: list[np.ndarray], read: Read) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The model's confidence in its top answer for each ink (0 where it is no digit at all), whether
+    its novelty detector says it looks like a digit (N,) bool, and the top answer (N,) (-1: none)."""
     inputs, readable = [], []
     for ink in inks:
         try:
@@ -483,12 +507,13 @@ def _read(inks: list[np.ndarray], read: Read) -> tuple[np.ndarray, np.ndarray]:
             readable.append(True)
         except NoDigitFound:
             readable.append(False)
-    sure, digit = np.zeros(len(inks)), np.zeros(len(inks), bool)
+    sure, digit, top = np.zeros(len(inks)), np.zeros(len(inks), bool), np.full(len(inks), -1)
     if inputs:
         probs, is_digit = read(np.stack(inputs))
         sure[np.array(readable)] = probs.max(axis=1)
         digit[np.array(readable)] = is_digit
-    return sure, digit
+        top[np.array(readable)] = probs.argmax(axis=1)
+    return sure, digit, top
 
 
 def _cluster_mask(cluster: list[_Group]) -> np.ndarray:
@@ -529,29 +554,50 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
                          left + int(np.ceil(x1 / scale)), top + int(np.ceil(y1 / scale))), digit)
 
     counts: dict[bytes, float] = {}
+    shapes: dict[bytes, np.ndarray] = {}
+
+    def shape(mask: np.ndarray) -> np.ndarray:
+        key = mask.tobytes()
+        if key not in shapes:
+            shapes[key] = count_input(work, mask, width)
+        return shapes[key]
 
     def count(masks: list[np.ndarray]) -> np.ndarray:
         """The counter's log-odds for each mask's ink, each distinct ink counted once in this call."""
         keys = [mask.tobytes() for mask in masks]
         new = {key: mask for key, mask in zip(keys, masks, strict=True) if key not in counts}
         if new:
-            counts.update(zip(new, several_logits(np.stack([count_input(work, m, width) for m in new.values()])),
-                              strict=True))
+            counts.update(zip(new, several_logits(np.stack([shape(m) for m in new.values()])), strict=True))
         return np.array([counts[key] for key in keys])
+
+    pairs: dict[bytes, np.ndarray] = {}
+
+    def pair(masks: list[np.ndarray]) -> np.ndarray:
+        """The pair reader's readings (N, 111) of each mask's ink, each distinct ink read once in this call."""
+        keys = [mask.tobytes() for mask in masks]
+        new = {key: mask for key, mask in zip(keys, masks, strict=True) if key not in pairs}
+        if new:
+            pairs.update(zip(new, pair_readings(np.stack([shape(m) for m in new.values()])), strict=True))
+        return np.array([pairs[key] for key in keys]).reshape(len(keys), -1)
+
+    def surely_a_pair(mask: np.ndarray) -> bool:
+        """Whether the pair reader is sure the ink is two digits; asked only where the counter doubts it is one."""
+        return bool(count([mask])[0] > PAIR_ASKED and pair([mask])[0, PAIRS].sum() >= PAIR_SURE)
 
     x0, y0, x1, y1 = _box(everything)
     narrow = x1 - x0 <= NARROWEST_NUMBER * (y1 - y0)
-    if (narrow and (x1 - x0 < NARROWEST_PAIR * (y1 - y0) or count([everything])[0] <= SURELY_SEVERAL)
+    if (narrow and (x1 - x0 < NARROWEST_PAIR * (y1 - y0)
+                    or count([everything])[0] <= SURELY_SEVERAL and not surely_a_pair(everything))
             or _texture(everything)):
-        # Narrower than any number but a run of 1s or two digits the counter is sure of (a 1 touching
-        # a 7): one digit, however broken (a tight crop, a scan); ink with far more loops than digits
-        # have (noise, a texture) is no number: one input, read whole.
+        # Narrower than any number but a run of 1s or two digits the counter or the pair reader is sure
+        # of (a 1 touching a 7, a 6 written over a 1): one digit, however broken (a tight crop, a scan);
+        # ink with far more loops than digits have (noise, a texture) is no number: one input, read whole.
         return [digit_at(everything)]
-    narrowest = NARROWEST_PAIR if narrow else WIDE  # how narrow a piece may be cut across
     groups = _groups(atoms, neighbourhoods, height)
     if _lowercase_print([_box(group.mask) for group in groups]):
         return [digit_at(everything)]
     clusters = _clusters(groups, height)
+    narrowest = NARROWEST_PAIR if narrow else WIDE  # how narrow a piece may be cut across
     # The model is the judge of one digit: each run of groups that may be one digit is read whole
     # (the whole ink as given when it is all one run), and a sure reading of something that looks
     # like a digit at all is never cut.
@@ -572,11 +618,16 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
     # (two touching loops read as an 8); a cut is then kept only if it reads surely as digits.
     wide = [_ratio(_cluster_mask(cluster)) > WIDE_FOR_ONE for cluster in clusters]
     # So is ink the digit counter (``train.counter``) takes for several digits: a 1 touching its
-    # neighbour is no wider than many a single digit, and reads surely whole as the other one.
+    # neighbour is no wider than many a single digit, and reads surely whole as the other one; and ink
+    # the pair reader (``train.pairs``) is sure is two, where the counter is not sure it is one.
     several = np.full(len(clusters), -np.inf)
+    paired_sure = np.zeros(len(clusters))
     if doubtful:
         several[doubtful] = count([_cluster_mask(clusters[i]) for i in doubtful])
-    wide = [w or bool(s > 0) for w, s in zip(wide, several, strict=True)]
+        asked = [i for i in doubtful if several[i] > PAIR_ASKED]
+        if asked:
+            paired_sure[asked] = pair([_cluster_mask(clusters[i]) for i in asked])[:, PAIRS].sum(axis=1)
+    wide = [w or bool(s > 0) or p >= PAIR_SURE for w, s, p in zip(wide, several, paired_sure, strict=True)]
     # Per doubtful run, per group: the digits each run of its pieces (left to right, up to three)
     # would be read as, whole or, for one wide piece, cut across; then the partition of the group
     # into runs that the model is most sure of (the product of its confidences), by dynamic programming.
@@ -599,23 +650,54 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
     # digit of its cuts is (a cut that leaves part of one digit with the other is no good cut), and
     # that pieces read together as one digit are.
     counted = {}
+    paired = {}  # the pieces cut across in two, which the pair reader reads whole
+    cut_from: dict[int, int] = {}
     for _, atoms, options, _ in runs:
         for (i, j), found in options.items():
             for way, across in found:
                 if across:
                     counted[id(atoms[i])] = atoms[i]
+                    if len(way) == 2:
+                        paired[id(atoms[i])] = atoms[i]
+                        cut_from.update((id(part), id(atoms[i])) for part in way)
                 if across or j > i + 1:
                     counted.update((id(part), part) for part in way)
     several_of = dict(zip(counted, np.clip(count(list(counted.values())), -9.0, 9.0), strict=True)) if counted else {}
+    pairs_of = dict(zip(paired, pair(list(paired.values())), strict=True)) if paired else {}
     inks = {id(part): _digit_ink(work, part, width)[1] for _, _, options, ambiguous in runs if ambiguous
             for found in options.values() for way, _ in found for part in way}
     keys = list(inks)
     sure: dict[int, float] = {}
     looks_like_digit: dict[int, bool] = {}
+    read_as: dict[int, int] = {}
     if keys:
-        confidences, verdicts = _read([inks[k] for k in keys], read)
+        confidences, verdicts, tops = _read([inks[k] for k in keys], read)
         sure = dict(zip(keys, confidences, strict=True))
         looks_like_digit = dict(zip(keys, verdicts, strict=True))
+        read_as = dict(zip(keys, tops, strict=True))
+
+    def pair_odds(parts: list[np.ndarray]) -> float:
+        """The pair reader's probability for the pair a cut in two reads as (next to none where a part is unread)."""
+        first, second = read_as[id(parts[0])], read_as[id(parts[1])]
+        if min(first, second) < 0:
+            return 1e-6
+        return float(pairs_of[cut_from[id(parts[0])]][10 + 10 * first + second]) + 1e-6
+
+    best_pair: dict[int, float] = {}
+    for _, atoms, options, ambiguous in runs:
+        for (i, _), found in options.items() if ambiguous else ():
+            for way, across in found:
+                if across and len(way) == 2:
+                    best_pair[id(atoms[i])] = max(best_pair.get(id(atoms[i]), 0.0), pair_odds(way))
+
+    def agrees(parts: list[np.ndarray]) -> bool:
+        """Whether ``parts`` are a cut in two of one piece that read as the pair the pair reader reads it as."""
+        atom = cut_from.get(id(parts[0]), -1) if len(parts) == 2 else -1
+        if atom < 0 or cut_from.get(id(parts[1])) != atom or min(read_as[id(parts[0])], read_as[id(parts[1])]) < 0:
+            return False
+        reading = pairs_of[atom]
+        return bool(reading.argmax() == 10 + 10 * read_as[id(parts[0])] + read_as[id(parts[1])]
+                    and reading.max() >= PAIR_AGREES)
 
     chosen: list[list[np.ndarray]] = [[] for _ in clusters]
     surest = np.ones(len(clusters))  # how sure the model is of each run's digits chosen, together
@@ -654,6 +736,9 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
                         value *= float(np.prod([1.0 / (1.0 + np.exp(several_of[id(p)])) for p in way]))
                         no_digit = flagged_whole[c] and whole is not None and not looks_like_digit[id(whole)]
                         value *= odds ** (FLAGGED_ODDS if no_digit else 1.0)
+                        if len(way) == 2:
+                            # The pair reader's odds for the pair this cut reads, against the best of the cuts'.
+                            value *= (pair_odds(way) / best_pair[id(atoms[i])]) ** PAIR_WEIGHT
                     if best[i][0] * value > best[j][0]:
                         best[j] = (best[i][0] * value, best[i][1] + way, best[i][2] * confidence)
         chosen[c] += best[-1][1] or [np.logical_or.reduce(atoms)]
@@ -662,7 +747,7 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
     for c, parts in enumerate(chosen):
         # Ink read surely whole as a digit (a wide 0 or 2) is cut only where its pieces read surer still,
         # unless the counter is sure it is several digits (a 4 with a 9 pressed into it reads surely as 4).
-        doubted_whole = whole_sure[c] < WHOLE_SURE or several[c] > SURELY_SEVERAL
+        doubted_whole = whole_sure[c] < WHOLE_SURE or several[c] > SURELY_SEVERAL or paired_sure[c] >= PAIR_SURE
         sure_cut = wide[c] and surest[c] >= (CUT_SURE if doubted_whole else CUT_SURER)
         read_parts = [looks_like_digit[id(p)] for p in parts if id(p) in looks_like_digit]
         no_digits = bool(read_parts) and not any(read_parts)  # a cut into pieces none of which looks like a digit
@@ -670,6 +755,10 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
         # All the ink in one run, no digit read whole, and half or more of its digits no digits either
         # (a letter cut into a digit-looking stroke and the rest, a doodle in pieces).
         mostly_no_digits = len(clusters) == 1 and flagged_whole[c] and bool(read_parts) and np.mean(read_parts) <= 0.5
+        if agrees(parts):
+            # A cut in two that reads as the very pair the pair reader reads the ink as (a 7 touching a 3 read
+            # 73 by both, however odd the 3's cut edge looks to the novelty detector) is two digits.
+            no_digits = one_thing = mostly_no_digits = False
         if len(parts) > 1 and (no_digits or one_thing or mostly_no_digits
                                or (surest[c] < CUT_ODDS * whole_sure[c] and not sure_cut)):
             # Not read far more surely as several digits, or cut into pieces that are no digits at

@@ -47,8 +47,9 @@ def _count_inputs(files: list[bytes]) -> np.ndarray:
     return inputs
 
 
-def counter_set(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """``count`` counter inputs (N, COUNT_HEIGHT, COUNT_WIDTH) and whether each is several digits (N,)."""
+def counter_set(count: int, seed: int, pairs: float = 0.7) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` counter inputs (N, COUNT_HEIGHT, COUNT_WIDTH) and the digits each shows, left to
+    right (N, 3), -1 past the last: half one digit, half several (two of them a share ``pairs``)."""
     from PIL import Image
 
     from models.mnist import load_mnist
@@ -58,12 +59,14 @@ def counter_set(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
     x_train, y_train, _, _ = load_mnist()
     rng = np.random.default_rng(seed)
-    files, several = [], []
+    files, digits = [], []
     singles = count // 2
     # One digit: a third drawn with the numbers' pen, a sixth as the predict page's canvas sends it,
     # the rest as the drawings render single digits.
     for n in range(singles // 2):
-        digit = x_train[int(rng.integers(len(x_train)))]
+        index = int(rng.integers(len(x_train)))
+        digit = x_train[index]
+        digits.append([int(y_train[index])])
         if n % 3 == 2:
             files.append(_encode(Image.fromarray(canvas_digit(digit, rng)), "PNG"))
         else:
@@ -72,17 +75,20 @@ def counter_set(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     for styles in (STYLES, EDGE_KINDS):
         drawn = realistic_drawings(x_train, y_train, (singles - singles // 2) // 2, int(rng.integers(1 << 30)), styles)
         files += [d.data for d in drawn]
-    several = [False] * len(files)
+        digits += [[d.label] for d in drawn]
     # Several: two (or three) digits touching (half of them), a hair apart, or overlapping.
     for n in range(count - len(files)):
         kind = ("touching", "touching", "overlaps", "gaps")[n % 4]
-        digits = [x_train[int(i)] for i in rng.integers(len(x_train), size=2 if rng.random() < 0.7 else 3)]
-        ink = compose(digits, kind, rng)
+        picks = rng.integers(len(x_train), size=2 if rng.random() < pairs else 3)
+        ink = compose([x_train[int(i)] for i in picks], kind, rng)
         files.append(save_as(ink, FILE_STYLES[int(rng.integers(len(FILE_STYLES)))], rng))
-        several.append(True)
+        digits.append([int(y_train[int(i)]) for i in picks])
     inputs = _count_inputs(files)
     keep = [i for i, x in enumerate(inputs) if x is not None]
-    return np.stack([inputs[i] for i in keep]), np.array(several)[keep]
+    shown = np.full((len(keep), 3), -1)
+    for row, i in enumerate(keep):
+        shown[row, :len(digits[i])] = digits[i]
+    return np.stack([inputs[i] for i in keep]), shown
 
 
 def build_counter():
@@ -108,7 +114,8 @@ def train(count: int, seed: int, epochs: int, out: Path) -> dict:
 
     keras.utils.set_random_seed(seed)
     started = time.perf_counter()
-    x, y = counter_set(count, seed)
+    x, shown = counter_set(count, seed)
+    y = shown[:, 1] >= 0
     made = time.perf_counter() - started
     order = np.random.default_rng(seed).permutation(len(x))
     x, y = x[order], y[order].astype(np.float32)

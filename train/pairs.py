@@ -1,0 +1,134 @@
+"""Train the pair reader that number segmentation asks "which two digits?": ``python -m train.pairs``.
+
+Where two digits touch, segmentation tries a dozen cuts and the digit model reads each cut's
+pieces; but a stub of one digit left on the other changes what the model reads (a 7 with the
+foot of a 3 reads 2 surely, a 1 with a loop of its neighbour reads 6), and the model is as sure
+of the wrong cut as of the right one. The pair reader looks at the touching ink *whole*, at its
+own aspect ratio (``models.segment.count_input``, like the digit counter), and says which of the
+hundred pairs it shows, or which single digit (110 classes: ``d`` for one digit ``d``, ``10 +
+10 a + b`` for the pair ``ab``). Segmentation uses it only to choose among the cuts of one
+piece: a cut whose pieces read as the pair the reader expects is preferred to one that does
+not (``models.segment.PAIR_WEIGHT``); whether to cut at all stays with the counter and the model.
+
+It learns from the digit counter's recipe (``train.counter.counter_set``), with more pairs:
+MNIST *training* digits drawn singly (pen, canvas, the drawings' styles) and composed in pairs
+touching, a hair apart or overlapping; the numbers it is measured on are made of MNIST *test*
+digits. Its weights are used by NumPy alone (``models/pair_reader.npz``). Seeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from models import MODELS_DIR
+
+PAIRS_PATH = MODELS_DIR / "pair_reader.npz"
+SAMPLES = 60000
+EPOCHS = 12
+CLASSES = 111  # 0-9: one digit; 10 + 10 a + b: the pair "ab"; 110: no digit at all
+NO_DIGITS = 110
+NO_DIGIT_SHARE = 0.15  # of the samples: characters of the novelty detector's exposure kinds, no digits
+
+
+def no_digit_set(count: int, seed: int) -> np.ndarray:
+    """``count`` reader inputs of ink that is no digit: the novelty detector's exposure kinds
+    (``train.nondigits.EXPOSURE_KINDS``: invented glyphs, typeset characters, shuffled tiles of a digit,
+    ink blots; never the kinds its scoreboard measures), at the size of a number's digits, in the
+    numbers' file styles."""
+    import cv2
+
+    from models.mnist import load_mnist
+    from models.preprocess import NoDigitFound, image_ink, load_image
+    from models.segment import count_input_of_image
+    from train.nondigits import exposure_inks
+    from train.numbers import FILE_STYLES, save_as
+
+    x_train, _, _, _ = load_mnist()
+    rng = np.random.default_rng(seed)
+    inputs = []
+    for ink in exposure_inks(count, seed, x_train):
+        height = int(rng.integers(50, 130))
+        size = (max(1, round(ink.shape[1] * height / ink.shape[0])), height)
+        ink = np.clip(cv2.resize(ink.astype(np.float32), size, interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
+        ink = np.pad(ink, int(rng.integers(10, 60)))
+        try:
+            inputs.append(count_input_of_image(image_ink(load_image(
+                save_as(ink, FILE_STYLES[int(rng.integers(len(FILE_STYLES)))], rng)))))
+        except NoDigitFound:
+            continue
+    return np.stack(inputs)
+
+
+def pair_classes(shown: np.ndarray) -> np.ndarray:
+    """The class of each row of digits shown (N, 3), -1 past the last; -1 for three digits."""
+    single = shown[:, 1] < 0
+    pair = ~single & (shown[:, 2] < 0)
+    return np.where(single, shown[:, 0], np.where(pair, 10 + 10 * shown[:, 0] + shown[:, 1], -1))
+
+
+def build_reader():
+    import keras
+    from keras import layers
+
+    from models.segment import COUNT_HEIGHT, COUNT_WIDTH
+
+    inputs = keras.Input((COUNT_HEIGHT, COUNT_WIDTH, 1))
+    x = layers.Conv2D(32, 3, padding="same", activation="relu", name="conv1")(inputs)
+    x = layers.MaxPooling2D()(x)
+    x = layers.Conv2D(64, 3, padding="same", activation="relu", name="conv2")(x)
+    x = layers.MaxPooling2D()(x)
+    x = layers.Conv2D(64, 3, padding="same", activation="relu", name="conv3")(x)
+    x = layers.Flatten()(x)
+    x = layers.Dropout(0.4)(x)
+    x = layers.Dense(128, activation="relu", name="dense")(x)
+    return keras.Model(inputs, layers.Dense(CLASSES, name="pairs")(x))
+
+
+def train(count: int, seed: int, epochs: int, out: Path) -> dict:
+    import keras
+
+    from train.counter import counter_set
+
+    keras.utils.set_random_seed(seed)
+    started = time.perf_counter()
+    x, shown = counter_set(round(count * (1 - NO_DIGIT_SHARE)), seed, pairs=1.0)
+    none = no_digit_set(round(count * NO_DIGIT_SHARE), seed + 1)
+    x, y = np.concatenate([x, none]), np.concatenate([pair_classes(shown), np.full(len(none), NO_DIGITS)])
+    made = time.perf_counter() - started
+    order = np.random.default_rng(seed).permutation(len(x))
+    x, y = x[order], y[order]
+    held = len(x) // 10
+    model = build_reader()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    model.fit(x[held:, ..., None], y[held:], batch_size=128, epochs=epochs, verbose=2,
+              validation_data=(x[:held, ..., None], y[:held]))
+    guess = model.predict(x[:held, ..., None], verbose=0).argmax(axis=1)
+    weights = {f"{layer.name}.{i}": w for layer in model.layers if layer.weights
+               for i, w in enumerate(layer.get_weights())}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out, **weights)
+    truth = y[:held]
+    kinds = {"pairs": (truth >= 10) & (truth < NO_DIGITS), "singles": truth < 10, "no_digits": truth == NO_DIGITS}
+    return {"samples": len(x), "seconds_making": round(made, 1), "seconds": round(time.perf_counter() - started, 1),
+            **{f"held_out_{kind}_read": float(np.mean(guess[rows] == truth[rows])) for kind, rows in kinds.items()}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m train.pairs", description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=SAMPLES)
+    parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=PAIRS_PATH)
+    args = parser.parse_args(argv)
+    print(train(args.count, args.seed, args.epochs, args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
