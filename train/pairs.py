@@ -5,15 +5,17 @@ pieces; but a stub of one digit left on the other changes what the model reads (
 foot of a 3 reads 2 surely, a 1 with a loop of its neighbour reads 6), and the model is as sure
 of the wrong cut as of the right one. The pair reader looks at the touching ink *whole*, at its
 own aspect ratio (``models.segment.count_input``, like the digit counter), and says which of the
-hundred pairs it shows, or which single digit (110 classes: ``d`` for one digit ``d``, ``10 +
-10 a + b`` for the pair ``ab``). Segmentation uses it only to choose among the cuts of one
-piece: a cut whose pieces read as the pair the reader expects is preferred to one that does
-not (``models.segment.PAIR_WEIGHT``); whether to cut at all stays with the counter and the model.
+hundred pairs it shows, which single digit, or that it is no digit at all (111 classes: ``d`` for
+one digit ``d``, ``10 + 10 a + b`` for the pair ``ab``, 110 for none). Segmentation asks it about
+ink the counter doubts is one digit: a cut whose pieces read as the pair the reader expects is
+preferred to one that does not (``models.segment.PAIR_WEIGHT``), ink it is sure is two digits may
+be cut (``PAIR_SURE``), and a cut that reads as its pair is kept as two digits (``PAIR_AGREES``).
 
 It learns from the digit counter's recipe (``train.counter.counter_set``), with more pairs:
 MNIST *training* digits drawn singly (pen, canvas, the drawings' styles) and composed in pairs
-touching, a hair apart or overlapping; the numbers it is measured on are made of MNIST *test*
-digits. Its weights are used by NumPy alone (``models/pair_reader.npz``). Seeded.
+touching, a hair apart or overlapping, and as "no digit" the not-a-digit detector's exposure
+kinds (``no_digit_set``); the numbers it is measured on are made of MNIST *test* digits. Its
+weights are used by NumPy alone (``models/pair_reader.npz``). Seeded.
 """
 
 from __future__ import annotations
