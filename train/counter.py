@@ -91,22 +91,28 @@ def counter_set(count: int, seed: int, pairs: float = 0.7) -> tuple[np.ndarray, 
     return np.stack([inputs[i] for i in keep]), shown
 
 
-def build_counter():
+def build_shape_network(filters: tuple[int, int, int], hidden: int, outputs: int, output: str, dropout: float):
+    """The small CNN segmentation runs in NumPy (``models.segment._shape_network``) on ink seen at its own
+    aspect ratio: three 3x3 convolutions (two max-pooled), a hidden dense layer, and ``outputs`` logits."""
     import keras
     from keras import layers
 
     from models.segment import COUNT_HEIGHT, COUNT_WIDTH
 
     inputs = keras.Input((COUNT_HEIGHT, COUNT_WIDTH, 1))
-    x = layers.Conv2D(16, 3, padding="same", activation="relu", name="conv1")(inputs)
-    x = layers.MaxPooling2D()(x)
-    x = layers.Conv2D(32, 3, padding="same", activation="relu", name="conv2")(x)
-    x = layers.MaxPooling2D()(x)
-    x = layers.Conv2D(32, 3, padding="same", activation="relu", name="conv3")(x)
+    x = inputs
+    for k, width in enumerate(filters, start=1):
+        x = layers.Conv2D(width, 3, padding="same", activation="relu", name=f"conv{k}")(x)
+        if k < len(filters):
+            x = layers.MaxPooling2D()(x)
     x = layers.Flatten()(x)
-    x = layers.Dropout(0.3)(x)
-    x = layers.Dense(32, activation="relu", name="dense")(x)
-    return keras.Model(inputs, layers.Dense(1, name="several")(x))
+    x = layers.Dropout(dropout)(x)
+    x = layers.Dense(hidden, activation="relu", name="dense")(x)
+    return keras.Model(inputs, layers.Dense(outputs, name=output)(x))
+
+
+def build_counter():
+    return build_shape_network((16, 32, 32), 32, 1, "several", 0.3)
 
 
 def train(count: int, seed: int, epochs: int, out: Path) -> dict:
@@ -120,16 +126,8 @@ def train(count: int, seed: int, epochs: int, out: Path) -> dict:
     order = np.random.default_rng(seed).permutation(len(x))
     x, y = x[order], y[order].astype(np.float32)
     held = len(x) // 10
-    model = build_counter()
-    model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss=keras.losses.BinaryCrossentropy(from_logits=True), metrics=["accuracy"])
-    model.fit(x[held:, ..., None], y[held:], batch_size=128, epochs=epochs, verbose=1,
-              validation_data=(x[:held, ..., None], y[:held]))
-    logits = model.predict(x[:held, ..., None], verbose=0)[:, 0]
-    weights = {f"{layer.name}.{i}": w for layer in model.layers if layer.weights
-               for i, w in enumerate(layer.get_weights())}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out, **weights)
+    logits = fit_and_save(build_counter(), keras.losses.BinaryCrossentropy(from_logits=True), x, y, held, epochs,
+                          out)[:, 0]
     held_out = y[:held].astype(bool)
     return {"samples": len(x), "seconds_making": round(made, 1), "seconds": round(time.perf_counter() - started, 1),
             "held_out_accuracy": float(np.mean((logits > 0) == held_out)),
@@ -137,15 +135,36 @@ def train(count: int, seed: int, epochs: int, out: Path) -> dict:
             "several_called_one": float(np.mean(logits[held_out] <= 0))}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m train.counter", description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=SAMPLES)
-    parser.add_argument("--epochs", type=int, default=EPOCHS)
+def fit_and_save(model, loss, x: np.ndarray, y: np.ndarray, held: int, epochs: int, out: Path) -> np.ndarray:
+    """Train a shape network on all but the first ``held`` inputs, save its weights for NumPy (by layer
+    name) at ``out``, and return its outputs for the ``held`` inputs it did not learn from."""
+    import keras
+
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss, metrics=["accuracy"])
+    model.fit(x[held:, ..., None], y[held:], batch_size=128, epochs=epochs, verbose=2,
+              validation_data=(x[:held, ..., None], y[:held]))
+    weights = {f"{layer.name}.{i}": w for layer in model.layers if layer.weights
+               for i, w in enumerate(layer.get_weights())}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out, **weights)
+    return model.predict(x[:held, ..., None], verbose=0)
+
+
+def shape_network_main(argv: list[str] | None, module: str, doc: str, train, samples: int, epochs: int,
+                       out: Path) -> int:
+    """The command line of ``python -m MODULE``: train a shape network with ``train(count, seed, epochs, out)``."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=doc.splitlines()[0])
+    parser.add_argument("--count", type=int, default=samples)
+    parser.add_argument("--epochs", type=int, default=epochs)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=COUNTER_PATH)
+    parser.add_argument("--out", type=Path, default=out)
     args = parser.parse_args(argv)
     print(train(args.count, args.seed, args.epochs, args.out))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return shape_network_main(argv, "train.counter", __doc__, train, SAMPLES, EPOCHS, COUNTER_PATH)
 
 
 if __name__ == "__main__":

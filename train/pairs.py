@@ -20,7 +20,6 @@ weights are used by NumPy alone (``models/pair_reader.npz``). Seeded.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -74,27 +73,15 @@ def pair_classes(shown: np.ndarray) -> np.ndarray:
 
 
 def build_reader():
-    import keras
-    from keras import layers
+    from train.counter import build_shape_network
 
-    from models.segment import COUNT_HEIGHT, COUNT_WIDTH
-
-    inputs = keras.Input((COUNT_HEIGHT, COUNT_WIDTH, 1))
-    x = layers.Conv2D(32, 3, padding="same", activation="relu", name="conv1")(inputs)
-    x = layers.MaxPooling2D()(x)
-    x = layers.Conv2D(64, 3, padding="same", activation="relu", name="conv2")(x)
-    x = layers.MaxPooling2D()(x)
-    x = layers.Conv2D(64, 3, padding="same", activation="relu", name="conv3")(x)
-    x = layers.Flatten()(x)
-    x = layers.Dropout(0.4)(x)
-    x = layers.Dense(128, activation="relu", name="dense")(x)
-    return keras.Model(inputs, layers.Dense(CLASSES, name="pairs")(x))
+    return build_shape_network((32, 64, 64), 128, CLASSES, "pairs", 0.4)
 
 
 def train(count: int, seed: int, epochs: int, out: Path) -> dict:
     import keras
 
-    from train.counter import counter_set
+    from train.counter import counter_set, fit_and_save
 
     keras.utils.set_random_seed(seed)
     started = time.perf_counter()
@@ -105,16 +92,8 @@ def train(count: int, seed: int, epochs: int, out: Path) -> dict:
     order = np.random.default_rng(seed).permutation(len(x))
     x, y = x[order], y[order]
     held = len(x) // 10
-    model = build_reader()
-    model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    model.fit(x[held:, ..., None], y[held:], batch_size=128, epochs=epochs, verbose=2,
-              validation_data=(x[:held, ..., None], y[:held]))
-    guess = model.predict(x[:held, ..., None], verbose=0).argmax(axis=1)
-    weights = {f"{layer.name}.{i}": w for layer in model.layers if layer.weights
-               for i, w in enumerate(layer.get_weights())}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out, **weights)
+    guess = fit_and_save(build_reader(), keras.losses.SparseCategoricalCrossentropy(from_logits=True), x, y, held,
+                         epochs, out).argmax(axis=1)
     truth = y[:held]
     kinds = {"pairs": (truth >= 10) & (truth < NO_DIGITS), "singles": truth < 10, "no_digits": truth == NO_DIGITS}
     return {"samples": len(x), "seconds_making": round(made, 1), "seconds": round(time.perf_counter() - started, 1),
@@ -122,14 +101,9 @@ def train(count: int, seed: int, epochs: int, out: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m train.pairs", description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=SAMPLES)
-    parser.add_argument("--epochs", type=int, default=EPOCHS)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=PAIRS_PATH)
-    args = parser.parse_args(argv)
-    print(train(args.count, args.seed, args.epochs, args.out))
-    return 0
+    from train.counter import shape_network_main
+
+    return shape_network_main(argv, "train.pairs", __doc__, train, SAMPLES, EPOCHS, PAIRS_PATH)
 
 
 if __name__ == "__main__":
