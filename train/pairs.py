@@ -7,9 +7,10 @@ of the wrong cut as of the right one. The pair reader looks at the touching ink 
 own aspect ratio (``models.segment.count_input``, like the digit counter), and says which of the
 hundred pairs it shows, which single digit, or that it is no digit at all (111 classes: ``d`` for
 one digit ``d``, ``10 + 10 a + b`` for the pair ``ab``, 110 for none). Segmentation asks it about
-ink the counter doubts is one digit: a cut whose pieces read as the pair the reader expects is
-preferred to one that does not (``models.segment.PAIR_WEIGHT``), ink it is sure is two digits may
-be cut (``PAIR_SURE``), and a cut that reads as its pair is kept as two digits (``PAIR_AGREES``).
+each piece it tries to cut in two, and about ink the counter doubts is one digit: a cut whose
+pieces read as the pair the reader expects is preferred to one that does not
+(``models.segment.PAIR_WEIGHT``), ink it is sure is two digits may be cut (``PAIR_SURE``), and a
+cut that reads as its pair is kept as two digits (``PAIR_AGREES``).
 
 It learns from the digit counter's recipe (``train.counter.counter_set``), with more pairs:
 MNIST *training* digits drawn singly (pen, canvas, the drawings' styles) and composed in pairs
