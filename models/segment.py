@@ -553,32 +553,26 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
         return DigitInk((left + int(x0 / scale), top + int(y0 / scale),
                          left + int(np.ceil(x1 / scale)), top + int(np.ceil(y1 / scale))), digit)
 
-    counts: dict[bytes, float] = {}
     shapes: dict[bytes, np.ndarray] = {}
 
-    def shape(mask: np.ndarray) -> np.ndarray:
-        key = mask.tobytes()
-        if key not in shapes:
-            shapes[key] = count_input(work, mask, width)
-        return shapes[key]
+    def on_shapes(network: Callable[[np.ndarray], np.ndarray]) -> Callable[[list[np.ndarray]], np.ndarray]:
+        """``network`` (the counter, the pair reader) on each of a list of masks' ink as it sees ink
+        (``count_input``), each distinct ink run once in this call."""
+        outputs: dict[bytes, np.ndarray] = {}
 
-    def count(masks: list[np.ndarray]) -> np.ndarray:
-        """The counter's log-odds for each mask's ink, each distinct ink counted once in this call."""
-        keys = [mask.tobytes() for mask in masks]
-        new = {key: mask for key, mask in zip(keys, masks, strict=True) if key not in counts}
-        if new:
-            counts.update(zip(new, several_logits(np.stack([shape(m) for m in new.values()])), strict=True))
-        return np.array([counts[key] for key in keys])
+        def run(masks: list[np.ndarray]) -> np.ndarray:
+            keys = [mask.tobytes() for mask in masks]
+            new = {key: mask for key, mask in zip(keys, masks, strict=True) if key not in outputs}
+            for key, mask in new.items():
+                if key not in shapes:
+                    shapes[key] = count_input(work, mask, width)
+            if new:
+                outputs.update(zip(new, network(np.stack([shapes[key] for key in new])), strict=True))
+            return np.array([outputs[key] for key in keys])
+        return run
 
-    pairs: dict[bytes, np.ndarray] = {}
-
-    def pair(masks: list[np.ndarray]) -> np.ndarray:
-        """The pair reader's readings (N, 111) of each mask's ink, each distinct ink read once in this call."""
-        keys = [mask.tobytes() for mask in masks]
-        new = {key: mask for key, mask in zip(keys, masks, strict=True) if key not in pairs}
-        if new:
-            pairs.update(zip(new, pair_readings(np.stack([shape(m) for m in new.values()])), strict=True))
-        return np.array([pairs[key] for key in keys]).reshape(len(keys), -1)
+    count = on_shapes(several_logits)  # the counter's log-odds (N,)
+    pair = on_shapes(pair_readings)  # the pair reader's readings (N, 111)
 
     def surely_a_pair(mask: np.ndarray) -> bool:
         """Whether the pair reader is sure the ink is two digits; asked only where the counter doubts it is one."""
@@ -676,16 +670,19 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
         looks_like_digit = dict(zip(keys, verdicts, strict=True))
         read_as = dict(zip(keys, tops, strict=True))
 
+    def pair_class(parts: list[np.ndarray]) -> int:
+        """The pair reader's class of the pair two parts read as (-1 where a part is unread)."""
+        first, second = read_as[id(parts[0])], read_as[id(parts[1])]
+        return 10 + 10 * first + second if min(first, second) >= 0 else -1
+
     def pair_odds(parts: list[np.ndarray]) -> float:
         """The pair reader's probability for the pair a cut in two reads as (next to none where a part is unread)."""
-        first, second = read_as[id(parts[0])], read_as[id(parts[1])]
-        if min(first, second) < 0:
-            return 1e-6
-        return float(pairs_of[cut_from[id(parts[0])]][10 + 10 * first + second]) + 1e-6
+        read_as_pair = pair_class(parts)
+        return 1e-6 if read_as_pair < 0 else float(pairs_of[cut_from[id(parts[0])]][read_as_pair]) + 1e-6
 
     best_pair: dict[int, float] = {}
-    for _, atoms, options, ambiguous in runs:
-        for (i, _), found in options.items() if ambiguous else ():
+    for _, atoms, options, _ in runs:
+        for (i, _), found in options.items():
             for way, across in found:
                 if across and len(way) == 2:
                     best_pair[id(atoms[i])] = max(best_pair.get(id(atoms[i]), 0.0), pair_odds(way))
@@ -693,11 +690,10 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
     def agrees(parts: list[np.ndarray]) -> bool:
         """Whether ``parts`` are a cut in two of one piece that read as the pair the pair reader reads it as."""
         atom = cut_from.get(id(parts[0]), -1) if len(parts) == 2 else -1
-        if atom < 0 or cut_from.get(id(parts[1])) != atom or min(read_as[id(parts[0])], read_as[id(parts[1])]) < 0:
+        if atom < 0 or cut_from.get(id(parts[1])) != atom or pair_class(parts) < 0:
             return False
         reading = pairs_of[atom]
-        return bool(reading.argmax() == 10 + 10 * read_as[id(parts[0])] + read_as[id(parts[1])]
-                    and reading.max() >= PAIR_AGREES)
+        return bool(reading.argmax() == pair_class(parts) and reading.max() >= PAIR_AGREES)
 
     chosen: list[list[np.ndarray]] = [[] for _ in clusters]
     surest = np.ones(len(clusters))  # how sure the model is of each run's digits chosen, together
