@@ -580,17 +580,20 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
 
     x0, y0, x1, y1 = _box(everything)
     narrow = x1 - x0 <= NARROWEST_NUMBER * (y1 - y0)
-    if (narrow and (x1 - x0 < NARROWEST_PAIR * (y1 - y0)
-                    or count([everything])[0] <= SURELY_SEVERAL and not surely_a_pair(everything))
-            or _texture(everything)):
-        # Narrower than any number but a run of 1s or two digits the counter or the pair reader is sure
-        # of (a 1 touching a 7, a 6 written over a 1): one digit, however broken (a tight crop, a scan);
-        # ink with far more loops than digits have (noise, a texture) is no number: one input, read whole.
+    if _texture(everything):
+        # Ink with far more loops than digits have (noise, a texture) is no number: one input, read whole.
         return [digit_at(everything)]
     groups = _groups(atoms, neighbourhoods, height)
+    clusters = _clusters(groups, height)
+    if narrow and len(clusters) != 2 and (x1 - x0 < NARROWEST_PAIR * (y1 - y0)
+                                          or count([everything])[0] <= SURELY_SEVERAL
+                                          and not surely_a_pair(everything)):
+        # Narrower than any number but a run of 1s or two digits the counter or the pair reader is sure
+        # of (a 1 touching a 7, a 6 written over a 1), and not two pieces well apart (two 1s): one digit,
+        # however broken (a tight crop, a scan); stripes are no number either.
+        return [digit_at(everything)]
     if _lowercase_print([_box(group.mask) for group in groups]):
         return [digit_at(everything)]
-    clusters = _clusters(groups, height)
     narrowest = NARROWEST_PAIR if narrow else WIDE  # how narrow a piece may be cut across
     # The model is the judge of one digit: each run of groups that may be one digit is read whole
     # (the whole ink as given when it is all one run), and a sure reading of something that looks
@@ -646,11 +649,13 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
     counted = {}
     paired = {}  # the pieces cut across in two, which the pair reader reads whole
     cut_from: dict[int, int] = {}
+    cut_parts: set[int] = set()  # the parts of every cut across a piece
     for _, atoms, options, _ in runs:
         for (i, j), found in options.items():
             for way, across in found:
                 if across:
                     counted[id(atoms[i])] = atoms[i]
+                    cut_parts.update(id(part) for part in way)
                     if len(way) == 2:
                         paired[id(atoms[i])] = atoms[i]
                         cut_from.update((id(part), id(atoms[i])) for part in way)
@@ -747,7 +752,11 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
         sure_cut = wide[c] and surest[c] >= (CUT_SURE if doubted_whole else CUT_SURER)
         read_parts = [looks_like_digit[id(p)] for p in parts if id(p) in looks_like_digit]
         no_digits = bool(read_parts) and not any(read_parts)  # a cut into pieces none of which looks like a digit
-        one_thing = flagged_whole[c] and several[c] <= 0  # no digit, and no run of digits either (a letter)
+        # No digit, and no run of digits either (a letter); unless it is in pieces apart, none of them cut,
+        # each surely a digit (a 7 written close to a 5, which the counter may take for one digit).
+        surely_digits = (not any(id(p) in cut_parts for p in parts)
+                         and all(looks_like_digit.get(id(p), False) and sure[id(p)] >= WHOLE_SURE for p in parts))
+        one_thing = flagged_whole[c] and several[c] <= 0 and not surely_digits
         # All the ink in one run, no digit read whole, and half or more of its digits no digits either
         # (a letter cut into a digit-looking stroke and the rest, a doodle in pieces).
         mostly_no_digits = len(clusters) == 1 and flagged_whole[c] and bool(read_parts) and np.mean(read_parts) <= 0.5

@@ -11,7 +11,9 @@ aspect ratio (``models.segment.count_input``), trained here on
   digits), as the predict page's canvas sends them, and as ``train.drawings`` renders them (both
   polarities, photos, tight crops, frame-filling scans, blown-up thumbnails, small on a big canvas);
 - several: two or three MNIST training digits composed as ``train.numbers`` composes them,
-  touching (half of them), a hair apart or overlapping.
+  touching (half of them), a hair apart or overlapping; half of them by a looser hand (``HAND``:
+  further off the line, touching digits written into each other), the rest turned now and then
+  (``TILT``), as the pen-drawn single digits are.
 
 The numbers it is measured on (``python -m train.numbers``) are composed from MNIST *test*
 digits, and its weights are used by NumPy alone (``models/digit_counter.npz``), so segmentation
@@ -32,6 +34,11 @@ from models import MODELS_DIR
 COUNTER_PATH = MODELS_DIR / "digit_counter.npz"
 SAMPLES = 40000  # half one digit, half several
 EPOCHS = 10
+# A looser hand for half the several digits: each digit up to this share of the height off the line,
+# touching digits written into each other by up to this share of it (``train.numbers.compose``);
+# the other half of them, and the pen-drawn single digits, turned half the time up to TILT degrees.
+HAND = (0.15, 0.15)
+TILT = 8.0
 
 
 def _count_inputs(files: list[bytes]) -> np.ndarray:
@@ -47,9 +54,21 @@ def _count_inputs(files: list[bytes]) -> np.ndarray:
     return inputs
 
 
-def counter_set(count: int, seed: int, pairs: float = 0.7) -> tuple[np.ndarray, np.ndarray]:
+def tilted(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Half the time, ink turned by up to ``TILT`` degrees either way (a number written askew)."""
+    import cv2
+
+    if rng.random() < 0.5:
+        return ink
+    h, w = ink.shape
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), rng.uniform(-TILT, TILT), 1.0)
+    return cv2.warpAffine(ink, turn, (w, h))
+
+
+def counter_set(count: int, seed: int, pairs: float = 0.7, hand: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """``count`` counter inputs (N, COUNT_HEIGHT, COUNT_WIDTH) and the digits each shows, left to
-    right (N, 3), -1 past the last: half one digit, half several (two of them a share ``pairs``)."""
+    right (N, 3), -1 past the last: half one digit, half several (two of them a share ``pairs``); with
+    ``hand``, half the several by the looser ``HAND`` and the rest, and the pen-drawn digits, ``tilted``."""
     from PIL import Image
 
     from models.mnist import load_mnist
@@ -71,16 +90,23 @@ def counter_set(count: int, seed: int, pairs: float = 0.7) -> tuple[np.ndarray, 
             files.append(_encode(Image.fromarray(canvas_digit(digit, rng)), "PNG"))
         else:
             ink = compose([digit], "separated", rng)
+            ink = tilted(ink, rng) if hand else ink
             files.append(save_as(ink, FILE_STYLES[int(rng.integers(len(FILE_STYLES)))], rng))
     for styles in (STYLES, EDGE_KINDS):
         drawn = realistic_drawings(x_train, y_train, (singles - singles // 2) // 2, int(rng.integers(1 << 30)), styles)
         files += [d.data for d in drawn]
         digits += [[d.label] for d in drawn]
-    # Several: two (or three) digits touching (half of them), a hair apart, or overlapping.
+    # Several: two (or three) digits touching (half of them), a hair apart, or overlapping; with
+    # ``hand``, half of them by a looser hand (``HAND``).
     for n in range(count - len(files)):
         kind = ("touching", "touching", "overlaps", "gaps")[n % 4]
         picks = rng.integers(len(x_train), size=2 if rng.random() < pairs else 3)
-        ink = compose([x_train[int(i)] for i in picks], kind, rng)
+        digits_drawn = [x_train[int(i)] for i in picks]
+        if hand and n % 2:
+            ink = compose(digits_drawn, kind, rng, *HAND)
+        else:
+            ink = compose(digits_drawn, kind, rng)
+            ink = tilted(ink, rng) if hand else ink
         files.append(save_as(ink, FILE_STYLES[int(rng.integers(len(FILE_STYLES)))], rng))
         digits.append([int(y_train[int(i)]) for i in picks])
     inputs = _count_inputs(files)

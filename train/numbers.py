@@ -12,7 +12,10 @@ are put side by side in one of the ``KINDS`` of layout:
 - ``sizes``: each digit 55-100 % of the tallest, bottoms aligned or not.
 
 The number is then saved as a person would send it: white on black, black on white, or a
-JPEG photo of unevenly lit paper. Everything is seeded.
+JPEG photo of unevenly lit paper. A second hand (``SCAN_KINDS``, ``make_scanned_numbers``), which
+nothing in segmentation was tuned on, writes numbers otherwise: scanned MNIST boxes scaled whole,
+off the line, turned, in other file styles, apart or with one pair pressed together. Everything is
+seeded.
 """
 
 from __future__ import annotations
@@ -79,8 +82,11 @@ def _inks_within(left: np.ndarray, left_x: int, left_y: int, right: np.ndarray, 
     return bool((a.astype(bool) & b).any())
 
 
-def compose(digits: list[np.ndarray], kind: str, rng: np.random.Generator) -> np.ndarray:
-    """Digits (uint8 28x28 each) as one ink image (float32, 1 = ink) laid out as ``kind`` says."""
+def compose(digits: list[np.ndarray], kind: str, rng: np.random.Generator, jitter: float = 0.05,
+            depth: float = 0.0) -> np.ndarray:
+    """Digits (uint8 28x28 each) as one ink image (float32, 1 = ink) laid out as ``kind`` says; each digit
+    up to ``jitter`` of the height above or below the line, and a touching pair's strokes overlapping by
+    1-3 px or, with ``depth``, by up to that share of the height (written into each other)."""
     height = int(rng.integers(50, 130))
     pen = rng.uniform(0.0, 1.0)
     scales = rng.uniform(0.55, 1.0, len(digits)) if kind == "sizes" else np.ones(len(digits))
@@ -93,11 +99,11 @@ def compose(digits: list[np.ndarray], kind: str, rng: np.random.Generator) -> np
     x = 0
     for i, ink in enumerate(inks):
         h, w = ink.shape
-        jitter = rng.uniform(-0.05, 0.05) * height
+        shift = rng.uniform(-jitter, jitter) * height
         if kind == "sizes" and not bottoms_aligned:
-            y = rng.uniform(0, height - h) + jitter
+            y = rng.uniform(0, height - h) + shift
         else:
-            y = height - h + jitter
+            y = height - h + shift
         y += slope * x
         y = int(round(y))
         if i > 0:
@@ -108,7 +114,8 @@ def compose(digits: list[np.ndarray], kind: str, rng: np.random.Generator) -> np
                 gap = height * rng.uniform(0.15, 0.6)
             x = xs[-1] + previous.shape[1] + int(round(gap))
             if i - 1 == touching:
-                x = _touching_offset(previous, xs[-1], ink, ys[-1], y, int(rng.integers(1, 4)))
+                overlap = int(rng.integers(1, max(4, round(depth * height) + 1)))
+                x = _touching_offset(previous, xs[-1], ink, ys[-1], y, overlap)
             elif kind == "overlaps":  # as close as their shapes allow, a little paper between the inks
                 gap = max(2, round(height * rng.uniform(0.05, 0.1)))
                 x = min(x, _touching_offset(previous, xs[-1], ink, ys[-1], y, -gap))
@@ -159,6 +166,66 @@ def make_numbers(images: np.ndarray, labels: np.ndarray, count: int, seed: int =
     return numbers
 
 
+# A second hand, never tuned on: scanned MNIST boxes rather than pen strokes.
+SCAN_KINDS = ("scans-apart", "scans-pressed")
+SCAN_STYLES = ("black-on-white", "blue-on-cream", "transparent", "grey-photo")
+
+
+def scanned_number(digits: list[np.ndarray], kind: str, rng: np.random.Generator) -> tuple[bytes, str]:
+    """Digits (uint8 28x28 each) written by another hand than ``compose``'s: each MNIST box scaled whole
+    (grey, anti-aliased; 36-110 px), strokes thickened by 0-2 px, each digit up to 12 % of the box above or
+    below the line, the whole number turned up to 7 degrees; ``scans-apart``: inks 5-50 % of a box apart,
+    ``scans-pressed``: one pair pressed together (its inks' columns overlapping by 2-20 % of a box: most
+    touch, some only overlap), the others apart. Saved dark on light, blue ink on cream paper, as a
+    transparent PNG or a low-contrast JPEG photo. Returns the file and its style."""
+    size = int(rng.integers(36, 110))
+    thick = int(rng.integers(0, 3))
+    pressed = int(rng.integers(1, len(digits))) if kind == "scans-pressed" else -1
+    placed, right = [], 0
+    for k, digit in enumerate(digits):
+        box = cv2.resize(digit, (size, size), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255.0
+        if thick:
+            box = cv2.dilate(box, np.ones((thick + 1, thick + 1), np.uint8))
+        columns = np.flatnonzero(box.max(axis=0) > 0.2)
+        gap = rng.uniform(-0.2, -0.02) if k == pressed else rng.uniform(0.05, 0.5)
+        x = right + int(gap * size) - columns.min() if placed else -columns.min()
+        placed.append((x, int(rng.uniform(-0.12, 0.12) * size), box))
+        right = x + columns.max() + 1
+    left = min(x for x, _, _ in placed)
+    margin = int(rng.integers(8, 40))
+    field = np.zeros((size + int(0.3 * size) + 2 * margin, max(x for x, _, _ in placed) - left + size + 2 * margin),
+                     np.float32)
+    for x, lift, box in placed:
+        top, column = margin + int(0.15 * size) + lift, margin + x - left
+        field[top:top + size, column:column + size] = np.maximum(field[top:top + size, column:column + size], box)
+    turn = cv2.getRotationMatrix2D((field.shape[1] / 2, field.shape[0] / 2), rng.uniform(-7, 7), 1.0)
+    field = cv2.warpAffine(field, turn, (field.shape[1], field.shape[0]))
+    style = SCAN_STYLES[int(rng.integers(len(SCAN_STYLES)))]
+    if style == "black-on-white":
+        return _encode(Image.fromarray(np.uint8(255 - field * 255)), "PNG"), style
+    if style == "blue-on-cream":
+        paper, ink = np.array([245, 240, 225.0]), np.array([30, 40, 140.0])
+        return _encode(Image.fromarray(np.uint8(paper * (1 - field[..., None]) + ink * field[..., None])), "PNG"), style
+    if style == "transparent":
+        rgba = np.zeros((*field.shape, 4), np.uint8)
+        rgba[..., 3] = np.uint8(field * 255)
+        return _encode(Image.fromarray(rgba), "PNG"), style
+    grey = 170 - 90 * field + rng.normal(0, 6, field.shape)
+    return _encode(Image.fromarray(np.uint8(np.clip(grey, 0, 255))), "JPEG", quality=85), style
+
+
+def make_scanned_numbers(images: np.ndarray, labels: np.ndarray, count: int, seed: int = 0) -> list[Number]:
+    """``count`` numbers of 2-5 random MNIST digits by the second hand (``scanned_number``), its kinds in turn."""
+    rng = np.random.default_rng([seed, 5])
+    numbers = []
+    for n in range(count):
+        kind = SCAN_KINDS[n % len(SCAN_KINDS)]
+        picks = rng.choice(len(images), size=int(rng.integers(2, 6)), replace=False)
+        data, style = scanned_number([images[i] for i in picks], kind, rng)
+        numbers.append(Number(data, "".join(str(int(labels[i])) for i in picks), kind, style))
+    return numbers
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m train.numbers [--count N]``: whole numbers read right per kind, and the single-digit
     drawings of ``train.drawings`` kept whole (one digit found) per kind."""
@@ -185,11 +252,12 @@ def main(argv: list[str] | None = None) -> int:
         return "".join(str(d) for d in model.probabilities(np.stack([x for _, x in found])).argmax(1))
 
     numbers = make_numbers(x_test, y_test, args.count, args.seed)
-    right = np.array([read(n.data) == n.text for n in numbers])
-    kinds = np.array([n.kind for n in numbers])
+    scanned = make_scanned_numbers(x_test, y_test, args.count // 3, args.seed)
+    right = np.array([read(n.data) == n.text for n in numbers + scanned])
+    kinds = np.array([n.kind for n in numbers + scanned])
     print(f"{'number kind':<18}{'numbers':>9}{'read right':>12}")
-    for kind in (*KINDS, "all"):
-        chosen = kinds == kind if kind != "all" else np.ones(len(kinds), bool)
+    for kind in (*KINDS, "all", *SCAN_KINDS):
+        chosen = kinds == kind if kind != "all" else np.isin(kinds, KINDS)
         print(f"{kind:<18}{chosen.sum():>9}{right[chosen].mean():>12.1%}")
     print()
     print(f"{'single digit':<18}{'drawings':>9}{'one digit':>12}{'read right':>12}")

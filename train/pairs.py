@@ -86,7 +86,7 @@ def train(count: int, seed: int, epochs: int, out: Path) -> dict:
 
     keras.utils.set_random_seed(seed)
     started = time.perf_counter()
-    x, shown = counter_set(round(count * (1 - NO_DIGIT_SHARE)), seed, pairs=1.0)
+    x, shown = counter_set(round(count * (1 - NO_DIGIT_SHARE)), seed, pairs=1.0, hand=False)
     none = no_digit_set(round(count * NO_DIGIT_SHARE), seed + 1)
     x, y = np.concatenate([x, none]), np.concatenate([pair_classes(shown), np.full(len(none), NO_DIGITS)])
     made = time.perf_counter() - started
