@@ -12,7 +12,8 @@ pieces read as the pair the reader expects is preferred to one that does not
 (``models.segment.PAIR_WEIGHT``), ink it is sure is two digits may be cut (``PAIR_SURE``), and a
 cut that reads as its pair is kept as two digits (``PAIR_AGREES``).
 
-It learns from the digit counter's recipe (``train.counter.counter_set``), with more pairs:
+It learns from the digit counter's recipe (``train.counter.counter_set``) without its looser hand
+(trained with it, the reader read an infinity sign as 00 and numbers no better), with more pairs:
 MNIST *training* digits drawn singly (pen, canvas, the drawings' styles) and composed in pairs
 touching, a hair apart or overlapping, and as "no digit" the not-a-digit detector's exposure
 kinds (``no_digit_set``); the numbers it is measured on are made of MNIST *test* digits. Its
