@@ -648,17 +648,15 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
     # that pieces read together as one digit are.
     counted = {}
     paired = {}  # the pieces cut across in two, which the pair reader reads whole
-    cut_from: dict[int, int] = {}
-    cut_parts: set[int] = set()  # the parts of every cut across a piece
+    cut_from: dict[int, int] = {}  # each part of a cut across a piece: that piece
     for _, atoms, options, _ in runs:
         for (i, j), found in options.items():
             for way, across in found:
                 if across:
                     counted[id(atoms[i])] = atoms[i]
-                    cut_parts.update(id(part) for part in way)
+                    cut_from.update((id(part), id(atoms[i])) for part in way)
                     if len(way) == 2:
                         paired[id(atoms[i])] = atoms[i]
-                        cut_from.update((id(part), id(atoms[i])) for part in way)
                 if across or j > i + 1:
                     counted.update((id(part), part) for part in way)
     several_of = dict(zip(counted, np.clip(count(list(counted.values())), -9.0, 9.0), strict=True)) if counted else {}
@@ -695,7 +693,7 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
     def agrees(parts: list[np.ndarray]) -> bool:
         """Whether ``parts`` are a cut in two of one piece that read as the pair the pair reader reads it as."""
         atom = cut_from.get(id(parts[0]), -1) if len(parts) == 2 else -1
-        if atom < 0 or cut_from.get(id(parts[1])) != atom or pair_class(parts) < 0:
+        if atom not in pairs_of or cut_from.get(id(parts[1])) != atom or pair_class(parts) < 0:
             return False
         reading = pairs_of[atom]
         return bool(reading.argmax() == pair_class(parts) and reading.max() >= PAIR_AGREES)
@@ -754,7 +752,7 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
         no_digits = bool(read_parts) and not any(read_parts)  # a cut into pieces none of which looks like a digit
         # No digit, and no run of digits either (a letter); unless it is in pieces apart, none of them cut,
         # each surely a digit (a 7 written close to a 5, which the counter may take for one digit).
-        surely_digits = (not any(id(p) in cut_parts for p in parts)
+        surely_digits = (not any(id(p) in cut_from for p in parts)
                          and all(looks_like_digit.get(id(p), False) and sure[id(p)] >= WHOLE_SURE for p in parts))
         one_thing = flagged_whole[c] and several[c] <= 0 and not surely_digits
         # All the ink in one run, no digit read whole, and half or more of its digits no digits either

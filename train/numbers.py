@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from train.drawings import _encode
+from train.drawings import _encode, present
 
 KINDS = ("separated", "gaps", "overlaps", "touching", "slant", "sizes")
 FILE_STYLES = ("white-on-black", "black-on-white", "paper-photo")
@@ -202,7 +202,7 @@ def scanned_number(digits: list[np.ndarray], kind: str, rng: np.random.Generator
     field = cv2.warpAffine(field, turn, (field.shape[1], field.shape[0]))
     style = SCAN_STYLES[int(rng.integers(len(SCAN_STYLES)))]
     if style == "black-on-white":
-        return _encode(Image.fromarray(np.uint8(255 - field * 255)), "PNG"), style
+        return present(field, style, rng), style
     if style == "blue-on-cream":
         paper, ink = np.array([245, 240, 225.0]), np.array([30, 40, 140.0])
         return _encode(Image.fromarray(np.uint8(paper * (1 - field[..., None]) + ink * field[..., None])), "PNG"), style
@@ -252,9 +252,9 @@ def main(argv: list[str] | None = None) -> int:
         return "".join(str(d) for d in model.probabilities(np.stack([x for _, x in found])).argmax(1))
 
     numbers = make_numbers(x_test, y_test, args.count, args.seed)
-    scanned = make_scanned_numbers(x_test, y_test, args.count // 3, args.seed)
-    right = np.array([read(n.data) == n.text for n in numbers + scanned])
-    kinds = np.array([n.kind for n in numbers + scanned])
+    numbers += make_scanned_numbers(x_test, y_test, args.count // 3, args.seed)
+    right = np.array([read(n.data) == n.text for n in numbers])
+    kinds = np.array([n.kind for n in numbers])
     print(f"{'number kind':<18}{'numbers':>9}{'read right':>12}")
     for kind in (*KINDS, "all", *SCAN_KINDS):
         chosen = kinds == kind if kind != "all" else np.isin(kinds, KINDS)
