@@ -45,6 +45,13 @@ def side_by_side(inks: list[np.ndarray], gaps: list[int], lifts: list[int] | Non
     return field
 
 
+def shape_inputs(files: list[bytes]) -> np.ndarray:
+    """The files' ink as the counter and the pair reader see it (N, COUNT_HEIGHT, COUNT_WIDTH)."""
+    from models.segment import count_input_of_image
+
+    return np.stack([count_input_of_image(image_ink(load_image(f))) for f in files])
+
+
 def png(ink: np.ndarray, dark_on_light: bool = True) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(np.uint8((1 - ink if dark_on_light else ink) * 255)).save(buffer, "PNG")
@@ -290,15 +297,14 @@ def test_the_counter_tells_one_digit_from_touching_digits(mnist_test):
     """Test digits it never saw: single drawings of every kind are one digit, touching pairs several. (Since
     it learnt from a looser hand too, 2 of these 160 drawings are called several, against 1 before; none
     of them is split: segmentation reads them whole surely.)"""
-    from models.segment import count_input_of_image, several_logits
+    from models.segment import several_logits
 
     x, y = mnist_test
     singles = [d.data for styles in (STYLES, EDGE_KINDS) for d in realistic_drawings(x, y, 80, seed=9, styles=styles)]
     rng = np.random.default_rng(9)
     pairs = [save_as(compose([x[i] for i in rng.integers(len(x), size=2)], "touching", rng), "black-on-white", rng)
              for _ in range(60)]
-    one, several = (several_logits(np.stack([count_input_of_image(image_ink(load_image(f))) for f in files]))
-                    for files in (singles, pairs))
+    one, several = (several_logits(shape_inputs(files)) for files in (singles, pairs))
     assert np.mean(one > 0) <= 0.02 and np.mean(several > 0) >= 0.9
 
 
@@ -306,29 +312,28 @@ def test_the_counter_knows_pairs_pressed_together_by_another_hand(mnist_test):
     """Pairs of test digits written by the second hand (``train.numbers.scanned_number``: scanned boxes,
     off the line, turned, pressed into each other), which its training never drew: the counter calls
     them several (94 % of these 80; 61 % before it learnt from a looser hand, ``train.counter.HAND``)."""
-    from models.segment import count_input_of_image, several_logits
+    from models.segment import several_logits
     from train.numbers import scanned_number
 
     x, _ = mnist_test
     rng = np.random.default_rng(11)
     files = [scanned_number([x[i] for i in rng.integers(len(x), size=2)], "scans-pressed", rng)[0]
              for _ in range(80)]
-    several = several_logits(np.stack([count_input_of_image(image_ink(load_image(f))) for f in files]))
+    several = several_logits(shape_inputs(files))
     assert np.mean(several > 0) >= 0.85
 
 
 def test_the_pair_reader_reads_touching_pairs_it_never_saw(mnist_test):
     """Test digits it never saw: touching pairs read as their pair, single drawings of every kind as one digit
     (never surely two)."""
-    from models.segment import PAIRS, count_input_of_image, pair_readings
+    from models.segment import PAIRS, pair_readings
 
     x, y = mnist_test
     singles = [d for styles in (STYLES, EDGE_KINDS) for d in realistic_drawings(x, y, 80, seed=9, styles=styles)]
     rng = np.random.default_rng(9)
     picks = [rng.integers(len(x), size=2) for _ in range(60)]
     pairs = [save_as(compose([x[i] for i in pick], "touching", rng), "black-on-white", rng) for pick in picks]
-    one, two = (pair_readings(np.stack([count_input_of_image(image_ink(load_image(f))) for f in files]))
-                for files in ([d.data for d in singles], pairs))
+    one, two = (pair_readings(shape_inputs(files)) for files in ([d.data for d in singles], pairs))
     assert np.mean(one.argmax(axis=1) == [d.label for d in singles]) >= 0.9
     assert np.mean(one[:, PAIRS].sum(axis=1) >= 0.9) <= 0.01
     assert np.mean(two.argmax(axis=1) == [10 + 10 * y[a] + y[b] for a, b in picks]) >= 0.8
