@@ -137,10 +137,8 @@ def compose(digits: list[np.ndarray], kind: str, rng: np.random.Generator, jitte
 
 def save_as(ink: np.ndarray, style: str, rng: np.random.Generator) -> bytes:
     """An ink image as the file a person would send in ``style``."""
-    if style == "white-on-black":
-        return _encode(Image.fromarray(np.uint8(ink * 255)), "PNG")
-    if style == "black-on-white":
-        return _encode(Image.fromarray(np.uint8(255 - ink * 255)), "PNG")
+    if style in ("white-on-black", "black-on-white"):
+        return present(ink, style, rng)
     if style == "paper-photo":
         yy, xx = np.mgrid[0:ink.shape[0], 0:ink.shape[1]].astype(np.float32)
         angle = rng.uniform(0, 2 * np.pi)
