@@ -89,11 +89,15 @@ class ModelSpec:
 
     @property
     def novelty_features(self) -> Any:
-        """(None, D + C): the penultimate features, then every conv layer's activations averaged over space
-        (C channels in all): what the novelty detectors read, those of the penultimate layer its first D."""
+        """(None, D + 2C): the penultimate features, then every conv layer's activations averaged over space
+        (C channels in all), then their maximum over space: what the novelty detectors read, those of the
+        penultimate layer its first D. The maximum keeps a stroke part seen in one place only (a letter's
+        serif, a doodle's corner) that the average dilutes."""
         if "novelty_features" not in self._models:
-            pooled = [keras.ops.cast(keras.ops.mean(conv.tap, axis=tuple(range(1, len(conv.tap.shape) - 1))),
-                                     "float32") for conv in self.convs]
+            taps = [(keras.ops.cast(conv.tap, "float32"), tuple(range(1, len(conv.tap.shape) - 1)))
+                    for conv in self.convs]
+            pooled = [*(keras.ops.mean(tap, axis=axes) for tap, axes in taps),
+                      *(keras.ops.max(tap, axis=axes) for tap, axes in taps)]
             joined = keras.ops.concatenate([keras.ops.cast(self.features, "float32"), *pooled], axis=-1)
             self._models.setdefault("novelty_features", joined)
         return self._models["novelty_features"]

@@ -141,8 +141,8 @@ class DigitModel:
     def features_and_logits(self, images: np.ndarray, batch_size: int = 1000,
                             pooled: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Penultimate features (N, D) and logits (N, classes) of images (N, 28, 28) in [0, 1], in batches.
-        With ``pooled``, the features are followed by every conv layer's mean activations (what the
-        novelty detectors read)."""
+        With ``pooled``, the features are followed by every conv layer's mean activations, then their
+        maximum over space (what the novelty detectors read)."""
         parts = [self.engine.features_and_logits(images[i:i + batch_size]) for i in range(0, len(images), batch_size)]
         features = np.concatenate([p[0] for p in parts])
         return features if pooled else features[:, :self.spec.feature_dims], np.concatenate([p[1] for p in parts])

@@ -17,8 +17,8 @@ set per model so that 99 % of the MNIST test digits stay digits (``DIGITS_KEPT``
   (0 at their median, 1 at their 99th percentile): any one detector's alarm raises it.
 - ``exposure``: outlier exposure (Hendrycks et al. 2019) without retraining the model: two small
   classifiers (one hidden layer) learn digits from non-digits on the model's own features, one on
-  the penultimate features and logits, one also on every conv layer's activations averaged over
-  space; the score is their mean, each on the MNIST test digits' scale. They learn from
+  the penultimate features and logits, one also on every conv layer's activations averaged and
+  maximised over space; the score is their mean, each on the MNIST test digits' scale. They learn from
   ``models/novelty_fit_set.npz`` (``python -m train.nondigits``): training digits corrupted, drawn
   and on the canvas against the ``EXPOSURE_KINDS`` only (invented glyphs, typeset characters,
   shuffled tiles of a digit, ink blots), never an input of the scoreboard's kinds.
@@ -54,7 +54,8 @@ KNN_K = 10
 EXPOSURE_HEADS = ("last", "layers")  # on the penultimate features and logits; on the conv layers' too
 EXPOSURE_HIDDEN = 128
 EXPOSURE_EPOCHS = 15
-FILE_VERSION = 4  # 2: the ensemble's scale; 3: the exposure detector, pooled conv features; 4: typeset characters
+FILE_VERSION = 5  # 2: the ensemble's scale; 3: the exposure detector, pooled conv features; 4: typeset characters;
+# 5: the conv layers' maximum over space beside their mean
 
 
 def novelty_path(model_path: str | Path) -> Path:

@@ -63,6 +63,7 @@ CUT_SURER = 0.97  # and this surely where the whole reads surely as one digit
 FLAGGED = 0.1  # inside one piece, a reading the novelty detector calls no digit is worth this share of its confidence,
 FLAGGED_ODDS = 0.5  # and the odds of such a piece being one digit against a cut of it count as their square root
 HOLES_PER_DIGIT = 3  # a digit has at most two loops (an 8); ink with far more for its width is a texture, not a number
+STRIPES = 4  # this many digits found from edge to edge of the image are stripes (a grating, wood grain), no number
 PRINT_LEVEL = 0.01  # letters of print sit on lines level to a pixel or so (a share of the tallest's height)
 SURELY_SEVERAL = 3.0  # the counter's log-odds at which ink is surely several digits
 NO_DIGIT = 0.5  # a reading the novelty detector calls no digit is worth this share of its confidence
@@ -71,6 +72,7 @@ PAIR_SURE = 0.9  # ink it reads as two digits this surely may be cut (however na
 PAIR_AGREES = 0.9  # a cut in two that reads as the pair it reads this surely is two digits (not a letter cut)
 PAIR_WEIGHT = 0.5  # a cut in two counts its pair's probability to the pair reader, to this power
 ASCENDER = 1.25  # a letter with an ascender or a descender is at least this many x-heights tall
+NO_NUMBER = 0.5  # several digits found, more than this share of which look like no digit: no number, one input
 
 
 @dataclass(frozen=True)
@@ -383,6 +385,15 @@ def _texture(mask: np.ndarray) -> bool:
     x0, y0, x1, y1 = _box(mask)
     most_digits = max(1, round((x1 - x0) / (0.5 * max(y1 - y0, 1))))
     return holes > HOLES_PER_DIGIT * most_digits
+
+
+def _stripes(boxes: list[tuple[int, int, int, int]], shape: tuple[int, ...]) -> bool:
+    """Whether the digits found are stripes that run on past the image (a grating, wood grain, columns of
+    dots): at least ``STRIPES`` of them from its top edge to its bottom one (or from its left edge to its
+    right one). A row of digits leaves the paper above and below most of them."""
+    down = sum(y0 <= 2 and y1 >= shape[0] - 2 for _, y0, _, y1 in boxes)
+    across = sum(x0 <= 2 and x1 >= shape[1] - 2 for x0, _, x1, _ in boxes)
+    return max(down, across) >= STRIPES
 
 
 def _lowercase_print(boxes: list[tuple[int, int, int, int]]) -> bool:
@@ -776,7 +787,8 @@ def number_inputs(ink: np.ndarray, read: Read) -> list[tuple[tuple[int, int, int
     """Each digit's box and its 28x28 model input, left to right.
 
     One digit is normalised from the whole ink, exactly as a single digit always was; several
-    each from their own ink. Raises ``NoDigitFound`` for a blank image.
+    each from their own ink, read once more together: where most look like no digit, the whole ink
+    is one input after all. Raises ``NoDigitFound`` for a blank image.
     """
     whole = normalize_ink(ink)
     digits = find_digits(ink, read, whole)
@@ -790,7 +802,16 @@ def number_inputs(ink: np.ndarray, read: Read) -> list[tuple[tuple[int, int, int
             continue  # a cut left too little ink to read: nothing was written there
     if not inputs:
         raise NoDigitFound()
-    return inputs
+    if len(inputs) == 1:
+        return inputs
+    # Stripes across the image, or pieces most of which look like no digit (the letters of a word, the blobs
+    # of a texture, a doodle's parts), are no number: the whole ink is one input, whose novelty says what it is.
+    boxes = np.array([box for box, _ in inputs])
+    if not _stripes(boxes.tolist(), ink.shape):
+        _, is_digit = read(np.stack([x for _, x in inputs]))
+        if np.mean(~np.asarray(is_digit, bool)) <= NO_NUMBER:
+            return inputs
+    return [((int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max())), whole)]
 
 
 def number_object(boxes: list[tuple[int, int, int, int]], results: list[dict[str, Any]]) -> dict[str, Any]:

@@ -67,6 +67,20 @@ def test_the_compiled_score_is_the_detectors_own(any_model, mnist_test):
     np.testing.assert_allclose(compiled, alone, rtol=1e-4, atol=1e-4)
 
 
+def test_the_novelty_features_are_the_penultimate_then_each_conv_averaged_then_its_maximum(any_model, mnist_test):
+    """What the exposure detector reads: a stroke part seen in one place only shows in the maximum."""
+    x, _ = mnist_test
+    images = x[:8].astype(np.float32) / 255
+    features, _ = any_model.features_and_logits(images, pooled=True)
+    penultimate, _ = any_model.features_and_logits(images)
+    taps = [np.asarray(any_model.spec.activations(name)(images[..., None]), np.float32)
+            for name in any_model.spec.conv_names]
+    spaces = [tuple(range(1, tap.ndim - 1)) for tap in taps]
+    expected = np.concatenate([penultimate, *(tap.mean(axis=a) for tap, a in zip(taps, spaces, strict=True)),
+                               *(tap.max(axis=a) for tap, a in zip(taps, spaces, strict=True))], axis=1)
+    np.testing.assert_allclose(features, expected, rtol=1e-3, atol=1e-4)
+
+
 def test_detectors_match_their_papers_formulas():
     """Each score against a plain NumPy reference on random features."""
     rng = np.random.default_rng(0)

@@ -113,13 +113,14 @@ def test_a_digit_fallen_into_short_pieces_between_two_others_stays_its_own(digit
 def test_a_touching_pair_is_cut_where_the_model_reads_both_halves_best(digit_model, mnist_test):
     rng = np.random.default_rng(3)
     right = 0
-    texts = ["30", "52", "68", "07", "25", "83", "96", "40"]
+    texts = ["30", "52", "68", "07", "25", "83", "96", "40", "14", "79", "31", "58", "62", "05", "97", "43"]
     for text in texts:
         digits = first_of_each(mnist_test, text)
         ink = compose(digits, "touching", rng)
         found = find_digits(ink, digit_model.read)
         right += read(ink, digit_model) == text and len(found) == 2
-    assert right >= 6, f"{right} of {len(texts)} touching pairs read right"
+    # About 80 % of touching numbers are read right (python -m train.numbers); these 16 pairs, 12 or 13.
+    assert right >= 11, f"{right} of {len(texts)} touching pairs read right"
 
 
 def test_a_slanted_baseline_and_digits_of_different_sizes(digit_model, mnist_test):
@@ -392,7 +393,7 @@ def test_a_letter_or_doodle_in_pieces_is_one_thing_that_is_no_digit(digit_model,
 
 
 def test_digits_in_pieces_apart_are_digits_whatever_the_counter_says(digit_model, mnist_test, monkeypatch):
-    """The counter can be wrong about a hand it never saw (two 1s a little apart, a 7 close to a 5, taken
+    """The counter can be wrong about a hand it never saw (two 1s a little apart, a 7 close to a 3, taken
     for one digit). Pieces well apart (two 1s) are never one digit, and pieces a little apart, none cut,
     each surely a digit, are not one thing that is no digit (a letter), whatever the counter says."""
     import models.segment as segment
@@ -402,6 +403,46 @@ def test_digits_in_pieces_apart_are_digits_whatever_the_counter_says(digit_model
     ones = [pen_digit(x[int(np.flatnonzero(y == 1)[k])], 90, 0.5) for k in (2, 3)]  # 27 px wide each
     ink = side_by_side(ones, [14])  # 68 px wide for 90 tall: narrower than any number but a pair
     assert read(ink, digit_model) == "11"
-    for text in ("75", "31", "24", "96"):
+    for text in ("73", "31", "24", "96"):
         inks = [pen_digit(d, 90, 0.5) for d in first_of_each(mnist_test, text)]
         assert read(side_by_side(inks, [8], [0, 6]), digit_model) == text, text
+
+
+def test_stripes_across_the_image_are_no_number_but_ones_on_paper_are(digit_model, mnist_test):
+    """A grating or columns of dots from edge to edge would read as a row of 1s: they are one input, read whole
+    (whose novelty then speaks); the same 1s written with paper above and below them are a number."""
+    grating = np.zeros((160, 200), np.float32)
+    grating[:, 10::24] = grating[:, 11::24] = grating[:, 12::24] = grating[:, 13::24] = 1.0
+    dots = np.zeros((147, 147), np.float32)
+    for y in range(0, 147, 13):
+        for x in range(0, 147, 13):
+            dots[y:y + 4, x:x + 4] = 1.0
+    for texture in (grating, dots, grating.T):
+        assert len(number_inputs(texture, digit_model.read)) == 1
+    x, y = mnist_test
+    ones = [pen_digit(x[int(np.flatnonzero(y == 1)[k])], 90, 0.5) for k in range(5)]
+    assert read(side_by_side(ones, [30] * 4), digit_model) == "11111"
+
+
+def test_pieces_most_of_which_look_like_no_digit_are_one_input(mnist_test):
+    """A printed word's letters, each read on its own, would answer with the first letter's verdict: where
+    most of the pieces found look like no digit, the whole ink is one input; where half or more look like
+    digits, it stays a number."""
+    x, _ = mnist_test
+    inks = [pen_digit(d, 90, 0.5) for d in x[:3]]
+    ink = side_by_side(inks, [40, 40])
+
+    def reader(flags):
+        """A model that reads every input as a 3 and the three pieces as ``flags`` say (digit or not)."""
+        def read(inputs):
+            probs = np.full((len(inputs), 10), 0.01, np.float32)
+            probs[:, 3] = 0.91
+            return probs, np.array(flags if len(inputs) == 3 else [True] * len(inputs))
+        return read
+
+    whole = number_inputs(ink, reader([False, False, False]))
+    assert len(whole) == 1 and whole[0][1].shape == (28, 28)
+    columns = np.flatnonzero(ink.max(axis=0) > 0.2)
+    assert whole[0][0][0] <= columns[0] + 2 and whole[0][0][2] >= columns[-1] - 2  # its box holds all the ink
+    assert len(number_inputs(ink, reader([True, False, False]))) == 1
+    assert len(number_inputs(ink, reader([True, False, True]))) == 3
