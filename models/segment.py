@@ -60,6 +60,7 @@ CUT_ODDS = 1.5  # a cut of ink the novelty detector calls a digit must read this
 WIDE_FOR_ONE = 1.2  # ink wider than this for its height is rarely one digit (1 % of MNIST's are over 1.25):
 CUT_SURE = 0.8  # there a cut whose digits the model reads this surely together (and calls digits) is kept,
 CUT_SURER = 0.97  # and this surely where the whole reads surely as one digit
+WEAK_CUT = 0.9  # ink no digit whole, cut across into a part read less surely than this, is one thing (an H)
 FLAGGED = 0.1  # inside one piece, a reading the novelty detector calls no digit is worth this share of its confidence,
 FLAGGED_ODDS = 0.5  # and the odds of such a piece being one digit against a cut of it count as their square root
 HOLES_PER_DIGIT = 3  # a digit has at most two loops (an 8); ink with far more for its width is a texture, not a number
@@ -766,14 +767,19 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
         surely_digits = (not any(id(p) in cut_from for p in parts)
                          and all(looks_like_digit.get(id(p), False) and sure[id(p)] >= WHOLE_SURE for p in parts))
         one_thing = flagged_whole[c] and several[c] <= 0 and not surely_digits
+        # Ink that is no digit read whole, cut across in two, one of which the model reads only weakly (an H cut
+        # into a 1 and a doubtful 4): one thing, unless the pair reader reads the cut's very pair. (Not a longer
+        # run: a number of touching digits with one odd cut is still a number.)
+        weak_cut = (flagged_whole[c] and len(parts) == 2 and any(id(p) in cut_from for p in parts)
+                    and min(sure.get(id(p), 0.0) for p in parts) < WEAK_CUT)
         # All the ink in one run, no digit read whole, and half or more of its digits no digits either
         # (a letter cut into a digit-looking stroke and the rest, a doodle in pieces).
         mostly_no_digits = len(clusters) == 1 and flagged_whole[c] and bool(read_parts) and np.mean(read_parts) <= 0.5
         if agrees(parts):
             # A cut in two that reads as the very pair the pair reader reads the ink as (a 7 touching a 3 read
             # 73 by both, however odd the 3's cut edge looks to the novelty detector) is two digits.
-            no_digits = one_thing = mostly_no_digits = False
-        if len(parts) > 1 and (no_digits or one_thing or mostly_no_digits
+            no_digits = one_thing = weak_cut = mostly_no_digits = False
+        if len(parts) > 1 and (no_digits or one_thing or weak_cut or mostly_no_digits
                                or (surest[c] < CUT_ODDS * whole_sure[c] and not sure_cut)):
             # Not read far more surely as several digits, or cut into pieces that are no digits at
             # all (the top arc of a 3 drawn so far), or one thing that is no digit, not a number:

@@ -446,3 +446,17 @@ def test_pieces_most_of_which_look_like_no_digit_are_one_input(mnist_test):
     assert whole[0][0][0] <= columns[0] + 2 and whole[0][0][2] >= columns[-1] - 2  # its box holds all the ink
     assert len(number_inputs(ink, reader([True, False, False]))) == 1
     assert len(number_inputs(ink, reader([True, False, True]))) == 3
+
+
+def test_a_drawn_h_is_one_thing_not_a_1_and_a_4(digit_model):
+    """The counter takes an H for two touching digits, and its cut reads as a 1 and a doubtful 4; ink that is
+    no digit whole, cut into a part the model reads only weakly, is one thing (whose novelty says so)."""
+    def path(points):
+        return "M" + " L".join(f"{x},{y}" for x, y in points)
+
+    for strokes in ([[(80, 50), (80, 240)], [(200, 50), (200, 240)], [(80, 145), (200, 145)]],
+                    [[(90, 60), (95, 230)], [(190, 55), (185, 235)], [(92, 150), (188, 140)]]):
+        found = number_inputs(image_ink(rasterize_strokes([path(s) for s in strokes])), digit_model.read)
+        assert len(found) == 1
+        _, looks_like_digit = digit_model.read(np.stack([x for _, x in found]))
+        assert not looks_like_digit[0]
