@@ -60,7 +60,7 @@ CUT_ODDS = 1.5  # a cut of ink the novelty detector calls a digit must read this
 WIDE_FOR_ONE = 1.2  # ink wider than this for its height is rarely one digit (1 % of MNIST's are over 1.25):
 CUT_SURE = 0.8  # there a cut whose digits the model reads this surely together (and calls digits) is kept,
 CUT_SURER = 0.97  # and this surely where the whole reads surely as one digit
-WEAK_CUT = 0.9  # ink no digit whole, cut across into a part read less surely than this, is one thing (an H)
+WEAK_CUT = 0.9  # ink no digit whole, cut across in two with a part read less surely than this, is one thing (an H)
 FLAGGED = 0.1  # inside one piece, a reading the novelty detector calls no digit is worth this share of its confidence,
 FLAGGED_ODDS = 0.5  # and the odds of such a piece being one digit against a cut of it count as their square root
 HOLES_PER_DIGIT = 3  # a digit has at most two loops (an 8); ink with far more for its width is a texture, not a number
@@ -793,8 +793,9 @@ def number_inputs(ink: np.ndarray, read: Read) -> list[tuple[tuple[int, int, int
     """Each digit's box and its 28x28 model input, left to right.
 
     One digit is normalised from the whole ink, exactly as a single digit always was; several
-    each from their own ink, read once more together: where most look like no digit, the whole ink
-    is one input after all. Raises ``NoDigitFound`` for a blank image.
+    each from their own ink, read once more together: where most look like no digit, or where they
+    are stripes across the image, the whole ink is one input after all. Raises ``NoDigitFound`` for
+    a blank image.
     """
     whole = normalize_ink(ink)
     digits = find_digits(ink, read, whole)
