@@ -762,15 +762,16 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
         sure_cut = wide[c] and surest[c] >= (CUT_SURE if doubted_whole else CUT_SURER)
         read_parts = [looks_like_digit[id(p)] for p in parts if id(p) in looks_like_digit]
         no_digits = bool(read_parts) and not any(read_parts)  # a cut into pieces none of which looks like a digit
+        cut_across = any(id(p) in cut_from for p in parts)  # some part is cut across a piece
         # No digit, and no run of digits either (a letter); unless it is in pieces apart, none of them cut,
         # each surely a digit (a 7 written close to a 5, which the counter may take for one digit).
-        surely_digits = (not any(id(p) in cut_from for p in parts)
+        surely_digits = (not cut_across
                          and all(looks_like_digit.get(id(p), False) and sure[id(p)] >= WHOLE_SURE for p in parts))
         one_thing = flagged_whole[c] and several[c] <= 0 and not surely_digits
         # Ink that is no digit read whole, cut across in two, one of which the model reads only weakly (an H cut
         # into a 1 and a doubtful 4): one thing, unless the pair reader reads the cut's very pair. (Not a longer
         # run: a number of touching digits with one odd cut is still a number.)
-        weak_cut = (flagged_whole[c] and len(parts) == 2 and any(id(p) in cut_from for p in parts)
+        weak_cut = (flagged_whole[c] and len(parts) == 2 and cut_across
                     and min(sure.get(id(p), 0.0) for p in parts) < WEAK_CUT)
         # All the ink in one run, no digit read whole, and half or more of its digits no digits either
         # (a letter cut into a digit-looking stroke and the rest, a doodle in pieces).
