@@ -25,7 +25,7 @@ migrate: setup
 # worker so that module fixtures stay whole; each worker serves its browser tests on its own port.
 test: setup
 	DASH_TEST_CHROMEPATH=$${DASH_TEST_CHROMEPATH:-$$(command -v chromium || true)} \
-	$(PY) -m pytest --headless -p no:cacheprovider -n 2 --dist loadfile tests
+	$(PY) -m pytest --headless -p no:cacheprovider -n 2 --dist loadfile --durations=20 tests
 
 # MODEL=PATH_OR_NAME benches that model; by default ours, and the original app's seed_cnn beside it.
 bench: setup

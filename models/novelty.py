@@ -234,7 +234,8 @@ def fit(train_features: np.ndarray, train_logits: np.ndarray, train_labels: np.n
     dims = covariance.shape[0]
     # A little shrinkage toward the mean variance: ReLU features have dead, constant dimensions.
     covariance += np.eye(dims) * (1e-3 * np.trace(covariance) / dims + 1e-9)
-    precision = np.linalg.pinv(covariance)
+    variances, axes = np.linalg.eigh(covariance)  # symmetric and positive: inverted along its axes, in
+    precision = (axes / variances) @ axes.T  # a fraction of pinv's time for thousands of features
     rng = np.random.default_rng(seed)
     bank = features[rng.choice(len(features), size=min(BANK_DIGITS, len(features)), replace=False)]
     bank /= np.maximum(np.linalg.norm(bank, axis=1, keepdims=True), 1e-12)
@@ -244,9 +245,15 @@ def fit(train_features: np.ndarray, train_logits: np.ndarray, train_labels: np.n
     else:
         origin = features.mean(axis=0)
     shifted = features - origin
-    _, _, vt = np.linalg.svd(shifted, full_matrices=False)
     principal = max(1, min(dims // 2, dims - 1))
-    null_space = vt[principal:].T if principal < vt.shape[0] else np.zeros((dims, 1))
+    if len(shifted) >= dims:
+        # The right singular vectors are the eigenvectors of shifted' shifted (D x D), whose eigenvalues
+        # come in rising order: the null space is the first dims - principal of them (and an SVD of the
+        # N x D features takes five times as long).
+        null_space = np.linalg.eigh(shifted.T @ shifted)[1][:, :dims - principal]
+    else:
+        _, _, vt = np.linalg.svd(shifted, full_matrices=False)
+        null_space = vt[principal:].T if principal < vt.shape[0] else np.zeros((dims, 1))
     residual = np.linalg.norm(shifted @ null_space, axis=1)
     alpha = np.abs(train_logits.max(axis=1)).mean() / max(residual.mean(), 1e-12)
     mean_norms = np.einsum("cd,de,ce->c", means, precision, means)
@@ -380,6 +387,8 @@ def load_or_fit(model, cache_dir: Path | None = None, detector: str | None = Non
     kept = novelty_path(model.path) if model.path else None
     fitted = NoveltyDetector.read(kept) if kept else None
     if fitted is not None and fitted.model_digest == model.digest:
+        if model.digest:
+            _FITTED.setdefault(model.digest, fitted)  # a copy of this file elsewhere is not fitted again
         return chosen(fitted)
     if kept is not None and not os.access(kept.parent, os.W_OK):
         kept = Path(cache_dir) / kept.name if cache_dir is not None else None
@@ -390,10 +399,12 @@ def load_or_fit(model, cache_dir: Path | None = None, detector: str | None = Non
         if fitted is None or fitted.model_digest != model.digest:
             fitted = _fitted(model)
             fitted.save(kept)
+    if model.digest:
+        _FITTED.setdefault(model.digest, fitted)
     return chosen(fitted)
 
 
-_FITTED: dict[str, NoveltyDetector] = {}  # model file digest -> its detectors, fitted in this process
+_FITTED: dict[str, NoveltyDetector] = {}  # model file digest -> its detectors, fitted or read in this process
 
 
 def _fitted(model) -> NoveltyDetector:

@@ -49,9 +49,10 @@ def conv_bn_relu_blocks() -> keras.Model:
 
 
 def nested_sequential() -> keras.Model:
-    """A Sequential whose conv layers sit in a nested Sequential (flattened by the adapter)."""
+    """A Sequential whose conv layers sit in a nested Sequential (flattened by the adapter). Pooled before
+    the Flatten: 400 features rather than 1,936, whose not-a-digit fit took half a minute per test worker."""
     features = keras.Sequential([layers.Conv2D(8, 3, activation="relu"), layers.MaxPooling2D(),
-                                 layers.Conv2D(16, 3, activation="relu")])
+                                 layers.Conv2D(16, 3, activation="relu"), layers.MaxPooling2D()])
     return keras.Sequential([keras.Input((28, 28, 1)), features, layers.Flatten(), layers.Dense(10),
                              layers.Activation("softmax")])
 

@@ -99,8 +99,8 @@ def test_randomising_a_clone_leaves_the_loaded_model_alone(digit_model, mnist_te
 
 def test_section_scores_every_method_at_every_layer(any_model, mnist_test):
     x, _ = mnist_test
-    section = explanations_section(any_model, x[:40].astype(np.float32) / 255, sanity_digits=20)
-    assert section["digits"] == 40 and section["sanity_digits"] == 20
+    section = explanations_section(any_model, x[:16].astype(np.float32) / 255, sanity_digits=8)
+    assert section["digits"] == 16 and section["sanity_digits"] == 8
     pairs = [(r["method"], r["layer"]) for r in section["rows"]]
     assert pairs == [(m, layer) for layer in any_model.layer_names for m in LAYER_METHODS] + \
         [(m, None) for m in PIXEL_METHODS]
