@@ -216,7 +216,7 @@ def status_message(result: dict[str, Any], default_note: str = "") -> tuple[str,
     if not is_digit(result):
         where = f" at layer {explanation['layer']}" if explanation["layer"] else ""
         return (f"This does not look like a digit; the closest is {best['digit']} ({best['probability']:.0%}). "
-                f"The map shows what {method}{where} sees of a {digit} in it."), "warning"
+                f"The map shows what {method}{where} sees of {'an' if digit == 8 else 'a'} {digit} in it."), "warning"
     read = f"Read as {best['digit']} ({best['probability']:.0%} sure)."
     asked = explanation.get("instead_of")
     if asked:

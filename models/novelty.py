@@ -21,7 +21,7 @@ set per model so that 99 % of the MNIST test digits stay digits (``DIGITS_KEPT``
   maximised over space; the score is their mean, each on the MNIST test digits' scale. They learn from
   ``models/novelty_fit_set.npz`` (``python -m train.nondigits``): training digits corrupted, drawn
   and on the canvas against the ``EXPOSURE_KINDS`` only (invented glyphs, typeset characters,
-  shuffled tiles of a digit, ink blots), never an input of the scoreboard's kinds.
+  shuffled tiles of a digit, ink blots, swollen digits), never an input of the scoreboard's kinds.
 
 What a detector needs (class means, covariance, a feature bank, a principal subspace) is fitted
 once per model from its training digits (``fit``) and kept next to the model (``NAME.novelty.npz``),
@@ -54,8 +54,8 @@ KNN_K = 10
 EXPOSURE_HEADS = ("last", "layers")  # on the penultimate features and logits; on the conv layers' too
 EXPOSURE_HIDDEN = 128
 EXPOSURE_EPOCHS = 15
-FILE_VERSION = 5  # 2: the ensemble's scale; 3: the exposure detector, pooled conv features; 4: typeset characters;
-# 5: the conv layers' maximum over space beside their mean
+FILE_VERSION = 6  # 2: the ensemble's scale; 3: the exposure detector, pooled conv features; 4: typeset characters;
+# 5: the conv layers' maximum over space beside their mean; 6: swollen digits
 
 
 def novelty_path(model_path: str | Path) -> Path:

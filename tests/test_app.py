@@ -187,6 +187,10 @@ def test_status_says_what_was_read_and_why_a_map_is_empty():
     text, colour = status_message(result)
     assert text.endswith("the map is empty.") and colour == "warning"
     assert faithfulness_text(result["explanation"]) == ""  # no scores for an empty map
+    other = {"top": [{"digit": 8, "probability": 0.74}], "novelty": {"is_digit": False},
+             "explanation": {"method": "gradcam", "layer": "conv1", "class": 8, "empty": False}}
+    assert status_message(other) == ("This does not look like a digit; the closest is 8 (74%). The map shows what "
+                                     "Grad-CAM at layer conv1 sees of an 8 in it.", "warning")
 
 
 def test_layer_rows_read_like_the_network(service):

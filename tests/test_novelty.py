@@ -163,7 +163,8 @@ def test_without_the_fit_set_there_is_no_exposure_detector(model_zoo, monkeypatc
 
     monkeypatch.setattr(novelty, "FIT_SET_PATH", tmp_path / "missing.npz")
     monkeypatch.setattr(novelty, "read_fit_set", lambda path=tmp_path / "missing.npz": None)
-    fitted = novelty.fit_for_model(DigitModel.load(model_zoo["seed_h5"]))
+    # novelty=False: loading must not fit (and keep beside the shared zoo file) detectors without the fit set
+    fitted = novelty.fit_for_model(DigitModel.load(model_zoo["seed_h5"], novelty=False))
     assert "exposure" not in fitted.thresholds and "knn" in fitted.thresholds
 
 
@@ -296,6 +297,31 @@ def test_typeset_characters_are_real_glyphs_of_no_digit():
     inputs = np.stack([normalize_ink(typeset_character(rng, None)) for _ in range(12)])
     assert inputs.reshape(12, -1).max(axis=1).min() > 0.5
     assert np.abs(inputs[:6] - inputs[6:]).mean() > 0.05  # not one glyph again and again
+
+
+def test_swollen_digits_are_solids_with_no_loop_and_the_pair_reader_never_saw_them(mnist_test):
+    """The swollen-digit exposure kind: a training digit thickened until no loop of paper is left inside,
+    strokes over twice the digit's own width; seeded. The pair reader's no-digit inks (``swollen=False``)
+    are the earlier kinds in their earlier turns, what the shipped reader was trained on."""
+    import cv2
+
+    from models.preprocess import _stroke_width
+    from train.nondigits import exposure_inks, swollen_digit
+
+    digits, labels = mnist_test
+    for n, eight in enumerate(digits[np.flatnonzero(labels == 8)[:20]]):
+        solid = swollen_digit(np.random.default_rng(n), eight[None])
+        mask = solid > 0.5 * solid.max()
+        _, hierarchy = cv2.findContours(mask.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+        assert (hierarchy[0][:, 3] < 0).all(), n  # no contour inside another: both loops of the 8 are closed
+        own = cv2.resize(eight, (64, 64), interpolation=cv2.INTER_CUBIC) > 127
+        assert _stroke_width(mask) > 2 * _stroke_width(own), n
+    np.testing.assert_array_equal(swollen_digit(np.random.default_rng(1), digits[:9]),
+                                  swollen_digit(np.random.default_rng(1), digits[:9]))
+    every, earlier = exposure_inks(7, 3, digits[:500]), exposure_inks(7, 3, digits[:500], swollen=False)
+    for a, b in zip(every[:6], earlier[:6], strict=True):
+        np.testing.assert_array_equal(a, b)  # the same kinds in the same turns, the same draws
+    assert every[6].shape == (64, 64) and not np.array_equal(every[6], earlier[6])
 
 
 def test_report_section_has_the_designed_keys(digit_model):

@@ -11,8 +11,10 @@ Two separate sets, never mixed:
   exposure, Hendrycks et al. 2019): glyphs of an invented script (random strokes and arcs on a
   coarse grid), characters set in type (the machine's TrueType fonts: Latin letters and symbols,
   Greek and Cyrillic letters, pictographs and arrows, warped by a hand), MNIST training digits cut
-  into tiles and shuffled, and ink blots (thresholded smooth random fields). They are made directly
-  as the ink the pre-processing reads. The evaluated letters and symbols are of the same alphabet
+  into tiles and shuffled, ink blots (thresholded smooth random fields), and swollen digits (a
+  training digit thickened until its loops close, unevenly lit: a solid shape, as a photographed
+  object or a filled shape reaches the model). They are made directly as the ink the
+  pre-processing reads. The evaluated letters and symbols are of the same alphabet
   as the typeset Latin ones but written with a pen (stroke fonts): their figures measure a new
   hand, not a new alphabet. Doodles, scribbles, printed words, photos and noise are never learnt.
 
@@ -35,7 +37,7 @@ from train.drawings import EDGE_KINDS, STYLES, _place, _stroke, present, realist
 
 NONDIGIT_KINDS = ("letters", "symbols", "doodles", "scribbles", "printed-words", "photos", "noise-textures",
                   "several-digits")
-EXPOSURE_KINDS = ("invented-glyphs", "typeset-characters", "shuffled-tiles", "ink-blots")
+EXPOSURE_KINDS = ("invented-glyphs", "typeset-characters", "shuffled-tiles", "ink-blots", "swollen-digits")
 LETTERS = "ACEFHJKLMNPRTUVWXYacdefhkmnprtuvwxy"
 SYMBOLS = "+=%#@&$?!*<>{}[]~^"
 WORDS = ("cat", "dog", "home", "the", "and", "hello", "world", "yes", "no", "stop", "open", "mail", "name",
@@ -471,6 +473,19 @@ def ink_blot(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
     return (field > rng.uniform(0.55, 0.8)).astype(np.float32)
 
 
+def swollen_digit(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
+    """A training digit thickened (at 64 px, by a disc 15-26 px across) until its loops close, blurred a
+    little and unevenly lit: a solid of a digit's outline, no strokes left. A photographed object, a
+    filled shape or a blob of paint reaches the model so; thick but open strokes (a marker) do not."""
+    digit = cv2.resize(digits[int(rng.integers(len(digits)))].astype(np.float32) / 255.0, (64, 64),
+                       interpolation=cv2.INTER_CUBIC)
+    size = int(rng.integers(15, 27))
+    solid = cv2.dilate(digit, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
+    solid = cv2.GaussianBlur(solid, (0, 0), rng.uniform(0.5, 1.5))
+    light = 0.45 + 0.55 * _smooth_noise((64, 64), rng, 2)
+    return np.clip(solid * light, 0, 1).astype(np.float32)
+
+
 @functools.cache
 def _type_faces() -> tuple[str, ...]:
     """The TrueType fonts of this machine (``TYPE_FACE_DIR``), in a fixed order."""
@@ -527,11 +542,13 @@ def typeset_character(rng: np.random.Generator, digits: np.ndarray) -> np.ndarra
     return _hand_warp(ink, rng)
 
 
-def exposure_inks(count: int, seed: int, digits: np.ndarray) -> list[np.ndarray]:
+def exposure_inks(count: int, seed: int, digits: np.ndarray, swollen: bool = True) -> list[np.ndarray]:
     """``count`` inks (white on black, [0, 1]) of the ``EXPOSURE_KINDS`` in turn (invented glyphs and
-    typeset characters twice as often as the others), from training digits."""
+    typeset characters twice as often as the others), from training digits. ``swollen=False`` leaves
+    out the swollen digits, the last kind to join (the pair reader was trained without them)."""
     rng = np.random.default_rng([seed, 17])
-    makers = (invented_glyph, typeset_character, shuffled_tiles, typeset_character, invented_glyph, ink_blot)
+    makers = (invented_glyph, typeset_character, shuffled_tiles, typeset_character, invented_glyph, ink_blot,
+              *((swollen_digit,) if swollen else ()))
     return [makers[n % len(makers)](rng, digits) for n in range(count)]
 
 
@@ -662,7 +679,7 @@ def best_detector(rows: list[dict]) -> dict:
 
 # --- what the "exposure" detector is fitted on (models/novelty_fit_set.npz) ---------------------------
 
-FIT_SET_EXPOSURE = 9000  # exposure inputs (non-digits of the EXPOSURE_KINDS only)
+FIT_SET_EXPOSURE = 10500  # exposure inputs (non-digits of the EXPOSURE_KINDS only): 1,500 of them swollen digits
 FIT_SET_PER_KIND = 150  # training digits per corruption, per drawing style or edge kind, and x4 drawn on the canvas
 
 

@@ -40,8 +40,9 @@ NO_DIGIT_SHARE = 0.15  # of the samples: characters of the novelty detector's ex
 
 def no_digit_set(count: int, seed: int) -> np.ndarray:
     """``count`` reader inputs of ink that is no digit: the novelty detector's exposure kinds
-    (``train.nondigits.EXPOSURE_KINDS``: invented glyphs, typeset characters, shuffled tiles of a digit,
-    ink blots; never the kinds its scoreboard measures), at the size of a number's digits, in the
+    (``train.nondigits.EXPOSURE_KINDS`` but the swollen digits, which joined them after the reader was
+    trained: invented glyphs, typeset characters, shuffled tiles of a digit, ink blots; never the kinds
+    its scoreboard measures), at the size of a number's digits, in the
     numbers' file styles."""
     import cv2
 
@@ -54,7 +55,7 @@ def no_digit_set(count: int, seed: int) -> np.ndarray:
     x_train, _, _, _ = load_mnist()
     rng = np.random.default_rng(seed)
     inputs = []
-    for ink in exposure_inks(count, seed, x_train):
+    for ink in exposure_inks(count, seed, x_train, swollen=False):
         height = int(rng.integers(50, 130))
         size = (max(1, round(ink.shape[1] * height / ink.shape[0])), height)
         ink = np.clip(cv2.resize(ink.astype(np.float32), size, interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
