@@ -680,7 +680,7 @@ def best_detector(rows: list[dict]) -> dict:
 # --- what the "exposure" detector is fitted on (models/novelty_fit_set.npz) ---------------------------
 
 FIT_SET_EXPOSURE = 10500  # exposure inputs (non-digits of the EXPOSURE_KINDS only): 1,500 of them swollen digits
-FIT_SET_PER_KIND = 150  # training digits per corruption, per drawing style or edge kind, and x4 drawn on the canvas
+FIT_SET_PER_KIND = 300  # training digits per corruption, per drawing style or edge kind, and x4 drawn on the canvas
 
 
 def novelty_fit_set(seed: int = 0) -> dict[str, np.ndarray]:
