@@ -386,20 +386,17 @@ def load_or_fit(model, cache_dir: Path | None = None, detector: str | None = Non
 
     kept = novelty_path(model.path) if model.path else None
     fitted = NoveltyDetector.read(kept) if kept else None
-    if fitted is not None and fitted.model_digest == model.digest:
-        if model.digest:
-            _FITTED.setdefault(model.digest, fitted)  # a copy of this file elsewhere is not fitted again
-        return chosen(fitted)
-    if kept is not None and not os.access(kept.parent, os.W_OK):
-        kept = Path(cache_dir) / kept.name if cache_dir is not None else None
-    if kept is None:  # a model held only in memory, or nowhere writable: fitted for this process only
-        return chosen(_fitted(model))
-    with file_lock(kept.with_suffix(".lock")):
-        fitted = NoveltyDetector.read(kept)
-        if fitted is None or fitted.model_digest != model.digest:
-            fitted = _fitted(model)
-            fitted.save(kept)
-    if model.digest:
+    if fitted is None or fitted.model_digest != model.digest:
+        if kept is not None and not os.access(kept.parent, os.W_OK):
+            kept = Path(cache_dir) / kept.name if cache_dir is not None else None
+        if kept is None:  # a model held only in memory, or nowhere writable: fitted for this process only
+            return chosen(_fitted(model))
+        with file_lock(kept.with_suffix(".lock")):
+            fitted = NoveltyDetector.read(kept)
+            if fitted is None or fitted.model_digest != model.digest:
+                fitted = _fitted(model)
+                fitted.save(kept)
+    if model.digest:  # read from a file too: a copy of this model elsewhere is not fitted again
         _FITTED.setdefault(model.digest, fitted)
     return chosen(fitted)
 

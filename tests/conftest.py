@@ -73,7 +73,7 @@ def model_zoo(tmp_path_factory):
     the others wait on a lock and take its files), so each model's not-a-digit fit, written next to
     it, is made once too.
     """
-    from model_zoo import ZOO, build_zoo
+    from model_zoo import build_zoo, zoo_files
 
     from models.report import file_lock
 
@@ -82,12 +82,11 @@ def model_zoo(tmp_path_factory):
         shared = shared.parent  # the run's folder, above each worker's own
     folder = shared / "zoo-shared"
     with file_lock(shared / "zoo-shared.lock"):
-        if (folder / "built").exists():
-            return {name: folder / f"{name}{suffix}" for name, (_, suffix) in ZOO.items()}
-        folder.mkdir(exist_ok=True)
-        files = build_zoo(folder)
-        (folder / "built").touch()
-        return files
+        if not (folder / "built").exists():
+            folder.mkdir(exist_ok=True)
+            build_zoo(folder)
+            (folder / "built").touch()
+    return zoo_files(folder)
 
 
 @pytest.fixture(scope="session")

@@ -74,6 +74,11 @@ def train_briefly(model: keras.Model, x: np.ndarray, y: np.ndarray) -> keras.Mod
     return model
 
 
+def zoo_files(folder: Path) -> dict[str, Path]:
+    """Where each zoo model is (or will be) saved in ``folder``: name -> file."""
+    return {name: folder / f"{name}{suffix}" for name, (_, suffix) in ZOO.items()}
+
+
 def build_zoo(folder: Path) -> dict[str, Path]:
     """Every zoo model, trained briefly and saved into ``folder``; name -> file."""
     from models.mnist import load_mnist
@@ -82,11 +87,10 @@ def build_zoo(folder: Path) -> dict[str, Path]:
     x, y, _, _ = load_mnist()
     x = x[:TRAIN_DIGITS, ..., None].astype(np.float32) / 255
     trained: dict[object, keras.Model] = {}
-    files = {}
-    for name, (builder, suffix) in ZOO.items():
+    files = zoo_files(folder)
+    for name, (builder, _) in ZOO.items():
         if builder not in trained:  # the seed network once, saved in both formats
             trained[builder] = train_briefly(builder(), x, y)
-        files[name] = folder / f"{name}{suffix}"
         trained[builder].save(files[name])
     return files
 
