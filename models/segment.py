@@ -260,14 +260,30 @@ def _groups(atoms: list[np.ndarray], neighbourhoods: list[int], height: float) -
     return groups
 
 
+def _tall_sides(columns: np.ndarray, ys: np.ndarray, size: int, height: float) -> np.ndarray:
+    """For each of ``size`` columns, whether a cut there leaves ink at least MIN_PART_HEIGHT of a digit's
+    height tall on both sides (ink at rows ``ys`` in ``columns``): a long bar (a 5's top, a 7's) reaching
+    over the next digit has the least ink, but a cut through it leaves a sliver of bar, no digit."""
+    top, bottom = np.full(size, np.inf), np.full(size, -np.inf)
+    np.minimum.at(top, columns, ys)
+    np.maximum.at(bottom, columns, ys)
+    left = np.maximum.accumulate(bottom) - np.minimum.accumulate(top) + 1  # the ink in columns up to each
+    right = (np.maximum.accumulate(bottom[::-1]) - np.minimum.accumulate(top[::-1]))[::-1] + 1  # from each on
+    tall = np.zeros(size, bool)
+    tall[1:] = (left[:-1] >= MIN_PART_HEIGHT * height) & (right[1:] >= MIN_PART_HEIGHT * height)
+    return tall
+
+
 def _least_ink_columns(profile: np.ndarray, width: int, span: tuple[float, float], count: int, height: float,
-                       first: int | None = None) -> list[int]:
+                       first: int | None = None, tall: np.ndarray | None = None) -> list[int]:
     """Up to ``count`` columns where ``profile`` (ink per column, smoothed over three) is least, within
-    ``span`` (shares of ``width``) and more than a tenth of a digit's height apart; ``first`` is taken
-    before them."""
+    ``span`` (shares of ``width``), where ``tall`` allows (``_tall_sides``), and more than a tenth of a
+    digit's height apart; ``first`` is taken before them."""
     smooth = np.convolve(profile.astype(float), np.ones(3) / 3, mode="same")
     inner = np.arange(round(span[0] * width), round(span[1] * width) + 1)
     inner = inner[inner < len(smooth)]
+    if tall is not None:
+        inner = inner[tall[inner]]
     chosen: list[int] = []
     for c in [*([] if first is None else [first]), *inner[np.argsort(smooth[inner], kind="stable")]]:
         if all(abs(c - d) > max(2, 0.1 * height) for d in chosen):
@@ -287,8 +303,10 @@ def _column_cuts(mask: np.ndarray, parts: int, height: float) -> list[list[np.nd
     for slant in CUT_SLANTS:
         shifted = xs + slant * (ys - centre)  # a slanted cut is a straight cut of the sheared ink
         lo = int(np.floor(shifted.min()))
-        profile = np.bincount(np.round(shifted - lo).astype(int))
-        chosen = _least_ink_columns(profile, width, (0.15, 0.85), CUTS_PER_SLANT + parts - 2, height)
+        columns = np.round(shifted - lo).astype(int)
+        profile = np.bincount(columns)
+        chosen = _least_ink_columns(profile, width, (0.15, 0.85), CUTS_PER_SLANT + parts - 2, height,
+                                    tall=_tall_sides(columns, ys, len(profile), height))
         for cuts in itertools.combinations(sorted(chosen), parts - 1):
             edges = [-np.inf, *(c + lo for c in cuts), np.inf]
             way = []
@@ -312,7 +330,8 @@ def _path_cuts(mask: np.ndarray, height: float) -> list[list[np.ndarray]]:
     ink = mask[y0:y1, x0:x1]
     rows, width = ink.shape
     cost = 1.0 + PATH_INK_COST * ink
-    starts = _least_ink_columns(ink.sum(axis=0), width, (0.2, 0.8), PATH_STARTS, height, first=width // 2)
+    starts = _least_ink_columns(ink.sum(axis=0), width, (0.2, 0.8), PATH_STARTS, height, first=width // 2,
+                                tall=_tall_sides(xs - x0, ys, width, height))
     band = max(2, round(PATH_BAND * height))
     columns = np.arange(width)
     allowed = np.abs(columns[None, :] - np.array(starts)[:, None]) <= band  # (starts, width)
@@ -606,13 +625,23 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
         return [digit_at(everything)]
     if _lowercase_print([_box(group.mask) for group in groups]):
         return [digit_at(everything)]
-    narrowest = NARROWEST_PAIR if narrow else WIDE  # how narrow a piece may be cut across
+    # How narrow a piece may be cut across: as narrow as two digits can be where all the ink is that
+    # narrow, or where the counter is sure a piece is several digits (a 1 pressed into its neighbour
+    # is no wider than an 8); else as wide as touching digits mostly are.
+    narrowest = np.full(len(clusters), NARROWEST_PAIR if narrow else WIDE)
+    if not narrow:
+        pressed = [i for i, cluster in enumerate(clusters) if len(cluster) == 1 and len(cluster[0].atoms) == 1
+                   and not _across(cluster[0].atoms[0], height, False, WIDE)
+                   and _across(cluster[0].atoms[0], height, False, NARROWEST_PAIR)]
+        if pressed:
+            surely = count([clusters[i][0].atoms[0] for i in pressed]) > SURELY_SEVERAL
+            narrowest[[i for i, s in zip(pressed, surely, strict=True) if s]] = NARROWEST_PAIR
     # The model is the judge of one digit: each run of groups that may be one digit is read whole
     # (the whole ink as given when it is all one run), and a sure reading of something that looks
     # like a digit at all is never cut.
     doubtful = [i for i, cluster in enumerate(clusters)
                 if len(cluster) > 1 or len(cluster[0].atoms) > 1
-                or _across(cluster[0].atoms[0], height, False, narrowest)]
+                or _across(cluster[0].atoms[0], height, False, narrowest[i])]
     whole_sure = np.zeros(len(clusters))
     flagged_whole = np.zeros(len(clusters), bool)
     if doubtful:
@@ -651,7 +680,7 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
                     merged = np.logical_or.reduce(atoms[i:j])
                     found = [([merged], False)] if _one_digit(merged, height) else []
                     if j == i + 1:
-                        found += [(way, True) for way in _across(atoms[i], height, narrowest=narrowest)]
+                        found += [(way, True) for way in _across(atoms[i], height, narrowest=narrowest[c])]
                     if found:
                         options[i, j] = found
             runs.append((c, atoms, options, ambiguous))

@@ -376,6 +376,16 @@ def test_a_pair_the_counter_is_sure_of_is_cut_though_read_surely_whole(digit_mod
         assert read(image_ink(load_image(number.data)), digit_model) == number.text
 
 
+def test_a_1_pressed_into_its_neighbour_inside_a_number_is_cut(digit_model, mnist_test):
+    """Inside a number, a piece no wider for its height than an 8 was never cut across, yet a 1 pressed into
+    its neighbour ("81" of 681, "11" of 11301) is no wider: where the counter is sure such a piece is several
+    digits, it may be cut as narrow as a pair alone may (all five read right; none were before)."""
+    x, y = mnist_test
+    for seed, index in ((1, 60), (1, 83), (2, 10), (2, 51), (2, 65)):
+        number = make_numbers(x, y, index + 1, seed, ("touching",))[index]
+        assert read(image_ink(load_image(number.data)), digit_model) == number.text
+
+
 def test_a_1_a_hair_from_its_neighbour_is_its_own_digit(digit_model, mnist_test):
     for text in ("10", "41", "19", "81"):
         inks = [pen_digit(d, 100, 0.6) for d in first_of_each(mnist_test, text)]
