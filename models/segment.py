@@ -375,12 +375,17 @@ def _plausible(parts: list[np.ndarray], height: float) -> bool:
     return True
 
 
+def _cut_ratio(atom: np.ndarray, height: float) -> float:
+    """How wide a piece is for its height (or half a digit's height, if it is shorter), as cuts judge it."""
+    x0, y0, x1, y1 = _box(atom)
+    return (x1 - x0) / max(y1 - y0, 0.5 * height)
+
+
 def _across(atom: np.ndarray, height: float, paths: bool = True, narrowest: float = WIDE) -> list[list[np.ndarray]]:
     """The ways to cut one piece across its ink into two or three touching digits (without ``paths``,
     the straight and slanted cuts only: enough to tell whether there is a way at all), if it is at
     least ``narrowest`` times as wide as tall."""
-    x0, y0, x1, y1 = _box(atom)
-    ratio = (x1 - x0) / max(y1 - y0, 0.5 * height)
+    ratio = _cut_ratio(atom, height)
     ways = []
     if ratio >= narrowest:
         ways += _column_cuts(atom, 2, height) + (_path_cuts(atom, height) if paths else [])
@@ -390,8 +395,7 @@ def _across(atom: np.ndarray, height: float, paths: bool = True, narrowest: floa
 
 
 def _one_digit(mask: np.ndarray, height: float) -> bool:
-    x0, y0, x1, y1 = _box(mask)
-    return (x1 - x0) / max(y1 - y0, 0.5 * height) <= WIDEST_DIGIT
+    return _cut_ratio(mask, height) <= WIDEST_DIGIT
 
 
 def _texture(mask: np.ndarray) -> bool:
@@ -630,12 +634,13 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
     # is no wider than an 8); else as wide as touching digits mostly are.
     narrowest = np.full(len(clusters), NARROWEST_PAIR if narrow else WIDE)
     if not narrow:
-        pressed = [i for i, cluster in enumerate(clusters) if len(cluster) == 1 and len(cluster[0].atoms) == 1
-                   and not _across(cluster[0].atoms[0], height, False, WIDE)
-                   and _across(cluster[0].atoms[0], height, False, NARROWEST_PAIR)]
-        if pressed:
-            surely = count([clusters[i][0].atoms[0] for i in pressed]) > SURELY_SEVERAL
-            narrowest[[i for i, s in zip(pressed, surely, strict=True) if s]] = NARROWEST_PAIR
+        # The counter is asked about every run that may be cut, at once (its answers are kept for below).
+        single = [len(cluster) == 1 and len(cluster[0].atoms) == 1 for cluster in clusters]
+        asked = [i for i, cluster in enumerate(clusters)
+                 if not single[i] or _cut_ratio(cluster[0].atoms[0], height) >= NARROWEST_PAIR]
+        if asked:
+            surely = count([_cluster_mask(clusters[i]) for i in asked]) > SURELY_SEVERAL
+            narrowest[[i for i, s in zip(asked, surely, strict=True) if s and single[i]]] = NARROWEST_PAIR
     # The model is the judge of one digit: each run of groups that may be one digit is read whole
     # (the whole ink as given when it is all one run), and a sure reading of something that looks
     # like a digit at all is never cut.
