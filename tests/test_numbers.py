@@ -386,6 +386,17 @@ def test_a_1_pressed_into_its_neighbour_inside_a_number_is_cut(digit_model, mnis
         assert read(image_ink(load_image(number.data)), digit_model) == number.text
 
 
+def test_cuts_are_tried_where_they_leave_a_digit_tall_enough_on_both_sides(digit_model, mnist_test):
+    """A long stroke reaching over the next digit (a 5's or a 7's top bar, a 2's foot) has the least ink
+    of any columns, so every cut was tried through it and left a sliver of the stroke, which is no digit,
+    on one side: the touching pair was read whole. Cuts are tried only where both sides keep ink at least
+    MIN_PART_HEIGHT tall (all six read right; none were before)."""
+    x, y = mnist_test
+    for seed, index in ((1, 18), (1, 21), (1, 22), (2, 32), (3, 91), (3, 105)):
+        number = make_numbers(x, y, index + 1, seed, ("touching",))[index]
+        assert read(image_ink(load_image(number.data)), digit_model) == number.text
+
+
 def test_a_1_a_hair_from_its_neighbour_is_its_own_digit(digit_model, mnist_test):
     for text in ("10", "41", "19", "81"):
         inks = [pen_digit(d, 100, 0.6) for d in first_of_each(mnist_test, text)]
