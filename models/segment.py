@@ -281,7 +281,7 @@ def _least_ink_columns(profile: np.ndarray, width: int, span: tuple[float, float
     digit's height apart; ``first`` is taken before them."""
     smooth = np.convolve(profile.astype(float), np.ones(3) / 3, mode="same")
     inner = np.arange(round(span[0] * width), round(span[1] * width) + 1)
-    inner = inner[inner < len(smooth)]
+    inner = inner[inner < len(profile)]  # (a profile shorter than three has a longer ``smooth``)
     if tall is not None:
         inner = inner[tall[inner]]
     chosen: list[int] = []
