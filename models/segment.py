@@ -630,23 +630,30 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
     if _lowercase_print([_box(group.mask) for group in groups]):
         return [digit_at(everything)]
     # How narrow a piece may be cut across: as narrow as two digits can be where all the ink is that
-    # narrow, or where the counter is sure a piece is several digits (a 1 pressed into its neighbour
-    # is no wider than an 8); else as wide as touching digits mostly are.
-    narrowest = np.full(len(clusters), NARROWEST_PAIR if narrow else WIDE)
+    # narrow, or where the counter is sure a piece is several digits or the pair reader that it is two
+    # (a 1 pressed into its neighbour is no wider than an 8); else as wide as touching digits mostly are.
+    pressed: set[int] = set()
     if not narrow:
-        # The counter is asked about every run that may be cut, at once (its answers are kept for below).
-        single = [len(cluster) == 1 and len(cluster[0].atoms) == 1 for cluster in clusters]
-        asked = [i for i, cluster in enumerate(clusters)
-                 if not single[i] or _cut_ratio(cluster[0].atoms[0], height) >= NARROWEST_PAIR]
-        if asked:
-            surely = count([_cluster_mask(clusters[i]) for i in asked]) > SURELY_SEVERAL
-            narrowest[[i for i, s in zip(asked, surely, strict=True) if s and single[i]]] = NARROWEST_PAIR
+        # The counter is asked at once about such pieces and every run of pieces (its answers are kept).
+        between = [atom for cluster in clusters for group in cluster for atom in group.atoms
+                   if NARROWEST_PAIR <= _cut_ratio(atom, height) < WIDE]
+        runs_of_pieces = [_cluster_mask(cluster) for cluster in clusters
+                          if len(cluster) > 1 or len(cluster[0].atoms) > 1]
+        odds = count(between + runs_of_pieces)[:len(between)] if between or runs_of_pieces else np.zeros(0)
+        doubted = [atom for atom, o in zip(between, odds, strict=True) if PAIR_ASKED < o <= SURELY_SEVERAL]
+        two = pair(doubted)[:, PAIRS].sum(axis=1) if doubted else []
+        pressed = ({id(atom) for atom, o in zip(between, odds, strict=True) if o > SURELY_SEVERAL}
+                   | {id(atom) for atom, p in zip(doubted, two, strict=True) if p >= PAIR_SURE})
+
+    def narrowest(atom: np.ndarray) -> float:
+        return NARROWEST_PAIR if narrow or id(atom) in pressed else WIDE
+
     # The model is the judge of one digit: each run of groups that may be one digit is read whole
     # (the whole ink as given when it is all one run), and a sure reading of something that looks
     # like a digit at all is never cut.
     doubtful = [i for i, cluster in enumerate(clusters)
                 if len(cluster) > 1 or len(cluster[0].atoms) > 1
-                or _across(cluster[0].atoms[0], height, False, narrowest[i])]
+                or _across(cluster[0].atoms[0], height, False, narrowest(cluster[0].atoms[0]))]
     whole_sure = np.zeros(len(clusters))
     flagged_whole = np.zeros(len(clusters), bool)
     if doubtful:
@@ -685,7 +692,7 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
                     merged = np.logical_or.reduce(atoms[i:j])
                     found = [([merged], False)] if _one_digit(merged, height) else []
                     if j == i + 1:
-                        found += [(way, True) for way in _across(atoms[i], height, narrowest=narrowest[c])]
+                        found += [(way, True) for way in _across(atoms[i], height, narrowest=narrowest(atoms[i]))]
                     if found:
                         options[i, j] = found
             runs.append((c, atoms, options, ambiguous))

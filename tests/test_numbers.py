@@ -386,6 +386,26 @@ def test_a_1_pressed_into_its_neighbour_inside_a_number_is_cut(digit_model, mnis
         assert read(image_ink(load_image(number.data)), digit_model) == number.text
 
 
+def test_a_1_drawn_against_the_next_digit_of_a_number_is_its_own_digit(digit_model):
+    """On the canvas: a 3, then a 1 drawn against an 8, a 6 or a 9. The pen makes the pair no wider than an
+    8; the counter doubts it is one digit and the pair reader is sure it is two (18 at 100 %): such a piece
+    may be cut as narrow as a pair alone, even next to other digits (before: 38, 3 and 3)."""
+    def arc(cx, cy, rx, ry, start, end, points=16):
+        return [(round(cx + rx * np.cos(np.radians(a))), round(cy + ry * np.sin(np.radians(a))))
+                for a in np.linspace(start, end, points)]
+
+    def path(points):
+        return "M" + " L".join(f"{x},{y}" for x, y in points)
+
+    three, one = [arc(75, 95, 40, 42, -160, 90, 12), arc(75, 185, 45, 48, -90, 160, 12)], [[(175, 50), (172, 240)]]
+    nexts = {"8": [arc(232, 95, 40, 45, 90, 450), arc(232, 190, 46, 50, -90, 270)],
+             "6": [[(250, 50), *arc(228, 185, 48, 52, -150, 210, 16)]],
+             "9": [arc(225, 100, 45, 45, 0, 360), [(270, 100), (262, 240)]]}
+    for digit, strokes in nexts.items():
+        paths = [path(s) for s in three + one + strokes]
+        assert read(image_ink(rasterize_strokes(paths, canvas_width=560)), digit_model) == "31" + digit
+
+
 def test_cuts_are_tried_where_they_leave_a_digit_tall_enough_on_both_sides(digit_model, mnist_test):
     """A long stroke reaching over the next digit (a 5's or a 7's top bar, a 2's foot) has the least ink
     of any columns, so every cut was tried through it and left a sliver of the stroke, which is no digit,
