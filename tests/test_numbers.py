@@ -52,6 +52,21 @@ def shape_inputs(files: list[bytes]) -> np.ndarray:
     return np.stack([count_input_of_image(image_ink(load_image(f))) for f in files])
 
 
+def svg_path(points: list[tuple[int, int]]) -> str:
+    """A canvas stroke (points in canvas units) as the SVG path the predict page sends."""
+    return "M" + " L".join(f"{x},{y}" for x, y in points)
+
+
+def touching_numbers(mnist_test, picks: dict[int, tuple[int, ...]]) -> list:
+    """The numbers at the given indices of ``make_numbers``' touching numbers of each seed (seed: indices)."""
+    x, y = mnist_test
+    found = []
+    for seed, indices in picks.items():
+        numbers = make_numbers(x, y, max(indices) + 1, seed, ("touching",))
+        found += [numbers[i] for i in indices]
+    return found
+
+
 def png(ink: np.ndarray, dark_on_light: bool = True) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(np.uint8((1 - ink if dark_on_light else ink) * 255)).save(buffer, "PNG")
@@ -380,9 +395,7 @@ def test_a_1_pressed_into_its_neighbour_inside_a_number_is_cut(digit_model, mnis
     """Inside a number, a piece no wider for its height than an 8 was never cut across, yet a 1 pressed into
     its neighbour ("81" of 681, "11" of 11301) is no wider: where the counter is sure such a piece is several
     digits, it may be cut as narrow as a pair alone may (all five read right; none were before)."""
-    x, y = mnist_test
-    for seed, index in ((1, 60), (1, 83), (2, 10), (2, 51), (2, 65)):
-        number = make_numbers(x, y, index + 1, seed, ("touching",))[index]
+    for number in touching_numbers(mnist_test, {1: (60, 83), 2: (10, 51, 65)}):
         assert read(image_ink(load_image(number.data)), digit_model) == number.text
 
 
@@ -394,15 +407,12 @@ def test_a_1_drawn_against_the_next_digit_of_a_number_is_its_own_digit(digit_mod
         return [(round(cx + rx * np.cos(np.radians(a))), round(cy + ry * np.sin(np.radians(a))))
                 for a in np.linspace(start, end, points)]
 
-    def path(points):
-        return "M" + " L".join(f"{x},{y}" for x, y in points)
-
     three, one = [arc(75, 95, 40, 42, -160, 90, 12), arc(75, 185, 45, 48, -90, 160, 12)], [[(175, 50), (172, 240)]]
     nexts = {"8": [arc(232, 95, 40, 45, 90, 450), arc(232, 190, 46, 50, -90, 270)],
              "6": [[(250, 50), *arc(228, 185, 48, 52, -150, 210, 16)]],
              "9": [arc(225, 100, 45, 45, 0, 360), [(270, 100), (262, 240)]]}
     for digit, strokes in nexts.items():
-        paths = [path(s) for s in three + one + strokes]
+        paths = [svg_path(s) for s in three + one + strokes]
         assert read(image_ink(rasterize_strokes(paths, canvas_width=560)), digit_model) == "31" + digit
 
 
@@ -411,9 +421,7 @@ def test_cuts_are_tried_where_they_leave_a_digit_tall_enough_on_both_sides(digit
     of any columns, so every cut was tried through it and left a sliver of the stroke, which is no digit,
     on one side: the touching pair was read whole. Cuts are tried only where both sides keep ink at least
     MIN_PART_HEIGHT tall (all six read right; none were before)."""
-    x, y = mnist_test
-    for seed, index in ((1, 18), (1, 21), (1, 22), (2, 32), (3, 91), (3, 105)):
-        number = make_numbers(x, y, index + 1, seed, ("touching",))[index]
+    for number in touching_numbers(mnist_test, {1: (18, 21, 22), 2: (32,), 3: (91, 105)}):
         assert read(image_ink(load_image(number.data)), digit_model) == number.text
 
 
@@ -505,12 +513,9 @@ def test_pieces_most_of_which_look_like_no_digit_are_one_input(mnist_test):
 def test_a_drawn_h_is_one_thing_not_a_1_and_a_4(digit_model):
     """The counter takes an H for two touching digits, and its cut reads as a 1 and a doubtful 4; ink that is
     no digit whole, cut into a part the model reads only weakly, is one thing (whose novelty says so)."""
-    def path(points):
-        return "M" + " L".join(f"{x},{y}" for x, y in points)
-
     for strokes in ([[(80, 50), (80, 240)], [(200, 50), (200, 240)], [(80, 145), (200, 145)]],
                     [[(90, 60), (95, 230)], [(190, 55), (185, 235)], [(92, 150), (188, 140)]]):
-        found = number_inputs(image_ink(rasterize_strokes([path(s) for s in strokes])), digit_model.read)
+        found = number_inputs(image_ink(rasterize_strokes([svg_path(s) for s in strokes])), digit_model.read)
         assert len(found) == 1
         _, looks_like_digit = digit_model.read(np.stack([x for _, x in found]))
         assert not looks_like_digit[0]
