@@ -632,13 +632,14 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
     # How narrow a piece may be cut across: as narrow as two digits can be where all the ink is that
     # narrow, or where the counter is sure a piece is several digits or the pair reader that it is two
     # (a 1 pressed into its neighbour is no wider than an 8); else as wide as touching digits mostly are.
+    in_pieces = [len(cluster) > 1 or len(cluster[0].atoms) > 1 for cluster in clusters]
     pressed: set[int] = set()
     if not narrow:
         # The counter is asked at once about such pieces and every run of pieces (its answers are kept).
         between = [atom for cluster in clusters for group in cluster for atom in group.atoms
                    if NARROWEST_PAIR <= _cut_ratio(atom, height) < WIDE]
-        runs_of_pieces = [_cluster_mask(cluster) for cluster in clusters
-                          if len(cluster) > 1 or len(cluster[0].atoms) > 1]
+        runs_of_pieces = [_cluster_mask(cluster) for cluster, pieces in zip(clusters, in_pieces, strict=True)
+                          if pieces]
         odds = count(between + runs_of_pieces)[:len(between)] if between or runs_of_pieces else np.zeros(0)
         doubted = [atom for atom, o in zip(between, odds, strict=True) if PAIR_ASKED < o <= SURELY_SEVERAL]
         two = pair(doubted)[:, PAIRS].sum(axis=1) if doubted else []
@@ -652,8 +653,7 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
     # (the whole ink as given when it is all one run), and a sure reading of something that looks
     # like a digit at all is never cut.
     doubtful = [i for i, cluster in enumerate(clusters)
-                if len(cluster) > 1 or len(cluster[0].atoms) > 1
-                or _across(cluster[0].atoms[0], height, False, narrowest(cluster[0].atoms[0]))]
+                if in_pieces[i] or _across(cluster[0].atoms[0], height, False, narrowest(cluster[0].atoms[0]))]
     whole_sure = np.zeros(len(clusters))
     flagged_whole = np.zeros(len(clusters), bool)
     if doubtful:
