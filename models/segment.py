@@ -685,14 +685,15 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
     for c, cluster in enumerate(clusters):
         for group in cluster:
             atoms = group.atoms
-            options: dict[tuple[int, int], list[tuple[list[np.ndarray], bool]]] = {}
+            # Each option: the parts, and the piece cut across to make them (None: pieces read whole).
+            options: dict[tuple[int, int], list[tuple[list[np.ndarray], np.ndarray | None]]] = {}
             ambiguous = (whole_sure[c] < WHOLE_SURE or wide[c]) and (len(atoms) > 1 or c in doubtful)
             for i in range(len(atoms) if ambiguous else 0):
                 for j in range(i + 1, min(i + 3, len(atoms)) + 1):
                     merged = np.logical_or.reduce(atoms[i:j])
-                    found = [([merged], False)] if _one_digit(merged, height) else []
+                    found = [([merged], None)] if _one_digit(merged, height) else []
                     if j == i + 1:
-                        found += [(way, True) for way in _across(atoms[i], height, narrowest=narrowest(atoms[i]))]
+                        found += [(way, atoms[i]) for way in _across(atoms[i], height, narrowest=narrowest(atoms[i]))]
                     if found:
                         options[i, j] = found
             runs.append((c, atoms, options, ambiguous))
@@ -702,15 +703,15 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
     counted = {}
     paired = {}  # the pieces cut across in two, which the pair reader reads whole
     cut_from: dict[int, int] = {}  # each part of a cut across a piece: that piece
-    for _, atoms, options, _ in runs:
+    for _, _, options, _ in runs:
         for (i, j), found in options.items():
             for way, across in found:
-                if across:
-                    counted[id(atoms[i])] = atoms[i]
-                    cut_from.update((id(part), id(atoms[i])) for part in way)
+                if across is not None:
+                    counted[id(across)] = across
+                    cut_from.update((id(part), id(across)) for part in way)
                     if len(way) == 2:
-                        paired[id(atoms[i])] = atoms[i]
-                if across or j > i + 1:
+                        paired[id(across)] = across
+                if across is not None or j > i + 1:
                     counted.update((id(part), part) for part in way)
     several_of = dict(zip(counted, np.clip(count(list(counted.values())), -9.0, 9.0), strict=True)) if counted else {}
     pairs_of = dict(zip(paired, pair(list(paired.values())), strict=True)) if paired else {}
@@ -737,11 +738,11 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
         return 1e-6 if read_as_pair < 0 else float(pairs_of[cut_from[id(parts[0])]][read_as_pair]) + 1e-6
 
     best_pair: dict[int, float] = {}
-    for _, atoms, options, _ in runs:
-        for (i, _), found in options.items():
+    for _, _, options, _ in runs:
+        for found in options.values():
             for way, across in found:
-                if across and len(way) == 2:
-                    best_pair[id(atoms[i])] = max(best_pair.get(id(atoms[i]), 0.0), pair_odds(way))
+                if across is not None and len(way) == 2:
+                    best_pair[id(across)] = max(best_pair.get(id(across), 0.0), pair_odds(way))
 
     def agrees(parts: list[np.ndarray]) -> bool:
         """Whether ``parts`` are a cut in two of one piece that read as the pair the pair reader reads it as."""
@@ -751,15 +752,12 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
         reading = pairs_of[atom]
         return bool(reading.argmax() == pair_class(parts) and reading.max() >= PAIR_AGREES)
 
-    chosen: list[list[np.ndarray]] = [[] for _ in clusters]
-    surest = np.ones(len(clusters))  # how sure the model is of each run's digits chosen, together
-    for c, atoms, options, ambiguous in runs:
-        if whole_sure[c] >= WHOLE_SURE and not wide[c]:
-            chosen[c] = [_cluster_mask(clusters[c])]
-            continue
-        if not ambiguous:
-            chosen[c].append(np.logical_or.reduce(atoms))
-            continue
+    def partition(atoms: list[np.ndarray], options: dict, c: int,
+                  part_odds: bool = True) -> tuple[list[np.ndarray], float]:
+        """The run of pieces ``atoms`` (of cluster ``c``) split into the digits the model is most sure of,
+        with the priors, by dynamic programming: the parts (none where no split is possible) and the
+        model's confidence in them alone. ``part_odds``: whether each part of a cut must also beat the
+        counter's odds that it is several digits."""
         # (value with the priors, the parts, the model's confidence in them alone)
         best: list[tuple[float, list[np.ndarray], float]] = [(1.0, [], 1.0)] + [(-1.0, [], 0.0)] * len(atoms)
         for j in range(1, len(atoms) + 1):
@@ -771,7 +769,7 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
                     # ink (two touching digits read whole, a sliver of one) for little, however sure its
                     # top digit. Not so in a cut of ink the counter is sure is several digits: the cut's
                     # ragged edges make a 1 look odd.
-                    if cut and several[c] > SURELY_SEVERAL:
+                    if cut is not None and several[c] > SURELY_SEVERAL:
                         flagged = 1.0
                     else:
                         flagged = NO_DIGIT * (FLAGGED if j == i + 1 else 1.0)
@@ -780,27 +778,31 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
                     value = confidence * MERGE_ODDS ** (j - i - 1)
                     if j > i + 1:
                         value /= 1.0 + np.exp(several_of[id(way[0])])
-                    whole = next((w[0] for w, across in options[i, j] if not across), None)
-                    if cut:
+                    whole = next((w[0] for w, across in options[i, j] if across is None), None)
+                    if cut is not None:
                         # A cut across ink must also beat the counter's odds that it is one digit; less so
                         # where the novelty detector calls both the run read whole and this piece no digit.
-                        odds = float(np.exp(several_of[id(atoms[i])]))
-                        value *= float(np.prod([1.0 / (1.0 + np.exp(several_of[id(p)])) for p in way]))
+                        odds = float(np.exp(several_of[id(cut)]))
+                        if part_odds:
+                            value *= float(np.prod([1.0 / (1.0 + np.exp(several_of[id(p)])) for p in way]))
                         no_digit = flagged_whole[c] and whole is not None and not looks_like_digit[id(whole)]
                         value *= odds ** (FLAGGED_ODDS if no_digit else 1.0)
                         if len(way) == 2:
                             # The pair reader's odds for the pair this cut reads, against the best of the cuts'.
-                            value *= (pair_odds(way) / best_pair[id(atoms[i])]) ** PAIR_WEIGHT
+                            value *= (pair_odds(way) / best_pair[id(cut)]) ** PAIR_WEIGHT
                     if best[i][0] * value > best[j][0]:
                         best[j] = (best[i][0] * value, best[i][1] + way, best[i][2] * confidence)
-        chosen[c] += best[-1][1] or [np.logical_or.reduce(atoms)]
-        surest[c] *= best[-1][2] if best[-1][1] else 1.0
-    digits = []
-    for c, parts in enumerate(chosen):
+        return best[-1][1], (best[-1][2] if best[-1][1] else 1.0)
+
+    def kept(c: int, parts: list[np.ndarray], surest: float) -> bool:
+        """Whether the digits ``parts`` chosen for cluster ``c`` (the model this ``surest`` of them
+        together) are kept as several digits rather than read as one input."""
+        if len(parts) < 2:
+            return True
         # Ink read surely whole as a digit (a wide 0 or 2) is cut only where its pieces read surer still,
         # unless the counter is sure it is several digits (a 4 with a 9 pressed into it reads surely as 4).
         doubted_whole = whole_sure[c] < WHOLE_SURE or several[c] > SURELY_SEVERAL or paired_sure[c] >= PAIR_SURE
-        sure_cut = wide[c] and surest[c] >= (CUT_SURE if doubted_whole else CUT_SURER)
+        sure_cut = wide[c] and surest >= (CUT_SURE if doubted_whole else CUT_SURER)
         read_parts = [looks_like_digit[id(p)] for p in parts if id(p) in looks_like_digit]
         no_digits = bool(read_parts) and not any(read_parts)  # a cut into pieces none of which looks like a digit
         cut_across = any(id(p) in cut_from for p in parts)  # some part is cut across a piece
@@ -820,13 +822,42 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
         if agrees(parts):
             # A cut in two that reads as the very pair the pair reader reads the ink as (a 7 touching a 3 read
             # 73 by both, however odd the 3's cut edge looks to the novelty detector) is two digits.
-            no_digits = one_thing = weak_cut = mostly_no_digits = False
-        if len(parts) > 1 and (no_digits or one_thing or weak_cut or mostly_no_digits
-                               or (surest[c] < CUT_ODDS * whole_sure[c] and not sure_cut)):
-            # Not read far more surely as several digits, or cut into pieces that are no digits at
-            # all (the top arc of a 3 drawn so far), or one thing that is no digit, not a number:
-            # one input, whose novelty then says what it is.
+            return True
+        # Not read far more surely as several digits, or cut into pieces that are no digits at all (the top
+        # arc of a 3 drawn so far), or one thing that is no digit, not a number: one input, whose novelty
+        # then says what it is.
+        return not (no_digits or one_thing or weak_cut or mostly_no_digits
+                    or (surest < CUT_ODDS * whole_sure[c] and not sure_cut))
+
+    def choose(part_odds: bool = True) -> tuple[list[list[np.ndarray]], np.ndarray]:
+        """Each cluster's digits (its groups' partitions) and how sure the model is of them together."""
+        chosen: list[list[np.ndarray]] = [[] for _ in clusters]
+        surest = np.ones(len(clusters))
+        for c, atoms, options, ambiguous in runs:
+            if whole_sure[c] >= WHOLE_SURE and not wide[c]:
+                chosen[c] = [_cluster_mask(clusters[c])]
+                continue
+            if not ambiguous:
+                chosen[c].append(np.logical_or.reduce(atoms))
+                continue
+            parts, confidence = partition(atoms, options, c, part_odds)
+            chosen[c] += parts or [np.logical_or.reduce(atoms)]
+            surest[c] *= confidence
+        return chosen, surest
+
+    chosen, surest = choose()
+    fallback = None  # the cuts the model alone is surest of, made only where they are needed
+    digits = []
+    for c, parts in enumerate(chosen):
+        if not kept(c, parts, surest[c]):
             parts = [_cluster_mask(clusters[c])]
+            if several[c] > SURELY_SEVERAL and paired_sure[c] >= PAIR_SURE:
+                # Ink both the counter and the pair reader are sure is several digits, whose likeliest cut
+                # the model doubts: the cut it is surest of, whatever the counter makes of each part (a 4
+                # pressed into a 4 leaves the second with a stub of the first, which the counter takes for two).
+                fallback = fallback or choose(part_odds=False)
+                if kept(c, fallback[0][c], fallback[1][c]):
+                    parts = fallback[0][c]
         digits += [digit_at(part) for part in parts]
     return digits
 

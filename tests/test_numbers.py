@@ -425,6 +425,15 @@ def test_cuts_are_tried_where_they_leave_a_digit_tall_enough_on_both_sides(digit
         assert read(image_ink(load_image(number.data)), digit_model) == number.text
 
 
+def test_ink_both_networks_call_several_digits_is_cut_where_the_model_alone_is_sure(digit_model, mnist_test):
+    """The likeliest cut weighs each part by the counter's odds that it is one digit; a part left with a stub of
+    its neighbour looks like two to it, so a weaker cut won and, too weak to keep, the touching pair was read as
+    one digit. Where the counter and the pair reader are both sure the ink is several digits, the cut the model
+    alone is surest of is tried next (both read right; 4851 and 45248 before)."""
+    for number in touching_numbers(mnist_test, {1: (89,), 3: (15,)}):
+        assert read(image_ink(load_image(number.data)), digit_model) == number.text
+
+
 def test_ink_in_specks_a_few_pixels_wide_is_read_without_error(digit_model):
     """Salt noise, a dusty scan: where every piece is a speck, a digit's height is a few pixels and a speck
     two pixels wide may be cut across; its column profile is shorter than the three columns it is smoothed
