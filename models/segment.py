@@ -73,6 +73,8 @@ PAIR_SURE = 0.9  # ink it reads as two digits this surely may be cut (however na
 PAIR_AGREES = 0.9  # a cut in two that reads as the pair it reads this surely is two digits (not a letter cut)
 PAIR_WEIGHT = 0.5  # a cut in two counts its pair's probability to the pair reader, to this power
 ASCENDER = 1.25  # a letter with an ascender or a descender is at least this many x-heights tall
+SURE_DIGITS = 0.7  # ink laid out as lowercase print (or as stripes) is a number all the same where this share
+# of its pieces read surely as digits (1 % of printed words' pieces do)
 NO_NUMBER = 0.5  # several digits found, more than this share of which look like no digit: no number, one input
 
 
@@ -420,6 +422,12 @@ def _stripes(boxes: list[tuple[int, int, int, int]], shape: tuple[int, ...]) -> 
     return max(down, across) >= STRIPES
 
 
+def _mostly_sure_digits(sure: np.ndarray, is_digit: np.ndarray) -> bool:
+    """Whether at least ``SURE_DIGITS`` of some pieces read as digits at least ``WHOLE_SURE`` surely (their
+    confidence ``sure``) and look like digits to the novelty detector (``is_digit``)."""
+    return bool(np.mean(np.asarray(is_digit, bool) & (np.asarray(sure) >= WHOLE_SURE)) >= SURE_DIGITS)
+
+
 def _lowercase_print(boxes: list[tuple[int, int, int, int]]) -> bool:
     """Whether pieces sit as the letters of a printed lowercase word do: two or more of one x-height,
     their tops and bottoms level to a pixel, and one much taller (an ascender or a descender) level
@@ -628,7 +636,11 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
         # however broken (a tight crop, a scan); stripes are no number either.
         return [digit_at(everything)]
     if _lowercase_print([_box(group.mask) for group in groups]):
-        return [digit_at(everything)]
+        # Unless most pieces read surely as digits: digits composed at one scale are as level as print,
+        # and one written bigger stands on their line like an ascender.
+        sure, digit, _ = _read([_digit_ink(work, group.mask, width)[1] for group in groups], read)
+        if not _mostly_sure_digits(sure, digit):
+            return [digit_at(everything)]
     # How narrow a piece may be cut across: as narrow as two digits can be where all the ink is that
     # narrow, or where the counter is sure a piece is several digits or the pair reader that it is two
     # (a 1 pressed into its neighbour is no wider than an 8); else as wide as touching digits mostly are.
@@ -886,11 +898,16 @@ def number_inputs(ink: np.ndarray, read: Read) -> list[tuple[tuple[int, int, int
         return inputs
     # Stripes across the image, or pieces most of which look like no digit (the letters of a word, the blobs
     # of a texture, a doodle's parts), are no number: the whole ink is one input, whose novelty says what it is.
+    # (Not stripes of ink that read surely as digits, and not all as one: a tight crop of a number whose
+    # digits are as tall as one another.)
     boxes = np.array([box for box, _ in inputs])
-    if not _stripes(boxes.tolist(), ink.shape):
-        _, is_digit = read(np.stack([x for _, x in inputs]))
-        if np.mean(~np.asarray(is_digit, bool)) <= NO_NUMBER:
-            return inputs
+    probs, is_digit = read(np.stack([x for _, x in inputs]))
+    is_digit = np.asarray(is_digit, bool)
+    sure = probs.max(axis=1)
+    stripes = _stripes(boxes.tolist(), ink.shape) and not (
+        _mostly_sure_digits(sure, is_digit) and len(set(probs.argmax(axis=1)[is_digit & (sure >= WHOLE_SURE)])) > 1)
+    if not stripes and np.mean(~is_digit) <= NO_NUMBER:
+        return inputs
     return [((int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max())), whole)]
 
 

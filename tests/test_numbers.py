@@ -434,6 +434,15 @@ def test_ink_both_networks_call_several_digits_is_cut_where_the_model_alone_is_s
         assert read(image_ink(load_image(number.data)), digit_model) == number.text
 
 
+def test_digits_of_one_size_beside_a_bigger_one_on_their_line_are_a_number(digit_model, mnist_test):
+    """Digits drawn at one size stand as level as lowercase print, and one written bigger on their line
+    looks like an ascender: such ink was read whole as a printed word (72504 read 2, 904 read 4, 5172 read 2
+    before). It is a number where most of its pieces read surely as digits (as 1 % of printed words do)."""
+    for text, big in (("72504", 0), ("904", 1), ("5172", 3), ("3861", 2)):
+        inks = [pen_digit(d, 140 if k == big else 100, 0.5) for k, d in enumerate(first_of_each(mnist_test, text))]
+        assert read(side_by_side(inks, [30] * (len(text) - 1)), digit_model) == text
+
+
 def test_ink_in_specks_a_few_pixels_wide_is_read_without_error(digit_model):
     """Salt noise, a dusty scan: where every piece is a speck, a digit's height is a few pixels and a speck
     two pixels wide may be cut across; its column profile is shorter than the three columns it is smoothed
@@ -493,6 +502,16 @@ def test_stripes_across_the_image_are_no_number_but_ones_on_paper_are(digit_mode
     x, y = mnist_test
     ones = [pen_digit(x[int(np.flatnonzero(y == 1)[k])], 90, 0.5) for k in range(5)]
     assert read(side_by_side(ones, [30] * 4), digit_model) == "11111"
+
+
+def test_a_number_cropped_tight_to_its_ink_is_no_stripes(digit_model, mnist_test):
+    """Digits as tall as one another, cropped to their ink, all run from the image's top edge to its bottom
+    one, as stripes do: 31415 read 4 and 20261206 read 2 before. Pieces that read surely as digits, and not
+    all as one digit, are a number."""
+    for text in ("31415", "20261206"):
+        ink = side_by_side([pen_digit(d, 100, 0.5) for d in first_of_each(mnist_test, text)], [30] * (len(text) - 1))
+        ys, xs = np.nonzero(ink > 0.05)
+        assert read(ink[ys.min():ys.max() + 1, xs.min():xs.max() + 1], digit_model) == text
 
 
 def test_pieces_most_of_which_look_like_no_digit_are_one_input(mnist_test):
