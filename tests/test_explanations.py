@@ -97,6 +97,10 @@ def test_randomising_a_clone_leaves_the_loaded_model_alone(digit_model, mnist_te
     np.testing.assert_array_equal(digit_model.probabilities(images), before)
 
 
+# The shipped model and the zoo's nested one: the section is assembled alike for every model, whose engine
+# (every method at the first and last layer) test_core_explain checks over the whole zoo; each model here
+# compiles every method at every layer twice over (the sanity check), 20-50 s apiece.
+@pytest.mark.parametrize("any_model", ["digit_cnn", "nested_sequential"], indirect=True)
 def test_section_scores_every_method_at_every_layer(any_model, mnist_test):
     x, _ = mnist_test
     section = explanations_section(any_model, x[:16].astype(np.float32) / 255, sanity_digits=8)
