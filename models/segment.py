@@ -584,7 +584,8 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
     ``read`` reads 28x28 inputs (N, 28, 28) (``Read``): at most twice, once for ``whole`` (the
     whole ink as one digit's input, ``normalize_ink(ink)`` when not given) and once with every
     candidate digit of every group that may be cut; not at all when the ink is in well-separated
-    pieces none of which may be cut. Raises ``NoDigitFound`` for a blank image.
+    pieces none of which may be cut (once, for those pieces, where they sit as lowercase print).
+    Raises ``NoDigitFound`` for a blank image.
     """
     ink = np.asarray(ink, np.float32)
     work, scale, (left, top) = _working_ink(ink)
@@ -697,15 +698,14 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
     for c, cluster in enumerate(clusters):
         for group in cluster:
             atoms = group.atoms
-            # Each option: the parts, and the piece cut across to make them (None: pieces read whole).
-            options: dict[tuple[int, int], list[tuple[list[np.ndarray], np.ndarray | None]]] = {}
+            options: dict[tuple[int, int], list[tuple[list[np.ndarray], bool]]] = {}
             ambiguous = (whole_sure[c] < WHOLE_SURE or wide[c]) and (len(atoms) > 1 or c in doubtful)
             for i in range(len(atoms) if ambiguous else 0):
                 for j in range(i + 1, min(i + 3, len(atoms)) + 1):
                     merged = np.logical_or.reduce(atoms[i:j])
-                    found = [([merged], None)] if _one_digit(merged, height) else []
+                    found = [([merged], False)] if _one_digit(merged, height) else []
                     if j == i + 1:
-                        found += [(way, atoms[i]) for way in _across(atoms[i], height, narrowest=narrowest(atoms[i]))]
+                        found += [(way, True) for way in _across(atoms[i], height, narrowest=narrowest(atoms[i]))]
                     if found:
                         options[i, j] = found
             runs.append((c, atoms, options, ambiguous))
@@ -715,15 +715,15 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
     counted = {}
     paired = {}  # the pieces cut across in two, which the pair reader reads whole
     cut_from: dict[int, int] = {}  # each part of a cut across a piece: that piece
-    for _, _, options, _ in runs:
+    for _, atoms, options, _ in runs:
         for (i, j), found in options.items():
             for way, across in found:
-                if across is not None:
-                    counted[id(across)] = across
-                    cut_from.update((id(part), id(across)) for part in way)
+                if across:
+                    counted[id(atoms[i])] = atoms[i]
+                    cut_from.update((id(part), id(atoms[i])) for part in way)
                     if len(way) == 2:
-                        paired[id(across)] = across
-                if across is not None or j > i + 1:
+                        paired[id(atoms[i])] = atoms[i]
+                if across or j > i + 1:
                     counted.update((id(part), part) for part in way)
     several_of = dict(zip(counted, np.clip(count(list(counted.values())), -9.0, 9.0), strict=True)) if counted else {}
     pairs_of = dict(zip(paired, pair(list(paired.values())), strict=True)) if paired else {}
@@ -750,11 +750,11 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
         return 1e-6 if read_as_pair < 0 else float(pairs_of[cut_from[id(parts[0])]][read_as_pair]) + 1e-6
 
     best_pair: dict[int, float] = {}
-    for _, _, options, _ in runs:
-        for found in options.values():
+    for _, atoms, options, _ in runs:
+        for (i, _), found in options.items():
             for way, across in found:
-                if across is not None and len(way) == 2:
-                    best_pair[id(across)] = max(best_pair.get(id(across), 0.0), pair_odds(way))
+                if across and len(way) == 2:
+                    best_pair[id(atoms[i])] = max(best_pair.get(id(atoms[i]), 0.0), pair_odds(way))
 
     def agrees(parts: list[np.ndarray]) -> bool:
         """Whether ``parts`` are a cut in two of one piece that read as the pair the pair reader reads it as."""
@@ -781,7 +781,7 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
                     # ink (two touching digits read whole, a sliver of one) for little, however sure its
                     # top digit. Not so in a cut of ink the counter is sure is several digits: the cut's
                     # ragged edges make a 1 look odd.
-                    if cut is not None and several[c] > SURELY_SEVERAL:
+                    if cut and several[c] > SURELY_SEVERAL:
                         flagged = 1.0
                     else:
                         flagged = NO_DIGIT * (FLAGGED if j == i + 1 else 1.0)
@@ -790,18 +790,18 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
                     value = confidence * MERGE_ODDS ** (j - i - 1)
                     if j > i + 1:
                         value /= 1.0 + np.exp(several_of[id(way[0])])
-                    whole = next((w[0] for w, across in options[i, j] if across is None), None)
-                    if cut is not None:
+                    whole = next((w[0] for w, across in options[i, j] if not across), None)
+                    if cut:
                         # A cut across ink must also beat the counter's odds that it is one digit; less so
                         # where the novelty detector calls both the run read whole and this piece no digit.
-                        odds = float(np.exp(several_of[id(cut)]))
+                        odds = float(np.exp(several_of[id(atoms[i])]))
                         if part_odds:
                             value *= float(np.prod([1.0 / (1.0 + np.exp(several_of[id(p)])) for p in way]))
                         no_digit = flagged_whole[c] and whole is not None and not looks_like_digit[id(whole)]
                         value *= odds ** (FLAGGED_ODDS if no_digit else 1.0)
                         if len(way) == 2:
                             # The pair reader's odds for the pair this cut reads, against the best of the cuts'.
-                            value *= (pair_odds(way) / best_pair[id(cut)]) ** PAIR_WEIGHT
+                            value *= (pair_odds(way) / best_pair[id(atoms[i])]) ** PAIR_WEIGHT
                     if best[i][0] * value > best[j][0]:
                         best[j] = (best[i][0] * value, best[i][1] + way, best[i][2] * confidence)
         return best[-1][1], (best[-1][2] if best[-1][1] else 1.0)
