@@ -70,6 +70,7 @@ SURELY_SEVERAL = 3.0  # the counter's log-odds at which ink is surely several di
 NO_DIGIT = 0.5  # a reading the novelty detector calls no digit is worth this share of its confidence
 PAIR_ASKED = -4.0  # the pair reader (``train.pairs``) is asked about ink the counter gives these log-odds or more
 PAIR_SURE = 0.9  # ink it reads as two digits this surely may be cut (however narrow, or surely read whole)
+PAIR_DENIES = 0.1  # ink it reads as two digits less surely than this is no pair, whatever the counter leans to
 PAIR_AGREES = 0.9  # a cut in two that reads as the pair it reads this surely is two digits (not a letter cut)
 PAIR_WEIGHT = 0.5  # a cut in two counts its pair's probability to the pair reader, to this power
 ASCENDER = 1.25  # a letter with an ascender or a descender is at least this many x-heights tall
@@ -690,7 +691,10 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
         asked = [i for i in doubtful if several[i] > PAIR_ASKED]
         if asked:
             paired_sure[asked] = pair([_cluster_mask(clusters[i]) for i in asked])[:, PAIRS].sum(axis=1)
-    wide = [w or bool(s > 0) or p >= PAIR_SURE for w, s, p in zip(wide, several, paired_sure, strict=True)]
+    # (Where the counter only leans to several, not where the pair reader is sure the ink is no pair: a 9
+    # read surely whole, which the counter gives +0.7, was cut into a 6 and a 7.)
+    wide = [w or bool(s > SURELY_SEVERAL or s > 0 and p > PAIR_DENIES) or p >= PAIR_SURE
+            for w, s, p in zip(wide, several, paired_sure, strict=True)]
     # Per doubtful run, per group: the digits each run of its pieces (left to right, up to three)
     # would be read as, whole or, for one wide piece, cut across; then the partition of the group
     # into runs that the model is most sure of (the product of its confidences), by dynamic programming.
