@@ -423,10 +423,10 @@ def _stripes(boxes: list[tuple[int, int, int, int]], shape: tuple[int, ...]) -> 
     return max(down, across) >= STRIPES
 
 
-def _mostly_sure_digits(sure: np.ndarray, is_digit: np.ndarray) -> bool:
-    """Whether at least ``SURE_DIGITS`` of some pieces read as digits at least ``WHOLE_SURE`` surely (their
-    confidence ``sure``) and look like digits to the novelty detector (``is_digit``)."""
-    return bool(np.mean(np.asarray(is_digit, bool) & (np.asarray(sure) >= WHOLE_SURE)) >= SURE_DIGITS)
+def _surely_digits(sure: np.ndarray, is_digit: np.ndarray) -> np.ndarray:
+    """Which pieces read as digits at least ``WHOLE_SURE`` surely (their confidence ``sure``) and look like
+    digits to the novelty detector (``is_digit``), (N,) bool."""
+    return np.asarray(is_digit, bool) & (np.asarray(sure) >= WHOLE_SURE)
 
 
 def _lowercase_print(boxes: list[tuple[int, int, int, int]]) -> bool:
@@ -641,7 +641,7 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
         # Unless most pieces read surely as digits: digits composed at one scale are as level as print,
         # and one written bigger stands on their line like an ascender.
         sure, digit, _ = _read([_digit_ink(work, group.mask, width)[1] for group in groups], read)
-        if not _mostly_sure_digits(sure, digit):
+        if _surely_digits(sure, digit).mean() < SURE_DIGITS:
             return [digit_at(everything)]
     # How narrow a piece may be cut across: as narrow as two digits can be where all the ink is that
     # narrow, or where the counter is sure a piece is several digits or the pair reader that it is two
@@ -693,7 +693,7 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
             paired_sure[asked] = pair([_cluster_mask(clusters[i]) for i in asked])[:, PAIRS].sum(axis=1)
     # (Where the counter only leans to several, not where the pair reader is sure the ink is no pair: a 9
     # read surely whole, which the counter gives +0.7, was cut into a 6 and a 7.)
-    wide = [w or bool(s > SURELY_SEVERAL or s > 0 and p > PAIR_DENIES) or p >= PAIR_SURE
+    wide = [w or bool(s > SURELY_SEVERAL or (s > 0 and p > PAIR_DENIES)) or p >= PAIR_SURE
             for w, s, p in zip(wide, several, paired_sure, strict=True)]
     # Per doubtful run, per group: the digits each run of its pieces (left to right, up to three)
     # would be read as, whole or, for one wide piece, cut across; then the partition of the group
@@ -907,9 +907,9 @@ def number_inputs(ink: np.ndarray, read: Read) -> list[tuple[tuple[int, int, int
     boxes = np.array([box for box, _ in inputs])
     probs, is_digit = read(np.stack([x for _, x in inputs]))
     is_digit = np.asarray(is_digit, bool)
-    sure = probs.max(axis=1)
+    surely = _surely_digits(probs.max(axis=1), is_digit)
     stripes = _stripes(boxes.tolist(), ink.shape) and not (
-        _mostly_sure_digits(sure, is_digit) and len(set(probs.argmax(axis=1)[is_digit & (sure >= WHOLE_SURE)])) > 1)
+        surely.mean() >= SURE_DIGITS and len(set(probs.argmax(axis=1)[surely])) > 1)
     if not stripes and np.mean(~is_digit) <= NO_NUMBER:
         return inputs
     return [((int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max())), whole)]
