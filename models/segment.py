@@ -64,7 +64,8 @@ WEAK_CUT = 0.9  # ink no digit whole, cut across in two with a part read less su
 FLAGGED = 0.1  # inside one piece, a reading the novelty detector calls no digit is worth this share of its confidence,
 FLAGGED_ODDS = 0.5  # and the odds of such a piece being one digit against a cut of it count as their square root
 HOLES_PER_DIGIT = 3  # a digit has at most two loops (an 8); ink with far more for its width is a texture, not a number
-STRIPES = 4  # this many digits found from edge to edge of the image are stripes (a grating, wood grain), no number
+STRIPES = 4  # this many digits found from edge to edge of the image, or cut by one edge, are stripes (a grating,
+MOST_DIGITS = 8  # wood grain, dots), no number; so are more digits than a number has
 PRINT_LEVEL = 0.01  # letters of print sit on lines level to a pixel or so (a share of the tallest's height)
 SURELY_SEVERAL = 3.0  # the counter's log-odds at which ink is surely several digits
 NO_DIGIT = 0.5  # a reading the novelty detector calls no digit is worth this share of its confidence
@@ -76,6 +77,7 @@ PAIR_WEIGHT = 0.5  # a cut in two counts its pair's probability to the pair read
 ASCENDER = 1.25  # a letter with an ascender or a descender is at least this many x-heights tall
 SURE_DIGITS = 0.7  # ink laid out as lowercase print (or as stripes) is a number all the same where this share
 # of its pieces read surely as digits (1 % of printed words' pieces do)
+LEVEL_DIGITS = 0.5  # and ink laid out as capitals, only where more than this share does
 NO_NUMBER = 0.5  # several digits found, more than this share of which look like no digit: no number, one input
 
 
@@ -415,12 +417,15 @@ def _texture(mask: np.ndarray) -> bool:
 
 
 def _stripes(boxes: list[tuple[int, int, int, int]], shape: tuple[int, ...]) -> bool:
-    """Whether the digits found are stripes that run on past the image (a grating, wood grain, columns of
-    dots): at least ``STRIPES`` of them from its top edge to its bottom one (or from its left edge to its
-    right one). A row of digits leaves the paper above and below most of them."""
+    """Whether the digits found are stripes or rows of dots that run on past the image (a grating, wood
+    grain, a grid of dots): at least ``STRIPES`` of them from its top edge to its bottom one (or from its
+    left edge to its right one), or cut by one edge of it; or more of them than a number has digits (a
+    texture's blobs). A row of digits leaves the paper above and below most of them."""
     down = sum(y0 <= 2 and y1 >= shape[0] - 2 for _, y0, _, y1 in boxes)
     across = sum(x0 <= 2 and x1 >= shape[1] - 2 for x0, _, x1, _ in boxes)
-    return max(down, across) >= STRIPES
+    cut = max(sum(y0 <= 2 for _, y0, _, _ in boxes), sum(y1 >= shape[0] - 2 for _, _, _, y1 in boxes),
+              sum(x0 <= 2 for x0, _, _, _ in boxes), sum(x1 >= shape[1] - 2 for _, _, x1, _ in boxes))
+    return max(down, across, cut) >= STRIPES or len(boxes) > MOST_DIGITS
 
 
 def _surely_digits(sure: np.ndarray, is_digit: np.ndarray) -> np.ndarray:
@@ -445,6 +450,17 @@ def _lowercase_print(boxes: list[tuple[int, int, int, int]]) -> bool:
                                   for _, y0, _, y1 in boxes):
             return True
     return False
+
+
+def _level_print(boxes: list[tuple[int, int, int, int]]) -> bool:
+    """Whether three or more pieces are all of one height, their tops and bottoms level to a pixel or so,
+    as the letters of a printed word in capitals or without ascenders are ("RAIN", "sun"). A hand's
+    digits seldom are; digits composed or scanned at one scale may be (``find_digits`` reads them first)."""
+    if len(boxes) < 3:
+        return False
+    level = max(1.0, PRINT_LEVEL * max(y1 - y0 for _, y0, _, y1 in boxes))
+    tops, bottoms = np.array([b[1] for b in boxes]), np.array([b[3] for b in boxes])
+    return bool(np.ptp(tops) <= level and np.ptp(bottoms) <= level)
 
 
 def _margin(x0: int, y0: int, x1: int, y1: int) -> int:
@@ -637,11 +653,16 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
         # of (a 1 touching a 7, a 6 written over a 1), and not two pieces well apart (two 1s): one digit,
         # however broken (a tight crop, a scan); stripes are no number either.
         return [digit_at(everything)]
-    if _lowercase_print([_box(group.mask) for group in groups]):
-        # Unless most pieces read surely as digits: digits composed at one scale are as level as print,
-        # and one written bigger stands on their line like an ascender.
+    boxes = [_box(group.mask) for group in groups]
+    lowercase = _lowercase_print(boxes)
+    if lowercase or _level_print(boxes):
+        # Print is one input, read whole. Unless most pieces read surely as digits: digits composed at one
+        # scale are as level as print, and one written bigger stands on their line like an ascender. Ink
+        # level at both ends only (capitals, or letters without ascenders) must be no digits half or more:
+        # a scan's digits are as level, and a pair pressed together in it reads as no one digit.
         sure, digit, _ = _read([_digit_ink(work, group.mask, width)[1] for group in groups], read)
-        if _surely_digits(sure, digit).mean() < SURE_DIGITS:
+        surely = _surely_digits(sure, digit).mean()
+        if surely < SURE_DIGITS if lowercase else surely <= LEVEL_DIGITS:
             return [digit_at(everything)]
     # How narrow a piece may be cut across: as narrow as two digits can be where all the ink is that
     # narrow, or where the counter is sure a piece is several digits or the pair reader that it is two

@@ -523,6 +523,43 @@ def test_a_number_cropped_tight_to_its_ink_is_no_stripes(digit_model, mnist_test
         assert read(ink[ys.min():ys.max() + 1, xs.min():xs.max() + 1], digit_model) == text
 
 
+def test_dots_cut_by_one_edge_and_more_digits_than_a_number_has_are_no_number(digit_model, mnist_test):
+    """A grid of dots cut by the image's top and left edges only, and a row of twelve bars with paper all
+    round, read as rows of 1s before (noise and textures through the API). A ten-digit number of different
+    digits that read surely is still a number."""
+    dots = np.zeros((157, 156), np.float32)
+    for y in range(0, 147, 13):
+        for x in range(0, 147, 13):
+            dots[y:y + 4, x:x + 4] = 1.0
+    bars = np.zeros((160, 420), np.float32)
+    for x in range(30, 390, 30):
+        bars[30:130, x:x + 5] = 1.0
+    for texture in (dots, dots.T, bars):
+        assert len(number_inputs(texture, digit_model.read)) == 1
+    text = "3141592653"
+    ink = side_by_side([pen_digit(d, 90, 0.5) for d in first_of_each(mnist_test, text)], [30] * (len(text) - 1))
+    assert read(ink, digit_model) == text
+
+
+def test_capitals_and_letters_without_ascenders_printed_level_are_one_input(digit_model, mnist_test):
+    """Printed in capitals or in letters without ascenders, a word's letters are level to a pixel at top and
+    bottom: read letter by letter, they answered as a number of 1s, 2s, 5s and 0s. A scan's digits are as
+    level, one pair in it pressed into one piece: still a number."""
+    import cv2
+
+    from train.nondigits import _glyph
+    from train.numbers import make_scanned_numbers
+
+    rng = np.random.default_rng(0)
+    for font in (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX):
+        for word in ("RAIN", "VAN", "sun", "some", "now"):
+            assert len(number_inputs(np.pad(_glyph(word, font, rng, 3), 30), digit_model.read)) == 1, word
+    x, y = mnist_test
+    scan = make_scanned_numbers(x, y, 300, 5)[295]
+    assert scan.text == "9822"
+    assert read(image_ink(load_image(scan.data)), digit_model) == "9822"
+
+
 def test_pieces_most_of_which_look_like_no_digit_are_one_input(mnist_test):
     """A printed word's letters, each read on its own, would answer with the first letter's verdict: where
     most of the pieces found look like no digit, the whole ink is one input; where half or more look like
