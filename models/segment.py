@@ -64,8 +64,9 @@ WEAK_CUT = 0.9  # ink no digit whole, cut across in two with a part read less su
 FLAGGED = 0.1  # inside one piece, a reading the novelty detector calls no digit is worth this share of its confidence,
 FLAGGED_ODDS = 0.5  # and the odds of such a piece being one digit against a cut of it count as their square root
 HOLES_PER_DIGIT = 3  # a digit has at most two loops (an 8); ink with far more for its width is a texture, not a number
-STRIPES = 4  # this many digits found from edge to edge of the image, or cut by one edge, are stripes (a grating,
-MOST_DIGITS = 8  # wood grain, dots), no number; so are more digits than a number has
+STRIPES = 4  # this many digits found from edge to edge of the image, or cut by one of its edges, are stripes
+# (a grating, wood grain, a grid of dots): no number
+MOST_DIGITS = 8  # nor are more digits than a number has (a texture's blobs)
 PRINT_LEVEL = 0.01  # letters of print sit on lines level to a pixel or so (a share of the tallest's height)
 SURELY_SEVERAL = 3.0  # the counter's log-odds at which ink is surely several digits
 NO_DIGIT = 0.5  # a reading the novelty detector calls no digit is worth this share of its confidence
@@ -662,7 +663,7 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
         # a scan's digits are as level, and a pair pressed together in it reads as no one digit.
         sure, digit, _ = _read([_digit_ink(work, group.mask, width)[1] for group in groups], read)
         surely = _surely_digits(sure, digit).mean()
-        if surely < SURE_DIGITS if lowercase else surely <= LEVEL_DIGITS:
+        if (surely < SURE_DIGITS) if lowercase else (surely <= LEVEL_DIGITS):
             return [digit_at(everything)]
     # How narrow a piece may be cut across: as narrow as two digits can be where all the ink is that
     # narrow, or where the counter is sure a piece is several digits or the pair reader that it is two
@@ -921,10 +922,10 @@ def number_inputs(ink: np.ndarray, read: Read) -> list[tuple[tuple[int, int, int
         raise NoDigitFound()
     if len(inputs) == 1:
         return inputs
-    # Stripes across the image, or pieces most of which look like no digit (the letters of a word, the blobs
-    # of a texture, a doodle's parts), are no number: the whole ink is one input, whose novelty says what it is.
-    # (Not stripes of ink that read surely as digits, and not all as one: a tight crop of a number whose
-    # digits are as tall as one another.)
+    # Stripes across the image (or cut by its edge, or more of them than a number has digits), or pieces most
+    # of which look like no digit (the letters of a word, the blobs of a texture, a doodle's parts), are no
+    # number: the whole ink is one input, whose novelty says what it is. (Not stripes of ink that read surely
+    # as digits, and not all as one: a tight crop of a number whose digits are as tall as one another.)
     boxes = np.array([box for box, _ in inputs])
     probs, is_digit = read(np.stack([x for _, x in inputs]))
     is_digit = np.asarray(is_digit, bool)
