@@ -790,6 +790,12 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
         reading = pairs_of[atom]
         return bool(reading.argmax() == pair_class(parts) and reading.max() >= PAIR_AGREES)
 
+    # Pieces with a cut in two that reads as the very pair the pair reader reads them as, each part one digit to
+    # the counter: two digits, not three.
+    agreed = {id(atoms[i]) for _, atoms, options, _ in runs for (i, _), found in options.items()
+              for way, across in found if across and len(way) == 2 and agrees(way)
+              and all(several_of[id(part)] <= 0 for part in way)}
+
     def partition(atoms: list[np.ndarray], options: dict, c: int,
                   part_odds: bool = True) -> tuple[list[np.ndarray], float]:
         """The run of pieces ``atoms`` (of cluster ``c``) split into the digits the model is most sure of,
@@ -803,6 +809,8 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
                 if best[i][0] < 0 or (i, j) not in options:
                     continue
                 for way, cut in options[i, j]:
+                    if cut and len(way) == 3 and id(atoms[i]) in agreed:
+                        continue
                     # What the novelty detector calls no digit counts for half, and within one piece of
                     # ink (two touching digits read whole, a sliver of one) for little, however sure its
                     # top digit. Not so in a cut of ink the counter is sure is several digits: the cut's

@@ -452,6 +452,16 @@ def test_a_digit_read_surely_whole_is_not_cut_where_the_pair_reader_denies_it_is
     assert read(image_ink(load_image(number.data)), digit_model) == number.text == "9003"
 
 
+def test_a_pair_the_pair_reader_reads_as_its_cut_in_two_is_not_cut_in_three(digit_model, mnist_test):
+    """A touching pair wide enough to be cut in three was, where the three parts read surely: 72 read 762 and
+    47816 read 217816 (its 47 cut into 2, 1 and 7). Where a cut in two reads as the very pair the pair reader
+    reads, each part one digit to the counter, the ink is two digits."""
+    x, y = mnist_test
+    for count, seed, text in ((65, 2, "72"), (140, 1, "47816")):
+        number = make_numbers(x, y, count, seed, ("touching",))[count - 1]
+        assert read(image_ink(load_image(number.data)), digit_model) == number.text == text
+
+
 def test_ink_in_specks_a_few_pixels_wide_is_read_without_error(digit_model):
     """Salt noise, a dusty scan: where every piece is a speck, a digit's height is a few pixels and a speck
     two pixels wide may be cut across; its column profile is shorter than the three columns it is smoothed
