@@ -64,7 +64,7 @@ WEAK_CUT = 0.9  # ink no digit whole, cut across in two with a part read less su
 FLAGGED = 0.1  # inside one piece, a reading the novelty detector calls no digit is worth this share of its confidence,
 FLAGGED_ODDS = 0.5  # and the odds of such a piece being one digit against a cut of it count as their square root
 HOLES_PER_DIGIT = 3  # a digit has at most two loops (an 8); ink with far more for its width is a texture, not a number
-STRIPES = 4  # this many digits found from edge to edge of the image, or cut by one of its edges, are stripes
+STRIPES = 4  # this many digits found cut by one edge of the image (from edge to edge, or not) are stripes
 # (a grating, wood grain, a grid of dots): no number
 MOST_DIGITS = 8  # nor are more digits than a number has (a texture's blobs)
 PRINT_LEVEL = 0.01  # letters of print sit on lines level to a pixel or so (a share of the tallest's height)
@@ -419,14 +419,12 @@ def _texture(mask: np.ndarray) -> bool:
 
 def _stripes(boxes: list[tuple[int, int, int, int]], shape: tuple[int, ...]) -> bool:
     """Whether the digits found are stripes or rows of dots that run on past the image (a grating, wood
-    grain, a grid of dots): at least ``STRIPES`` of them from its top edge to its bottom one (or from its
-    left edge to its right one), or cut by one edge of it; or more of them than a number has digits (a
-    texture's blobs). A row of digits leaves the paper above and below most of them."""
-    down = sum(y0 <= 2 and y1 >= shape[0] - 2 for _, y0, _, y1 in boxes)
-    across = sum(x0 <= 2 and x1 >= shape[1] - 2 for x0, _, x1, _ in boxes)
-    cut = max(sum(y0 <= 2 for _, y0, _, _ in boxes), sum(y1 >= shape[0] - 2 for _, _, _, y1 in boxes),
-              sum(x0 <= 2 for x0, _, _, _ in boxes), sum(x1 >= shape[1] - 2 for _, _, x1, _ in boxes))
-    return max(down, across, cut) >= STRIPES or len(boxes) > MOST_DIGITS
+    grain, a grid of dots): at least ``STRIPES`` of them cut by one edge of it (those running from edge to
+    edge among them); or more of them than a number has digits (a texture's blobs). A row of digits leaves
+    the paper above and below most of them."""
+    x0, y0, x1, y1 = np.array(boxes).reshape(-1, 4).T
+    cut = max(int(edge.sum()) for edge in (y0 <= 2, y1 >= shape[0] - 2, x0 <= 2, x1 >= shape[1] - 2))
+    return cut >= STRIPES or len(boxes) > MOST_DIGITS
 
 
 def _surely_digits(sure: np.ndarray, is_digit: np.ndarray) -> np.ndarray:
@@ -775,13 +773,6 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
         read_as_pair = pair_class(parts)
         return 1e-6 if read_as_pair < 0 else float(pairs_of[cut_from[id(parts[0])]][read_as_pair]) + 1e-6
 
-    best_pair: dict[int, float] = {}
-    for _, atoms, options, _ in runs:
-        for (i, _), found in options.items():
-            for way, across in found:
-                if across and len(way) == 2:
-                    best_pair[id(atoms[i])] = max(best_pair.get(id(atoms[i]), 0.0), pair_odds(way))
-
     def agrees(parts: list[np.ndarray]) -> bool:
         """Whether ``parts`` are a cut in two of one piece that read as the pair the pair reader reads it as."""
         atom = cut_from.get(id(parts[0]), -1) if len(parts) == 2 else -1
@@ -790,11 +781,17 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
         reading = pairs_of[atom]
         return bool(reading.argmax() == pair_class(parts) and reading.max() >= PAIR_AGREES)
 
-    # Pieces with a cut in two that reads as the very pair the pair reader reads them as, each part one digit to
-    # the counter: two digits, not three.
-    agreed = {id(atoms[i]) for _, atoms, options, _ in runs for (i, _), found in options.items()
-              for way, across in found if across and len(way) == 2 and agrees(way)
-              and all(several_of[id(part)] <= 0 for part in way)}
+    # Per piece cut across in two: the best of its cuts' pair odds, and whether it has a cut that reads as the
+    # very pair the pair reader reads it as, each part one digit to the counter (then two digits, not three).
+    best_pair: dict[int, float] = {}
+    agreed: set[int] = set()
+    for _, atoms, options, _ in runs:
+        for (i, _), found in options.items():
+            for way, across in found:
+                if across and len(way) == 2:
+                    best_pair[id(atoms[i])] = max(best_pair.get(id(atoms[i]), 0.0), pair_odds(way))
+                    if agrees(way) and all(several_of[id(part)] <= 0 for part in way):
+                        agreed.add(id(atoms[i]))
 
     def partition(atoms: list[np.ndarray], options: dict, c: int,
                   part_odds: bool = True) -> tuple[list[np.ndarray], float]:
