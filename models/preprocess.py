@@ -8,9 +8,12 @@ goes through the same normalisation here.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import io
 import re
 import warnings
+from collections.abc import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -18,6 +21,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 MNIST_SIZE = 28
 DIGIT_BOX = 20
+STROKE_SHARE = 0.11  # MNIST's strokes are about this share of a digit's height (its longer side): strokes
+HAIRLINE = 0.6  # under this many times that (a thin pen on a big canvas) are thickened to it,
+MARKER = 1.6  # and strokes over this many times it (a marker, a thick brush) thinned to it, unless
+SOFT_EDGES = 0.8  # the ink's edges (between 15 and 85 % of its strength) are this share of its strong part
 WORK_SIZE = 112  # longest side we normalise at: 5.6x the 20x20 result (drawing set: 99.3 %, as at 160)
 CANVAS_SIZE = 280  # the drawing canvas' height in units; a single digit's canvas is square
 CANVAS_WIDTH = 560  # the predict page's canvas is twice as wide as tall: room for a short number
@@ -323,6 +330,29 @@ def _background_free(ink: np.ndarray) -> tuple[np.ndarray, tuple | None]:
     return _remove_background(_to_work_size(ink[rows, cols])), None
 
 
+_THIN_MARKERS = contextvars.ContextVar("thin_markers", default=True)
+
+
+@contextlib.contextmanager
+def markers_kept() -> Iterator[None]:
+    """Inputs normalised inside this block keep a marker's strokes as they came (``normalize_ink``): the
+    not-a-digit detector's fit set is made so (``train.nondigits.novelty_fit_set``)."""
+    token = _THIN_MARKERS.set(False)
+    try:
+        yield
+    finally:
+        _THIN_MARKERS.reset(token)
+
+
+def _with_pen(ink: np.ndarray, morph: Callable, k: int) -> np.ndarray | None:
+    """``ink`` dilated or eroded by a round pen ``k`` px across, cropped to what is left (None if nothing is)."""
+    ink = morph(np.pad(ink, k), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    rows, cols = np.nonzero(ink > 0.05)
+    if not len(rows):
+        return None
+    return ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+
+
 def normalize_ink(ink: np.ndarray) -> np.ndarray:
     """Ink strength (H, W) in [0, 1] -> the 28x28 float32 MNIST-style input."""
     ink = np.asarray(ink, dtype=np.float32)
@@ -341,15 +371,18 @@ def normalize_ink(ink: np.ndarray) -> np.ndarray:
     ink = ink / _percentile(ink[mask[crop]], 90)
     ink = np.clip(ink, 0.0, 1.0)
     # A thin pen on a big canvas shrinks to a hairline at 20x20; MNIST strokes are ~1/8 of the
-    # digit's height, so thicken hairlines to about that before shrinking.
+    # digit's height, so thicken hairlines to about that before shrinking. A marker's strokes (a
+    # quarter of the height) close the loops the model reads a digit by, and look to the not-a-digit
+    # detector like a filled shape: thin them to about that too. Not a blown-up thumbnail's, as thick
+    # as its few pixels allow, whose edges are ramps as wide as its strokes (``SOFT_EDGES``).
     width = _stroke_width(mask[crop])
-    target = 0.11 * height
-    if width < 0.6 * target:
-        k = max(3, round(target - width)) | 1
-        pad = k
-        ink = cv2.dilate(np.pad(ink, pad), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-        rows, cols = np.nonzero(ink > 0.05)
-        ink = ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    target = STROKE_SHARE * height
+    if width < HAIRLINE * target:
+        ink = _with_pen(ink, cv2.dilate, max(3, round(target - width)) | 1)
+    elif (_THIN_MARKERS.get() and width > MARKER * target
+          and ((ink > 0.15) & (ink < 0.85)).sum() < SOFT_EDGES * (ink > 0.5).sum()):
+        thinned = _with_pen(ink, cv2.erode, max(3, round(width - target)) | 1)
+        ink = ink if thinned is None else thinned
     h, w = ink.shape
     scale = DIGIT_BOX / max(h, w)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))

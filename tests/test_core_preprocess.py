@@ -236,6 +236,48 @@ def test_thick_digit_filling_its_frame_keeps_its_polarity(seven):
         assert np.corrcoef(reference.ravel(), normalize_digit(image).ravel())[0, 1] > 0.85
 
 
+def test_marker_digits_are_thinned_to_a_pen_and_read_as_digits(digit_model, mnist_test):
+    """A digit written with a marker (strokes a quarter of its height) reaches the model with MNIST's
+    strokes, not loops filled in: read as well as a pen's, and not taken for a filled shape, no digit."""
+    import cv2
+
+    from models.preprocess import _stroke_width, normalize_ink
+
+    x, y = mnist_test
+    picks = np.random.default_rng(3).choice(len(x), 60, replace=False)
+    marker = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15))
+    inks = [np.pad(cv2.dilate(cv2.resize(x[i].astype(np.float32) / 255, (112, 112), interpolation=cv2.INTER_CUBIC),
+                              marker), 20) for i in picks]
+    assert np.median([_stroke_width(ink > 0.5) / np.ptp(np.nonzero(ink > 0.5)[0]) for ink in inks]) > 0.24
+    inputs = np.stack([normalize_ink(ink) for ink in inks])
+    widths = [_stroke_width(a > 0.5) for a in inputs]
+    assert np.median(widths) < 1.5 * np.median([_stroke_width(x[i] > 127) for i in picks])  # 2.1 times, unthinned
+    probabilities, is_digit = digit_model.read(inputs)
+    assert np.mean(probabilities.argmax(axis=1) == y[picks]) >= 0.95
+    assert np.mean(is_digit) >= 0.9  # 55 % of them were called no digit while the marker was left as it was
+
+
+def test_a_blown_up_thumbnail_is_not_thinned_like_a_marker(mnist_test, monkeypatch):
+    """A blown-up thumbnail's strokes are as thick as its few pixels allow, and its edges are ramps as wide
+    as its strokes: it is not eroded (a third of them were, by their blurred width alone); a marker is."""
+    import cv2
+
+    from models import preprocess
+    from train.drawings import realistic_drawings
+
+    eroded = []
+    with_pen = preprocess._with_pen
+    monkeypatch.setattr(preprocess, "_with_pen",
+                        lambda ink, morph, k: (eroded.append(morph is cv2.erode), with_pen(ink, morph, k))[1])
+    x, y = mnist_test
+    for drawing in realistic_drawings(x, y, 60, seed=2, styles=("low-res-upscale",)):
+        image_to_model_input(drawing.data)
+    assert not any(eroded)
+    marker = cv2.dilate(cv2.resize(x[0], (112, 112), interpolation=cv2.INTER_CUBIC), np.ones((13, 13), np.uint8))
+    preprocess.normalize_ink(np.pad(marker.astype(np.float32) / 255, 20))
+    assert eroded[-1]
+
+
 @pytest.mark.parametrize("side", [8, 12, 16])
 def test_blocky_thumbnail_reads_like_a_smooth_one(seven, side):
     """A thumbnail blown up without smoothing: its blocks are not read as jagged strokes."""
