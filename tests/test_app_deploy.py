@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -22,10 +23,19 @@ START_TIMEOUT = 120  # a worker imports TensorFlow and loads the model before it
 
 
 def gunicorn(port: int, **env: str) -> subprocess.Popen:
+    """Its output goes to a file, not a pipe nobody reads: a full pipe would stall the workers' logging."""
     environment = {**os.environ, "DIGIT_INSPECTOR_BIND": f"127.0.0.1:{port}", "DIGIT_INSPECTOR_WORKERS": "1",
                    "DIGIT_INSPECTOR_THREADS": "2", "DIGIT_INSPECTOR_ACCESS_LOG": "", **env}
-    return subprocess.Popen([sys.executable, "-m", "gunicorn", "dashapp.wsgi:server"], cwd=ROOT, env=environment,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with tempfile.NamedTemporaryFile("w", prefix="gunicorn-", suffix=".log", delete=False) as log:
+        process = subprocess.Popen([sys.executable, "-m", "gunicorn", "dashapp.wsgi:server"], cwd=ROOT,
+                                   env=environment, stdout=log, stderr=subprocess.STDOUT, text=True)
+    process.log = Path(log.name)
+    return process
+
+
+def log_of(process: subprocess.Popen, tail: int = 20_000) -> str:
+    """What gunicorn and its workers printed (the last ``tail`` characters), for a failing assertion."""
+    return process.log.read_text(errors="replace")[-tail:]
 
 
 def get(url: str, data: bytes | None = None, content_type: str = "") -> tuple[int, dict]:
@@ -54,13 +64,14 @@ def server():
                     break
             except (urllib.error.URLError, ConnectionError):
                 pass
-            assert process.poll() is None, process.communicate()[1]
+            assert process.poll() is None, log_of(process)
             assert time.monotonic() < deadline, "gunicorn did not become healthy"
             time.sleep(0.5)
         yield process, url
     finally:
         process.terminate()
         process.wait(timeout=60)
+        process.log.unlink(missing_ok=True)
 
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc to see who loaded TensorFlow")
@@ -84,8 +95,10 @@ def test_gunicorn_stops_with_one_sentence_when_the_model_is_missing(tmp_path):
     missing = tmp_path / "nowhere.keras"
     process = gunicorn(free_port(), DIGIT_INSPECTOR_MODEL=str(missing))
     try:
-        _, stderr = process.communicate(timeout=START_TIMEOUT)
+        process.wait(timeout=START_TIMEOUT)
     finally:
         process.kill()
+    stderr = log_of(process)
+    process.log.unlink()
     assert process.returncode != 0
     assert f"Model file {missing} does not exist" in stderr and "python -m train" in stderr

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from test_app_deploy import START_TIMEOUT, get, gunicorn
+from test_app_deploy import START_TIMEOUT, get, gunicorn, log_of
 
 from bench.loadtools import free_port
 from dashapp.field.engine import migrate
@@ -68,7 +68,7 @@ def start(database_url: str, workers: int = 2):
                 return process, url
         except (urllib.error.URLError, ConnectionError):
             pass
-        assert process.poll() is None, process.communicate()[1]
+        assert process.poll() is None, log_of(process)
         assert time.monotonic() < deadline, "gunicorn did not become healthy"
         time.sleep(0.5)
 
@@ -76,6 +76,7 @@ def start(database_url: str, workers: int = 2):
 def stop(process) -> None:
     process.terminate()
     process.wait(timeout=60)
+    process.log.unlink(missing_ok=True)
 
 
 def workers_of(process) -> list[int]:
@@ -113,7 +114,7 @@ def test_eight_clients_two_workers_and_a_killed_worker_lose_nothing_acknowledged
         os.kill(workers_of(process)[0], signal.SIGKILL)  # a third of the way in
         for thread in threads:
             thread.join()
-        assert not refused, refused  # no "database is locked", no 5xx
+        assert not refused, (refused, log_of(process))  # no "database is locked", no 5xx
         assert len(failed) <= 4 * 2  # only requests in flight on the killed worker (4 threads each)
         assert len(acknowledged) + len(failed) == CLIENTS * PER_CLIENT
         stored = FieldStore(url).export()["ids"].tolist()
