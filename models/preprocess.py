@@ -32,6 +32,8 @@ DEFAULT_PEN_WIDTH = 22.0  # canvas units, for a digit PEN_REFERENCE_EXTENT tall:
 PEN_REFERENCE_EXTENT = 200.0
 MIN_PEN_SCALE = 0.125  # a lone tap or a tiny scribble still gets a visible dot
 WIDEST_PEN_EXTENT = 1.25  # the pen scales with a drawing's width up to this many times its height (a wide digit)
+SOLID = 0.25  # a transparent image's opaque part this wide (a share of its longer side) is a shape, not strokes,
+TONE, MARKED = 0.08, 0.01  # and a picture where this share of its opaque pixels are this far from their median tone
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
 
@@ -85,7 +87,8 @@ def _grey(image: Image.Image) -> np.ndarray:
         return np.asarray(image, dtype=np.float32) / 65535.0
     if image.mode in ("I", "F"):
         a = np.asarray(image, dtype=np.float32)
-        top = 65535.0 if a.max() > 255 else 255.0
+        peak = float(a.max())  # tones to 1 (a float image as NumPy saves it), to 255, or to 65535
+        top = 65535.0 if peak > 255 else 255.0 if peak > 1 else 1.0
         return np.clip(a / top, 0.0, 1.0)
     return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
 
@@ -99,15 +102,35 @@ def _ink_from_image(image: Image.Image) -> np.ndarray:
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA"):
         alpha = np.asarray(image.getchannel("A"), dtype=np.float32) / 255.0
-        if alpha.min() < 0.5 < alpha.max():
+        grey = _grey(image.convert("RGB" if image.mode == "RGBA" else "L"))
+        card = _card_tone(grey, alpha) if alpha.min() < 0.5 < alpha.max() else 1.0
+        if card is None:
             # The drawing lives in the alpha channel (strokes of any colour on a transparent
             # background): the colour of fully transparent pixels is meaningless.
             return alpha if np.median(_border(alpha)) < 0.5 else 1.0 - alpha
-        grey = _grey(image.convert("RGB" if image.mode == "RGBA" else "L"))
-        grey = grey * alpha + (1.0 - alpha)  # translucent pixels over white paper
+        # Translucent pixels over white paper. A picture on a transparent background (a digit on a card,
+        # a sticker, an icon) lies on paper of its card's tone: its outline alone says nothing of what is
+        # in it (a round emoji was a blot, "No digit found"; a card, a square read as a 1).
+        grey = grey * alpha + card * (1.0 - alpha)
     else:
         grey = _grey(image)
     return _ink_from_grey(grey)
+
+
+def _card_tone(grey: np.ndarray, alpha: np.ndarray) -> float | None:
+    """The tone of a transparent image's opaque part where that is a card with marks of other tones on it (a
+    digit on a card, a sticker, an icon, a photo with rounded corners); None where it is strokes. Strokes
+    would be under ``SOLID`` of the part's longer side wide, or under ``MARKED`` of its opaque pixels far
+    (``TONE``) from their median tone, the card's."""
+    mask = _to_work_size(alpha) > 0.5
+    x, y, w, h = cv2.boundingRect(mask.astype(np.uint8))
+    if _stroke_width(mask) <= SOLID * max(w, h, 1):
+        return None
+    opaque = grey[alpha >= 0.95]
+    if opaque.size < 50:
+        return None
+    tone = _median(opaque)
+    return tone if float(np.mean(np.abs(opaque - tone) > TONE)) >= MARKED else None
 
 
 def _paper_is_light(grey: np.ndarray) -> bool:

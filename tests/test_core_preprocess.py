@@ -79,7 +79,24 @@ def test_transparent_png_any_stroke_colour(seven):
         assert np.corrcoef(reference.ravel(), x.ravel())[0, 1] > 0.9, colour
 
 
-@pytest.mark.parametrize("mode", ["L", "RGB", "CMYK", "I;16", "I", "1", "LA"])
+def test_a_digit_on_a_card_with_a_transparent_background_is_read_from_the_card(seven):
+    """A digit on an opaque card (a sticker, a cut-out scan), transparent around it: the card's outline
+    is a square, which was all that was read (a 1, or "No digit found"); the digit on it is what counts."""
+    reference = normalize_digit(on_canvas(seven))
+    ink = on_canvas(seven)
+    for card, digit_colour in (((255, 255, 255), (0, 0, 0)), ((250, 235, 180), (20, 40, 150)),
+                               ((40, 40, 40), (255, 255, 255))):
+        rgba = np.zeros((*ink.shape, 4), np.uint8)
+        rgba[20:270, 20:270] = (*card, 255)
+        strength = ink[..., None] / 255.0
+        rgba[..., :3] = np.uint8(np.array(card) * (1 - strength) + np.array(digit_colour) * strength)
+        rgba[..., 3] = 0
+        rgba[20:270, 20:270, 3] = 255
+        x = image_to_model_input(png(Image.fromarray(rgba, "RGBA")))
+        assert np.corrcoef(reference.ravel(), x.ravel())[0, 1] > 0.9, card
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "CMYK", "I;16", "I", "1", "LA", "F 0-1", "F 0-255"])
 def test_image_modes(seven, mode):
     reference = normalize_digit(on_canvas(seven))
     grey = Image.fromarray(255 - on_canvas(seven))  # dark ink on white paper
@@ -89,9 +106,11 @@ def test_image_modes(seven, mode):
         image = Image.fromarray((np.asarray(grey).astype(np.uint16) * 257), "I;16")
     elif mode == "1":
         image = grey.point(lambda v: 255 if v > 128 else 0).convert("1")
+    elif mode.startswith("F"):  # a float TIFF as NumPy saves it: tones from 0 to 1, or to 255
+        image = Image.fromarray(np.asarray(grey, np.float32) / (255.0 if mode == "F 0-1" else 1.0), "F")
     else:
         image = grey.convert(mode)
-    fmt = "JPEG" if mode == "CMYK" else ("TIFF" if mode == "I" else "PNG")
+    fmt = "JPEG" if mode == "CMYK" else ("TIFF" if mode == "I" or mode.startswith("F") else "PNG")
     x = image_to_model_input(png(image, fmt))
     assert np.corrcoef(reference.ravel(), x.ravel())[0, 1] > 0.85
 
