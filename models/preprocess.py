@@ -34,6 +34,10 @@ MIN_PEN_SCALE = 0.125  # a lone tap or a tiny scribble still gets a visible dot
 WIDEST_PEN_EXTENT = 1.25  # the pen scales with a drawing's width up to this many times its height (a wide digit)
 SOLID = 0.25  # a transparent image's opaque part this wide (a share of its longer side) is a shape, not strokes,
 TONE, MARKED = 0.08, 0.01  # and a picture where this share of its opaque pixels are this far from their median tone
+RULING_SPAN, RULING_LINES, RULING_EVEN = 0.9, 3, 0.15  # ruled paper: lines along 90 % of the width, 3 or more, evenly
+RULING_THICK, RULING_CONTRAST = 0.03, 0.08  # spaced (gaps within 15 %), each under 3 % of the shorter side thick, seen
+RULING_COLUMNS = 64  # columns a row is sampled at to find them
+RULING_PAPER = 0.4  # ruled paper is light: the ink of most of its rows' paper is under this
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
 
@@ -170,9 +174,57 @@ def _paper_is_light(grey: np.ndarray) -> bool:
 
 
 def _ink_from_grey(grey: np.ndarray) -> np.ndarray:
+    unruled = _unruled(1.0 - grey)
+    if unruled is not None:
+        return unruled  # ruled paper is light, its lines dark (they decided the polarity's vote otherwise)
     if _paper_is_light(grey):
         grey = 1.0 - grey  # dark ink on light paper: MNIST is light ink on dark
     return grey
+
+
+def _unruled(ink: np.ndarray) -> np.ndarray | None:
+    """The ink with the lines of ruled or squared paper painted out (``_without_ruling``, across and
+    down); None where there are none."""
+    across = _without_ruling(ink)
+    down = _without_ruling(across.T).T
+    return None if across is ink and down.base is across else down
+
+
+def _without_ruling(ink: np.ndarray) -> np.ndarray:
+    """The ink with the lines of ruled or squared paper (a school notebook) across it painted out.
+
+    A line is ink along ``RULING_SPAN`` of the image's width, a few pixels thick; a ruling is
+    ``RULING_LINES`` or more of them, evenly spaced (a digit's bar, or a run of 1s, is neither). Each line's
+    rows are filled in from the rows just above and below it, so that a stroke that crossed it stays whole.
+    Horizontal lines here; the transposed image for vertical ones. ``ink`` itself where there are none.
+    """
+    height, width = ink.shape
+    if min(height, width) < 50:
+        return ink
+    # Each row's ink at the (1 - span) quantile of a few hundred of its columns: a line lifts nearly all of
+    # its row, a digit's stroke only part of it (a tenth of the cost of reading every column of a photo).
+    columns = ink[:, np.linspace(0, width - 1, min(width, RULING_COLUMNS)).astype(int)]
+    low = int((1 - RULING_SPAN) * columns.shape[1])
+    strength = np.partition(columns, low, axis=1)[:, low]
+    base = _median(strength)
+    if base > RULING_PAPER:
+        return ink  # most rows are mostly ink: the paper is the other tone
+    on = strength > base + max(RULING_CONTRAST, 0.5 * (float(strength.max()) - base))
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], on.astype(np.int8), [0]])))
+    # Thin, and standing out from the paper a few rows either side (not the edge of a lit or shaded area).
+    bands = [(a, b) for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a <= RULING_THICK * min(height, width)
+             and strength[a:b].max() - max(strength[max(a - 3, 0)], strength[min(b + 2, height - 1)]) > RULING_CONTRAST]
+    if len(bands) < RULING_LINES:
+        return ink
+    gaps = np.diff([(a + b) / 2 for a, b in bands])
+    if gaps.std() > RULING_EVEN * gaps.mean():
+        return ink
+    ink = ink.copy()
+    for a, b in bands:
+        above, below = max(a - 2, 0), min(b + 1, height - 1)  # a pixel of the line's blur either side
+        t = (np.arange(above + 1, below) - above)[:, None] / max(below - above, 1)
+        ink[above + 1:below] = (1 - t) * ink[above] + t * ink[below]
+    return ink
 
 
 def _otsu_mask(ink: np.ndarray) -> np.ndarray:
