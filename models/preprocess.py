@@ -201,7 +201,7 @@ def _without_ruling(ink: np.ndarray) -> np.ndarray:
     height, width = ink.shape
     if min(height, width) < 50:
         return ink
-    # Each row's ink at the (1 - span) quantile of a few hundred of its columns: a line lifts nearly all of
+    # Each row's ink at the (1 - span) quantile of RULING_COLUMNS of its columns: a line lifts nearly all of
     # its row, a digit's stroke only part of it (a tenth of the cost of reading every column of a photo).
     columns = ink[:, np.linspace(0, width - 1, min(width, RULING_COLUMNS)).astype(int)]
     low = int((1 - RULING_SPAN) * columns.shape[1])
