@@ -106,8 +106,10 @@ def _ink_from_image(image: Image.Image) -> np.ndarray:
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA"):
         alpha = np.asarray(image.getchannel("A"), dtype=np.float32) / 255.0
-        grey = _grey(image.convert("RGB" if image.mode == "RGBA" else "L"))
-        card = _card_tone(grey, alpha) if alpha.min() < 0.5 < alpha.max() else 1.0
+        layered = alpha.min() < 0.5 < alpha.max()  # transparent somewhere, opaque somewhere
+        strokes = layered and not _solid(alpha)  # told by the alpha alone: their colours are never read
+        grey = None if strokes else _grey(image.convert("RGB" if image.mode == "RGBA" else "L"))
+        card = None if strokes else (_card_tone(grey, alpha) if layered else 1.0)
         if card is None:
             # The drawing lives in the alpha channel (strokes of any colour on a transparent
             # background): the colour of fully transparent pixels is meaningless.
@@ -121,15 +123,19 @@ def _ink_from_image(image: Image.Image) -> np.ndarray:
     return _ink_from_grey(grey)
 
 
-def _card_tone(grey: np.ndarray, alpha: np.ndarray) -> float | None:
-    """The tone of a transparent image's opaque part where that is a card with marks of other tones on it (a
-    digit on a card, a sticker, an icon, a photo with rounded corners); None where it is strokes. Strokes
-    would be under ``SOLID`` of the part's longer side wide, or under ``MARKED`` of its opaque pixels far
-    (``TONE``) from their median tone, the card's."""
+def _solid(alpha: np.ndarray) -> bool:
+    """Whether a transparent image's opaque part is a solid shape, not strokes: strokes would be under
+    ``SOLID`` of its longer side wide."""
     mask = _to_work_size(alpha) > 0.5
-    x, y, w, h = cv2.boundingRect(mask.astype(np.uint8))
-    if _stroke_width(mask) <= SOLID * max(w, h, 1):
-        return None
+    _, _, w, h = cv2.boundingRect(mask.astype(np.uint8))
+    return _stroke_width(mask) > SOLID * max(w, h, 1)
+
+
+def _card_tone(grey: np.ndarray, alpha: np.ndarray) -> float | None:
+    """The tone of a transparent image's solid opaque part (``_solid``) where that is a card with marks of
+    other tones on it (a digit on a card, a sticker, an icon, a photo with rounded corners): ``MARKED`` of
+    its opaque pixels or more far (``TONE``) from their median tone, the card's. None where it is one tone
+    (a solid shape of one colour, read from the alpha channel like strokes)."""
     opaque = grey[alpha >= 0.95]
     if opaque.size < 50:
         return None
@@ -174,20 +180,21 @@ def _paper_is_light(grey: np.ndarray) -> bool:
 
 
 def _ink_from_grey(grey: np.ndarray) -> np.ndarray:
-    unruled = _unruled(1.0 - grey)
+    inverted = 1.0 - grey  # the ink if the paper is light
+    unruled = _unruled(inverted)
     if unruled is not None:
         return unruled  # ruled paper is light, its lines dark (they decided the polarity's vote otherwise)
-    if _paper_is_light(grey):
-        grey = 1.0 - grey  # dark ink on light paper: MNIST is light ink on dark
-    return grey
+    # Dark ink on light paper: MNIST is light ink on dark.
+    return inverted if _paper_is_light(grey) else grey
 
 
 def _unruled(ink: np.ndarray) -> np.ndarray | None:
     """The ink with the lines of ruled or squared paper painted out (``_without_ruling``, across and
     down); None where there are none."""
     across = _without_ruling(ink)
-    down = _without_ruling(across.T).T
-    return None if across is ink and down.base is across else down
+    turned = across.T
+    down = _without_ruling(turned)
+    return None if across is ink and down is turned else down.T
 
 
 def _without_ruling(ink: np.ndarray) -> np.ndarray:

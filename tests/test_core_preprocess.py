@@ -33,6 +33,18 @@ def on_canvas(digit: np.ndarray, size: int = 280, scale: int = 6, at: tuple[int,
     return canvas
 
 
+def ruled_page(height: int, width: int, step: int, squared: bool) -> np.ndarray:
+    """A notebook page (RGB, light), ruled every ``step`` px in thin blue-grey lines, squared or lined only."""
+    import cv2
+
+    page = np.full((height, width, 3), 250, np.uint8)
+    for v in range(step // 2, max(height, width), step):
+        cv2.line(page, (0, v), (width - 1, v), (200, 170, 120), 2)
+        if squared:
+            cv2.line(page, (v, 0), (v, height - 1), (200, 170, 120), 2)
+    return page
+
+
 @pytest.fixture(scope="module")
 def seven(mnist_test) -> np.ndarray:
     x, y = mnist_test
@@ -106,12 +118,7 @@ def test_a_digit_on_ruled_or_squared_paper_is_read_without_the_lines(mnist_test,
     x, _ = mnist_test
     rng = np.random.default_rng(3)
     for i in range(8):
-        step, line = int(rng.integers(25, 45)), (200, 170, 120)
-        ruled = np.full((400, 400, 3), 250, np.uint8)
-        for v in range(step // 2, 400, step):
-            cv2.line(ruled, (0, v), (399, v), line, 2)
-            if ruling == "squared":
-                cv2.line(ruled, (v, 0), (v, 399), line, 2)
+        ruled = ruled_page(400, 400, int(rng.integers(25, 45)), ruling == "squared")
         blank = np.full((400, 400, 3), 250, np.uint8)
         strength = cv2.resize(x[i], (220, 220), interpolation=cv2.INTER_CUBIC)[..., None] / 255.0
         inputs = []

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from test_core_preprocess import ruled_page
 
 from models.preprocess import image_ink, load_image, normalize_digit, rasterize_strokes
 from models.segment import find_digits, number_inputs
@@ -154,12 +155,7 @@ def test_a_number_on_ruled_or_squared_paper_is_read(digit_model, mnist_test, rul
     right = 0
     for _ in range(8):
         picks = rng.choice(len(x), int(rng.integers(2, 5)), replace=False)
-        width, step = 140 * len(picks) + 160, int(rng.integers(25, 45))
-        page = np.full((360, width, 3), 250, np.uint8)
-        for v in range(step // 2, max(360, width), step):
-            cv2.line(page, (0, v), (width - 1, v), (200, 170, 120), 2)
-            if ruling == "squared":
-                cv2.line(page, (v, 0), (v, 359), (200, 170, 120), 2)
+        page = ruled_page(360, 140 * len(picks) + 160, int(rng.integers(25, 45)), ruling == "squared")
         for j, i in enumerate(picks):
             strength = cv2.resize(x[i], (180, 180), interpolation=cv2.INTER_CUBIC)[..., None] / 255.0
             box = page[90:270, 60 + 140 * j:240 + 140 * j].astype(np.float32)
