@@ -38,6 +38,14 @@ RULING_SPAN, RULING_LINES, RULING_EVEN = 0.9, 3, 0.15  # ruled paper: lines alon
 RULING_THICK, RULING_CONTRAST = 0.03, 0.08  # spaced (gaps within 15 %), each under 3 % of the shorter side thick, seen
 RULING_COLUMNS = 64  # columns a row is sampled at to find them
 RULING_PAPER = 0.4  # ruled paper is light: the ink of most of its rows' paper is under this
+# A printed form round handwriting (a box, a row of cells, a comb): its lines run unbroken along FORM_SPAN of the
+# ink, straight at one of FORM_TILT degrees (photographed askew), under FORM_THICK of its height thick (or 4 px);
+# its cells' sides or a comb's ticks rise FORM_TICK of its height at least from a line, marking off equal cells
+# (within FORM_EVEN of a cell); its field is FORM_WIDE as wide as tall at least.
+FORM_SPAN, FORM_TILT, FORM_THICK = 0.6, (0.0, -1.0, 1.0, -2.0, 2.0), 0.08
+FORM_TICK, FORM_EVEN, FORM_WIDE = 0.15, 0.15, 0.6
+FORM_SIZE, FORM_LOOK = 640, 160  # the longest side forms are looked for at, and that of a coarse first look
+FORM_FAINT = 0.1  # the faintest ink a form's line is looked for in
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
 
@@ -183,9 +191,9 @@ def _ink_from_grey(grey: np.ndarray) -> np.ndarray:
     inverted = 1.0 - grey  # the ink if the paper is light
     unruled = _unruled(inverted)
     if unruled is not None:
-        return unruled  # ruled paper is light, its lines dark (they decided the polarity's vote otherwise)
+        return _unframed(unruled)  # ruled paper is light, its lines dark (they decided the polarity's vote otherwise)
     # Dark ink on light paper: MNIST is light ink on dark.
-    return inverted if _paper_is_light(grey) else grey
+    return _unframed(inverted if _paper_is_light(grey) else grey)
 
 
 def _unruled(ink: np.ndarray) -> np.ndarray | None:
@@ -232,6 +240,170 @@ def _without_ruling(ink: np.ndarray) -> np.ndarray:
         t = (np.arange(above + 1, below) - above)[:, None] / max(below - above, 1)
         ink[above + 1:below] = (1 - t) * ink[above] + t * ink[below]
     return ink
+
+
+def _runs(present: np.ndarray, gap: int = 2) -> list[tuple[int, int]]:
+    """The runs (start, end) of True in a 1-D array, gaps of up to ``gap`` bridged."""
+    at = np.flatnonzero(present)
+    if not len(at):
+        return []
+    breaks = np.flatnonzero(np.diff(at) > gap + 1)
+    return [(int(at[a]), int(at[b]) + 1) for a, b in zip(np.r_[0, breaks + 1], np.r_[breaks, len(at) - 1], strict=True)]
+
+
+def _lines(ys: np.ndarray, xs: np.ndarray, span: tuple[int, int], length: float, thick: float) -> list[tuple[int, int]]:
+    """The bands of rows (start, end) of ink pixels (``ys``, ``xs``, rows already sheared for a tilt) in which
+    one unbroken run of ink (gaps of a few pixels bridged) covers at least ``length`` columns of ``span``,
+    each band at most ``thick`` rows."""
+    inside = (xs >= span[0]) & (xs < span[1])
+    ys, xs = ys[inside], xs[inside] - span[0]
+    if not len(ys) or length < 1:
+        return []
+    top = int(ys.min())
+    rows = np.flatnonzero(np.bincount(ys - top) >= length)  # enough ink at all: a cheap first look
+    if not len(rows):
+        return []
+    present = np.zeros((int(ys.max()) - top + 1, span[1] - span[0]), np.uint8)
+    present[ys - top, xs] = 1
+    bridged = cv2.morphologyEx(present[rows], cv2.MORPH_CLOSE, np.ones((1, 5), np.uint8))
+    run = cv2.erode(bridged, np.ones((1, int(length)), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    on = np.zeros(len(present), bool)
+    on[rows[run.any(axis=1)]] = True
+    return [(a + top, b + top) for a, b in _runs(on, 0) if b - a <= thick]
+
+
+def _grid(positions: list[float], ends: tuple[float, float], near: float) -> list[int] | None:
+    """The indices of ``positions`` that mark off ``ends`` into equal cells (both ends marked, and every
+    cell's side, within ``FORM_EVEN`` of a cell or ``near``), the most cells that fit; None where the ends
+    are not both marked. What lies between the sides (a 1 as straight as they are) is left out."""
+    p = np.asarray(positions, float)
+    chosen = None
+    for cells in range(1, 17):
+        step = (ends[1] - ends[0]) / cells
+        marks = ends[0] + step * np.arange(cells + 1)
+        nearest = np.abs(p[None, :] - marks[:, None]).argmin(axis=1)
+        if np.all(np.abs(p[nearest] - marks) <= max(near, FORM_EVEN * step)):
+            chosen = [int(i) for i in nearest]
+    return chosen
+
+
+def _straight_lines(mask: np.ndarray, least: float) -> tuple | None:
+    """A form's horizontal lines in a mask of ink at least ``least`` px wide (``_form_lines``): its ink's
+    pixels (ys, xs), their box (x0, x1, y0, y1), the tilt (a slope) they are straightest at, each pixel's row
+    sheared to it, and the lines' bands of sheared rows; None where there are none."""
+    ys, xs = np.nonzero(mask)
+    if len(ys) < 20:
+        return None
+    x0, x1, y0, y1 = int(xs.min()), int(xs.max()) + 1, int(ys.min()), int(ys.max()) + 1
+    width, height = x1 - x0, y1 - y0
+    if width < max(FORM_WIDE * height, least):
+        return None  # a box round a digit is about as wide as tall, a row of cells wider (a 1 is neither)
+    thick = max(4.0, FORM_THICK * height)
+    xc = (x0 + x1) / 2
+    best = None
+    for angle in FORM_TILT:
+        slope = float(np.tan(np.radians(angle)))
+        rows = np.round(ys - slope * (xs - xc)).astype(int)  # a line at this tilt lies along one sheared row
+        across = _lines(rows, xs, (x0, x1), FORM_SPAN * width, thick)
+        if not across:
+            continue
+        per_row = np.bincount(rows - rows.min())
+        fit = sum(int(per_row[a - rows.min():b - rows.min()].sum()) for a, b in across)  # at its tilt, all its ink
+        if best is None or fit > best[0]:
+            best = (fit, slope, rows, across)
+    if best is None:
+        return None
+    return ys, xs, (x0, x1, y0, y1), *best[1:]
+
+
+def _form_lines(mask: np.ndarray) -> np.ndarray | None:
+    """The printed lines of a form round handwriting (a box, a row of cells, a comb of ticks on a line) in
+    a mask of the ink, as a mask; None where there is no such form.
+
+    A form's lines run unbroken along ``FORM_SPAN`` of the ink, straight at one of the ``FORM_TILT``
+    angles, thin (``FORM_THICK``). It is a form where two of them lie a cell's height apart, with thin
+    straight sides joining them at both ends (and any cells' sides between, marking off equal cells), or
+    where one of them has thin straight ticks rising from it at both ends and between, marking off equal
+    cells (a comb). Strokes are neither: a 7's bar is one line at most, a 1 standing in a cell is no side of
+    equal cells, and a drawing of a box is no form (nothing is written in it)."""
+    h, w = mask.shape
+    pool = int(np.ceil(max(h, w) / FORM_LOOK))
+    if pool > 1:
+        # A first look at a coarse copy (any ink in each square of ``pool`` pixels keeps a thin line whole):
+        # most images have no such lines, and it costs a tenth as much to say so.
+        size = (-(-w // pool), -(-h // pool))
+        coarse = cv2.resize(mask.astype(np.uint8) * 255, size, interpolation=cv2.INTER_AREA) > 0
+        if _straight_lines(coarse, 20 / pool) is None:
+            return None
+    found = _straight_lines(mask, 20)
+    if found is None:
+        return None
+    ys, xs, (_, _, y0, y1), slope, rows, across = found
+    height, thick = y1 - y0, max(4.0, FORM_THICK * (y1 - y0))
+    yc = (y0 + y1) / 2
+    columns = np.round(xs + slope * (ys - yc)).astype(int)  # sides are perpendicular to the lines
+    top, bottom = across[0], across[-1]
+    if bottom[0] - top[1] >= 0.3 * height:
+        rules, span = [top, bottom], (top[1], bottom[0])  # a box, or a row of cells
+    else:
+        rules, span = [bottom], (y0, bottom[0])  # a comb: ticks above its line
+    thickness = max(b - a for a, b in across)
+    reach = FORM_TICK * (span[1] - span[0])
+    marks = []  # (centre, rows of it to paint) of thin straight bands rising from a rule
+    for a, b in _lines(columns, rows, span, reach, thickness + 2):
+        band = (columns >= a) & (columns < b) & (rows >= span[0]) & (rows < span[1])
+        present = np.zeros(span[1] - span[0], bool)
+        present[rows[band] - span[0]] = True
+        runs = [(u, v) for u, v in _runs(present) if v - u >= reach
+                and ((u <= 2 and len(rules) == 2) or v >= len(present) - 2)]
+        if runs:
+            marks.append(((a + b) / 2, (a, b), [(u + span[0], v + span[0]) for u, v in runs]))
+    on_rule = (rows >= rules[-1][0]) & (rows < rules[-1][1])
+    ends = (float(columns[on_rule].min()), float(columns[on_rule].max()))
+    chosen = _grid([m[0] for m in marks], ends, thick) if marks else None
+    if chosen is None or (len(rules) == 1 and len(chosen) < 3):
+        return None
+    lines = np.zeros(mask.shape, bool)
+    for a, b in rules:
+        on = (rows >= a) & (rows < b)
+        lines[ys[on], xs[on]] = True
+    for i in set(chosen):
+        _, (a, b), runs = marks[i]
+        for u, v in runs:
+            on = (columns >= a) & (columns < b) & (rows >= u) & (rows < v)
+            lines[ys[on], xs[on]] = True
+    written = mask & ~cv2.dilate(lines.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    if written.sum() < 0.1 * lines.sum():
+        return None  # nothing written in it: a drawing of a box, or an empty form, is what it is
+    return lines
+
+
+def _unframed(ink: np.ndarray) -> np.ndarray:
+    """The ink with the printed lines of a form round it painted out (``_form_lines``): a number written in
+    boxes, or a digit in a cell, is read as if on blank paper; ``ink`` itself where there is none."""
+    height, width = ink.shape
+    if min(height, width) < 50:
+        return ink
+    scale = min(1.0, FORM_SIZE / max(height, width))
+    small = ink if scale == 1.0 else cv2.resize(ink, (max(1, round(width * scale)), max(1, round(height * scale))),
+                                                interpolation=cv2.INTER_AREA)
+    # Printed in a light colour (forms are, so that their lines drop out of a scan), a form's lines can be
+    # fainter than Otsu's threshold between paper and handwriting: they are looked for halfway from the paper.
+    u8 = cv2.convertScaleAbs(small, alpha=255.0)
+    threshold = cv2.threshold(u8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0]
+    tones = cv2.calcHist([u8], [0], None, [256], [0, 256])[:, 0]
+    paper = float(np.searchsorted(np.cumsum(tones), u8.size / 2))  # the median tone
+    if paper > threshold:
+        return ink  # mostly ink: no form on paper
+    lines = _form_lines(u8 > max(FORM_FAINT * 255, (paper + threshold) / 2))
+    if lines is None:
+        return ink
+    lines = cv2.dilate(lines.astype(np.uint8), np.ones((3, 3), np.uint8))  # and their blur
+    if scale < 1.0:
+        lines = cv2.resize(lines, (width, height), interpolation=cv2.INTER_NEAREST)
+    u8 = np.round(np.clip(ink, 0.0, 1.0) * 255).astype(np.uint8)
+    painted = cv2.inpaint(u8, lines, 3, cv2.INPAINT_TELEA).astype(np.float32) / 255.0
+    return np.where(lines.astype(bool), painted, ink).astype(np.float32)
 
 
 def _otsu_mask(ink: np.ndarray) -> np.ndarray:
