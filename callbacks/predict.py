@@ -47,6 +47,7 @@ from models.preprocess import (
     CANVAS_WIDTH,
     DEFAULT_PEN_WIDTH,
     DigitInputError,
+    canvas_ink,
     image_ink,
     load_image,
     rasterize_strokes,
@@ -146,7 +147,7 @@ def upload_source(contents: str, filename: str | None, max_bytes: int, max_pixel
 
 def drawn_digits(strokes: list[str], pen_width: float, model: str | None = None) -> list[dict[str, Any]]:
     """The digits drawn on the canvas (``number_digits``, found by the model that reads them), boxes in canvas units."""
-    ink = image_ink(rasterize_strokes(strokes, pen_width=pen_width, canvas_width=CANVAS_WIDTH))
+    ink = canvas_ink(rasterize_strokes(strokes, pen_width=pen_width, canvas_width=CANVAS_WIDTH))
     return number_digits(ink, model_service().find_digits(ink, model))
 
 
@@ -513,7 +514,7 @@ def live_reading(paths: list[str], layer: str | None, method: str | None, model:
     service = model_service()
     model = session_model(model)
     options = service.options(service.layer(layer, model), method, None, model=model)
-    ink = image_ink(rasterize_strokes(paths, pen_width=pen_width or DEFAULT_PEN_WIDTH, canvas_width=CANVAS_WIDTH))
+    ink = canvas_ink(rasterize_strokes(paths, pen_width=pen_width or DEFAULT_PEN_WIDTH, canvas_width=CANVAS_WIDTH))
     digit = compact_grid(service.find_digits(ink, model)[0][1])
     result = service.explain_nonempty(np.asarray(digit, dtype=np.float32), options)
     explanation = result["explanation"]

@@ -187,13 +187,14 @@ def _paper_is_light(grey: np.ndarray) -> bool:
     return 2 * sum(votes) > len(votes)
 
 
-def _ink_from_grey(grey: np.ndarray) -> np.ndarray:
+def _ink_from_grey(grey: np.ndarray, forms: bool = True) -> np.ndarray:
     inverted = 1.0 - grey  # the ink if the paper is light
+    unframed = _unframed if forms else lambda ink: ink
     unruled = _unruled(inverted)
     if unruled is not None:
-        return _unframed(unruled)  # ruled paper is light, its lines dark (they decided the polarity's vote otherwise)
+        return unframed(unruled)  # ruled paper is light, its lines dark (they decided the polarity's vote otherwise)
     # Dark ink on light paper: MNIST is light ink on dark.
-    return _unframed(inverted if _paper_is_light(grey) else grey)
+    return unframed(inverted if _paper_is_light(grey) else grey)
 
 
 def _unruled(ink: np.ndarray) -> np.ndarray | None:
@@ -659,6 +660,12 @@ def image_ink(image: Image.Image | np.ndarray) -> np.ndarray:
         raise DigitInputError(f"Expected a 2-D grey image, got an array of shape {a.shape}.")
     grey = a.astype(np.float32) / 255.0 if a.dtype == np.uint8 else a.astype(np.float32)
     return _ink_from_grey(grey)
+
+
+def canvas_ink(raster: np.ndarray) -> np.ndarray:
+    """The ink of a drawing ``rasterize_strokes`` made: ``image_ink`` of it, but for the search for a printed
+    form round it (``_unframed``), which a canvas never has and which costs a wide drawing 1-2 ms."""
+    return _ink_from_grey(np.asarray(raster, np.float32) / 255.0, forms=False)
 
 
 def normalize_digit(image: Image.Image | np.ndarray) -> np.ndarray:
