@@ -67,19 +67,14 @@ def form_number(digits: list[np.ndarray], field: str, rng: np.random.Generator) 
 def main(argv: list[str] | None = None) -> int:
     """Read numbers of 2-5 digits written in each kind of form field (and single digits in a box) through
     the app's pipeline, and print how many are read whole and how many are called not a digit."""
-    from models import DEFAULT_MODEL_PATH
-    from models.inference import DigitModel
-    from models.mnist import load_mnist
     from models.preprocess import DigitInputError, image_ink, load_image
     from models.segment import number_inputs
+    from train.numbers import model_and_test_digits
 
     parser = argparse.ArgumentParser(prog="python -m train.forms", description=main.__doc__)
     parser.add_argument("--count", type=int, default=30, help="numbers of each field")
-    parser.add_argument("--model", default=str(DEFAULT_MODEL_PATH))
     parser.add_argument("--seed", type=int, default=5)
-    args = parser.parse_args(argv)
-    model = DigitModel.load(args.model)
-    _, _, x_test, y_test = load_mnist()
+    args, model, x_test, y_test = model_and_test_digits(parser, argv)
     print(f"{'field':<20}{'numbers':>8}{'read whole':>12}{'not a digit':>13}")
     for field in FIELDS:
         rng = np.random.default_rng([args.seed, FIELDS.index(field)])

@@ -224,14 +224,23 @@ def make_scanned_numbers(images: np.ndarray, labels: np.ndarray, count: int, see
     return numbers
 
 
+def model_and_test_digits(parser, argv: list[str] | None) -> tuple:
+    """A measuring command's arguments (``parser``'s, and ``--model``), its model and MNIST's test digits."""
+    from models import DEFAULT_MODEL_PATH
+    from models.inference import DigitModel
+    from models.mnist import load_mnist
+
+    parser.add_argument("--model", default=str(DEFAULT_MODEL_PATH))
+    args = parser.parse_args(argv)
+    _, _, x_test, y_test = load_mnist()
+    return args, DigitModel.load(args.model), x_test, y_test
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m train.numbers [--count N]``: whole numbers read right per kind, and the single-digit
     drawings of ``train.drawings`` kept whole (one digit found) per kind."""
     import argparse
 
-    from models import DEFAULT_MODEL_PATH
-    from models.inference import DigitModel
-    from models.mnist import load_mnist
     from models.preprocess import image_ink, load_image
     from models.segment import number_inputs
     from train.drawings import EDGE_KINDS, STYLES, realistic_drawings
@@ -239,11 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m train.numbers", description=main.__doc__)
     parser.add_argument("--count", type=int, default=600, help="numbers (a sixth of them of each kind)")
     parser.add_argument("--drawings", type=int, default=800, help="single-digit drawings of each set")
-    parser.add_argument("--model", default=str(DEFAULT_MODEL_PATH))
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    model = DigitModel.load(args.model)
-    _, _, x_test, y_test = load_mnist()
+    args, model, x_test, y_test = model_and_test_digits(parser, argv)
 
     def read(data: bytes) -> str:
         found = number_inputs(image_ink(load_image(data)), model.read)
