@@ -46,6 +46,8 @@ FORM_SPAN, FORM_TILT, FORM_THICK = 0.6, (0.0, -1.0, 1.0, -2.0, 2.0), 0.08
 FORM_TICK, FORM_EVEN, FORM_WIDE = 0.15, 0.15, 0.6
 FORM_SIZE, FORM_LOOK = 640, 160  # the longest side forms are looked for at, and that of a coarse first look
 FORM_FAINT = 0.1  # the faintest ink a form's line is looked for in
+FORM_UNDER, FORM_BELOW = 2.5, 0.25  # a line to write on runs this many times as long as the ink on it is tall,
+FORM_PAST = 1.2  # with at most this share of that ink below it, and this many times as long as that ink is wide
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
 
@@ -317,6 +319,20 @@ def _straight_lines(mask: np.ndarray, least: float) -> tuple | None:
     return ys, xs, (x0, x1, y0, y1), *best[1:]
 
 
+def _writing_line(rows: np.ndarray, columns: np.ndarray, line: tuple[int, int], ends: tuple[float, float]) -> bool:
+    """Whether a form's one line (``line``, a band of sheared ``rows``, from ``ends[0]`` to ``ends[1]``) is a
+    line written on: the ink stands on it, little of it below, it runs ``FORM_UNDER`` times as long as that
+    ink is tall (a 2's flat foot is as long as the 2 is wide) and ``FORM_PAST`` longer than it is wide (the
+    flat bottom of a shape, a row of serifs, ends where the shape does)."""
+    on = rows < line[0]
+    above, below = rows[on], rows[rows >= line[1]]
+    if not len(above) or len(below) > FORM_BELOW * len(above):
+        return False
+    length = ends[1] - ends[0]
+    return (length >= FORM_UNDER * (line[0] - int(above.min()))
+            and length >= FORM_PAST * (int(columns[on].max()) - int(columns[on].min())))
+
+
 def _form_lines(mask: np.ndarray) -> np.ndarray | None:
     """The printed lines of a form round handwriting (a box, a row of cells, a comb of ticks on a line) in
     a mask of the ink, as a mask; None where there is no such form.
@@ -363,7 +379,9 @@ def _form_lines(mask: np.ndarray) -> np.ndarray | None:
     ends = (float(columns[on_rule].min()), float(columns[on_rule].max()))
     chosen = _grid([m[0] for m in marks], ends, thick) if marks else None
     if chosen is None or (len(rules) == 1 and len(chosen) < 3):
-        return None
+        if len(rules) == 2 or not _writing_line(rows, columns, rules[0], ends):
+            return None
+        chosen = []  # a line to write on ("Amount: ____"), no cells
     lines = np.zeros(mask.shape, bool)
     for a, b in rules:
         on = (rows >= a) & (rows < b)

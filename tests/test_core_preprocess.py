@@ -142,11 +142,17 @@ def test_a_digit_in_a_printed_box_is_read_as_on_blank_paper(mnist_test):
 
 
 def test_a_canvas_drawing_is_read_as_a_picture_of_it():
-    """The canvas's drawings skip the search for a printed form (``canvas_ink``), which they never have."""
+    """The canvas's drawings skip the search for a printed form (``canvas_ink``), which they never have; read as
+    an uploaded picture, none of them is taken for one (a square drawn alone, a 2's flat foot, a flat shape)."""
+    import math
+
     from models.preprocess import canvas_ink, image_ink, rasterize_strokes
 
+    # A flat ellipse: its thick bottom is a long straight run.
+    flat = "M" + "L".join(f"{280 + 220 * math.cos(t * math.pi / 12):.0f},{170 + 35 * math.sin(t * math.pi / 12):.0f}"
+                          for t in range(25))
     for paths in (["M40,45L35,240", "M160,120L130,60L110,110L160,120L150,240"], ["M60,60L220,60L220,220L60,220Z"],
-                  ["M100,50L200,50L140,240"]):
+                  ["M100,50L200,50L140,240"], ["M70,90L110,50L170,50L200,90L190,140L70,240L230,240"], [flat]):
         raster = rasterize_strokes(paths, canvas_width=560)
         assert np.array_equal(canvas_ink(raster), image_ink(raster))
 

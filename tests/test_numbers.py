@@ -167,11 +167,12 @@ def test_a_number_on_ruled_or_squared_paper_is_read(digit_model, mnist_test, rul
     assert right >= 7
 
 
-@pytest.mark.parametrize("field", ["comb", "cells", "open-comb-light"])
+@pytest.mark.parametrize("field", ["comb", "cells", "open-comb-light", "line"])
 def test_a_number_written_in_a_forms_boxes_is_read(digit_model, mnist_test, field):
-    """A number written one digit to a box of a form, photographed (``train.forms``). The form's lines joined
-    the digits into one piece of ink, or were read as 1s (of 100 numbers of 2-5 digits in black cells or combs,
-    none was read whole; 93-97 now): they are painted out first (``models.preprocess._unframed``)."""
+    """A number written one digit to a box of a form, or on a line to write on, photographed (``train.forms``).
+    The form's lines joined the digits into one piece of ink, or were read as 1s (of 100 numbers of 2-5 digits
+    in black cells or combs, none was read whole; 93-97 now): they are painted out first
+    (``models.preprocess._unframed``)."""
     from train.forms import form_number
 
     x, y = mnist_test

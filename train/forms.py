@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-FIELDS = ("comb", "comb-light", "cells", "open-comb-light", "cells-light-turned", "box", "blank")
+FIELDS = ("comb", "comb-light", "cells", "open-comb-light", "cells-light-turned", "box", "line", "line-light", "blank")
 BLACK, LIGHT_BLUE = (30, 30, 30), (150, 170, 230)  # RGB: printed black, and a form's drop-out blue
 INK = np.array([40, 40, 160], np.float32)  # a blue pen
 
@@ -25,8 +25,8 @@ INK = np.array([40, 40, 160], np.float32)  # a blue pen
 def form_number(digits: list[np.ndarray], field: str, rng: np.random.Generator) -> bytes:
     """A JPEG of ``digits`` (MNIST 28x28) written one to a cell of ``field`` (``FIELDS``): a box with comb
     ticks rising a third of its height from its bottom ("comb"), a row of cells, ticks on a line alone
-    ("open-comb"), one box (for one digit), or blank paper; "-light" printed in light blue, "-turned"
-    photographed up to 2 degrees askew."""
+    ("open-comb"), one box (for one digit), a line to write on alone (running a little past the cells), or
+    blank paper; "-light" printed in light blue, "-turned" photographed up to 2 degrees askew."""
     import cv2
     from PIL import Image
 
@@ -38,7 +38,9 @@ def form_number(digits: list[np.ndarray], field: str, rng: np.random.Generator) 
     page = np.full((cell + 80, cell * cells + 80, 3), 250, np.uint8)
     left, top, right, bottom = 40, 40, 40 + cell * cells, 40 + cell
     colour = LIGHT_BLUE if "light" in field else BLACK
-    if field.startswith("open-comb"):
+    if field.startswith("line"):
+        cv2.line(page, (left - 30, bottom), (right + 30, bottom), colour, line)
+    elif field.startswith("open-comb"):
         cv2.line(page, (left, bottom), (right, bottom), colour, line)
         for j in range(cells + 1):
             cv2.line(page, (left + cell * j, bottom - cell // 3), (left + cell * j, bottom), colour, line)
