@@ -355,7 +355,11 @@ def _form_lines(mask: np.ndarray) -> np.ndarray | None:
     found = _straight_lines(mask, 20)
     if found is None:
         return None
-    ys, xs, (_, _, y0, y1), slope, rows, across = found
+    ys, xs, (x0, x1, y0, y1), slope, rows, across = found
+    # A line turned between two of the tilts tried strays from its band by up to this many rows at its ends.
+    thickness = max(b - a for a, b in across)
+    stray = int(np.ceil(np.tan(np.radians(0.5)) * (x1 - x0) / 2)) + 1
+    across = [(a - stray, b + stray) for a, b in across]
     height, thick = y1 - y0, max(4.0, FORM_THICK * (y1 - y0))
     yc = (y0 + y1) / 2
     columns = np.round(xs + slope * (ys - yc)).astype(int)  # sides are perpendicular to the lines
@@ -364,7 +368,6 @@ def _form_lines(mask: np.ndarray) -> np.ndarray | None:
         rules, span = [top, bottom], (top[1], bottom[0])  # a box, or a row of cells
     else:
         rules, span = [bottom], (y0, bottom[0])  # a comb: ticks above its line
-    thickness = max(b - a for a, b in across)
     reach = FORM_TICK * (span[1] - span[0])
     marks = []  # (centre, rows of it to paint) of thin straight bands rising from a rule
     for a, b in _lines(columns, rows, span, reach, thickness + 2):

@@ -17,9 +17,11 @@ import sys
 
 import numpy as np
 
-FIELDS = ("comb", "comb-light", "cells", "open-comb-light", "cells-light-turned", "box", "line", "line-light", "blank")
+FIELDS = ("comb", "comb-light", "cells", "open-comb-light", "cells-light-turned", "box", "line", "line-light", "blank",
+          "line-turned")
 BLACK, LIGHT_BLUE = (30, 30, 30), (150, 170, 230)  # RGB: printed black, and a form's drop-out blue
 INK = np.array([40, 40, 160], np.float32)  # a blue pen
+TURN = 2.0  # degrees a "-turned" field is photographed askew, at most
 
 
 def form_number(digits: list[np.ndarray], field: str, rng: np.random.Generator) -> bytes:
@@ -34,7 +36,7 @@ def form_number(digits: list[np.ndarray], field: str, rng: np.random.Generator) 
     cell, line = int(rng.integers(60, 120)), int(rng.integers(1, 4))
     sizes = [int(cell * rng.uniform(0.85, 1.15)) for _ in digits]
     shifts = rng.integers(-(cell // 10), cell // 10 + 1, size=(cells, 2))
-    turn = rng.uniform(-2.0, 2.0)
+    turn = rng.uniform(-TURN, TURN)
     page = np.full((cell + 80, cell * cells + 80, 3), 250, np.uint8)
     left, top, right, bottom = 40, 40, 40 + cell * cells, 40 + cell
     colour = LIGHT_BLUE if "light" in field else BLACK
