@@ -228,9 +228,8 @@ def _without_ruling(ink: np.ndarray) -> np.ndarray:
     if base > RULING_PAPER:
         return ink  # most rows are mostly ink: the paper is the other tone
     on = strength > base + max(RULING_CONTRAST, 0.5 * (float(strength.max()) - base))
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], on.astype(np.int8), [0]])))
     # Thin, and standing out from the paper a few rows either side (not the edge of a lit or shaded area).
-    bands = [(a, b) for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a <= RULING_THICK * min(height, width)
+    bands = [(a, b) for a, b in _runs(on, 0) if b - a <= RULING_THICK * min(height, width)
              and strength[a:b].max() - max(strength[max(a - 3, 0)], strength[min(b + 2, height - 1)]) > RULING_CONTRAST]
     if len(bands) < RULING_LINES:
         return ink
@@ -356,8 +355,8 @@ def _form_lines(mask: np.ndarray) -> np.ndarray | None:
     if found is None:
         return None
     ys, xs, (x0, x1, y0, y1), slope, rows, across = found
-    # A line turned between two of the tilts tried strays from its band by up to this many rows at its ends.
     thickness = max(b - a for a, b in across)
+    # A line turned between two of the tilts tried strays from its band by up to this many rows at its ends.
     stray = int(np.ceil(np.tan(np.radians(0.5)) * (x1 - x0) / 2)) + 1
     across = [(a - stray, b + stray) for a, b in across]
     height, thick = y1 - y0, max(4.0, FORM_THICK * (y1 - y0))
