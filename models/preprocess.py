@@ -48,6 +48,14 @@ FORM_SIZE, FORM_LOOK = 640, 160  # the longest side forms are looked for at, and
 FORM_FAINT = 0.1  # the faintest ink a form's line is looked for in
 FORM_UNDER, FORM_BELOW = 2.5, 0.25  # a line to write on runs this many times as long as the ink on it is tall,
 FORM_PAST = 1.2  # with at most this share of that ink below it, and this many times as long as that ink is wide
+# A photo of a sheet of paper (a page, a sticky note, a card) on a darker table, looked for at PAPER_LOOK px: the
+# largest light region, PAPER_LEAST of the photo at least, is a sheet if it has straight sides (its convex hull a
+# polygon of PAPER_CORNERS corners at most, filling PAPER_SQUARE of its smallest turned rectangle) and its shorter
+# side is PAPER_WIDE of its longer; if it has writing on it (dark marks it encloses, PAPER_WRITTEN of it at least,
+# and at most PAPER_MARKED of it dark in all); and if what lies round it (PAPER_LEAST of the photo at least) is
+# dark: under PAPER_STRAY of it light, its median tone PAPER_TABLE darker than the sheet's.
+PAPER_LOOK, PAPER_LEAST, PAPER_CORNERS, PAPER_SQUARE, PAPER_WIDE = 160, 0.1, 6, 0.9, 0.2
+PAPER_WRITTEN, PAPER_MARKED, PAPER_STRAY, PAPER_TABLE = 0.002, 0.16, 0.05, 0.15
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
 
@@ -189,14 +197,69 @@ def _paper_is_light(grey: np.ndarray) -> bool:
     return 2 * sum(votes) > len(votes)
 
 
-def _ink_from_grey(grey: np.ndarray, forms: bool = True) -> np.ndarray:
+def _ink_from_grey(grey: np.ndarray, photo: bool = True) -> np.ndarray:
+    """``photo=False`` for a drawing of the canvas, which has no table round its paper and no printed form."""
+    if photo:
+        grey = _off_table(grey)
     inverted = 1.0 - grey  # the ink if the paper is light
-    unframed = _unframed if forms else lambda ink: ink
+    unframed = _unframed if photo else lambda ink: ink
     unruled = _unruled(inverted)
     if unruled is not None:
         return unframed(unruled)  # ruled paper is light, its lines dark (they decided the polarity's vote otherwise)
     # Dark ink on light paper: MNIST is light ink on dark.
     return unframed(inverted if _paper_is_light(grey) else grey)
+
+
+def _off_table(grey: np.ndarray) -> np.ndarray:
+    """A photo of a sheet of paper lying on a darker table, with the table painted the paper's tone; ``grey``
+    itself where there is no such sheet.
+
+    The table is most of the photo's border, so it would be taken for the paper and the sheet, lighter, for
+    ink: a sticky note read as a 0. A sheet is the largest light region (Otsu) where it has straight sides
+    (a light digit on black is rounded, or a strip), has writing on it (dark marks it encloses) but is
+    mostly light (a thick light digit is not: its holes and bays are dark), and lies on something dark (a
+    dark digit that reaches the edges of its frame cuts the paper in pieces, light round the largest). A
+    sheet that is most of the border is left to ``_paper_is_light``.
+    """
+    height, width = grey.shape
+    scale = min(1.0, PAPER_LOOK / max(height, width))
+    small = grey if scale == 1.0 else cv2.resize(grey, (max(1, round(width * scale)), max(1, round(height * scale))),
+                                                 interpolation=cv2.INTER_AREA)
+    light = _otsu_mask(small)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(light.astype(np.uint8), connectivity=4)
+    if count < 2:
+        return grey
+    biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    if stats[biggest, cv2.CC_STAT_AREA] < PAPER_LEAST * small.size:
+        return grey
+    if (_border(labels) == biggest).mean() > 0.5:
+        return grey  # the paper is most of the border
+    sheet = labels == biggest
+    outline = cv2.convexHull(cv2.findNonZero(sheet.astype(np.uint8)))  # paper is convex; writing may reach its edge
+    _, (w, h), _ = cv2.minAreaRect(outline)
+    if min(w, h) < PAPER_WIDE * max(w, h):
+        return grey  # a strip (a light stroke), not a sheet
+    filled = cv2.fillConvexPoly(np.zeros(small.shape, np.uint8), outline, 1)
+    corners = len(cv2.approxPolyDP(outline, 0.02 * cv2.arcLength(outline, True), True))
+    if corners > PAPER_CORNERS or filled.sum() < PAPER_SQUARE * w * h:
+        return grey  # rounded: a light blob (a thick digit), not a sheet
+    dark = filled.astype(bool) & ~light
+    if dark.sum() > PAPER_MARKED * filled.sum():
+        return grey  # a light shape round dark holes or bays (a thick digit)
+    # Writing lies on the sheet, enclosed by it: not dark pixels reaching its edge (its blur, a bay of the table).
+    _, pieces = cv2.connectedComponents(dark.astype(np.uint8), connectivity=8)
+    edge = filled.astype(bool) & ~cv2.erode(filled, np.ones((3, 3), np.uint8)).astype(bool)
+    if np.isin(pieces, np.unique(pieces[edge & dark]), invert=True)[dark].sum() < PAPER_WRITTEN * filled.sum():
+        return grey  # nothing written on it
+    table = filled == 0
+    tone = _median(small[sheet])
+    if table.sum() < PAPER_LEAST * small.size or light[table].mean() > PAPER_STRAY \
+            or _median(small[table]) > tone - PAPER_TABLE:
+        return grey  # paper round it too: a digit touching the edges cuts paper in pieces
+    inside = cv2.erode(filled, np.ones((5, 5), np.uint8))  # not the sheet's blurred edge, the table beside it
+    if scale < 1.0:
+        inside = cv2.resize(inside, (width, height), interpolation=cv2.INTER_NEAREST)
+    return cv2.copyTo(np.asarray(grey, np.float32), inside, np.full((height, width), tone, np.float32))
 
 
 def _unruled(ink: np.ndarray) -> np.ndarray | None:
@@ -685,7 +748,7 @@ def image_ink(image: Image.Image | np.ndarray) -> np.ndarray:
 def canvas_ink(raster: np.ndarray) -> np.ndarray:
     """The ink of a drawing ``rasterize_strokes`` made: ``image_ink`` of it, but for the search for a printed
     form round it (``_unframed``), which a canvas never has and which costs a wide drawing 1-2 ms."""
-    return _ink_from_grey(np.asarray(raster, np.float32) / 255.0, forms=False)
+    return _ink_from_grey(np.asarray(raster, np.float32) / 255.0, photo=False)
 
 
 def normalize_digit(image: Image.Image | np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Numbers written in a printed form's boxes, read as the app reads an upload: ``python -m train.forms``.
+"""Numbers written in a printed form's boxes, or on a sheet photographed lying on a table, read as the app
+reads an upload: ``python -m train.forms``.
 
 People write numbers into forms (a postcode, an amount, a date), one digit to a box. A form's lines
 are ink to a reader that does not know them: they join the digits into one piece, read as 1s, or
@@ -7,6 +8,12 @@ measures how many numbers are read whole in each kind of field (``FIELDS``): MNI
 blue ink, one to a cell, each 85-115 % of its cell and off its centre by up to a tenth of it, in
 lines 1-3 px thick, photographed (JPEG). Seeded; a field's random choices do not depend on its kind,
 so the same seed writes the same digits in the same places in every field ("blank" is plain paper).
+
+The ``TABLE_FIELDS`` photograph plain paper lying on a table, the way a phone sees a note on a desk: a
+yellow sticky note or a white page, turned, on dark wood, a grey desk or light wood, lit unevenly, the
+table round it most of the photo's border. The table is darker than the paper but lighter than ink:
+``models.preprocess`` paints it the paper's tone (``_off_table``) where it would otherwise take the
+table for the paper and the sheet for ink.
 """
 
 from __future__ import annotations
@@ -18,7 +25,11 @@ import sys
 import numpy as np
 
 FIELDS = ("comb", "comb-light", "cells", "open-comb-light", "cells-light-turned", "box", "line", "line-light", "blank",
-          "line-turned")
+          "line-turned", "note", "note-one", "page-on-table", "page-on-light-table")
+NOTE, PAGE = (250, 235, 120), (245, 245, 240)  # RGB: a yellow sticky note, a white page
+TABLE_FIELDS = {"note": (NOTE, (90, 60, 40)), "note-one": (NOTE, (70, 80, 90)), "page-on-table": (PAGE, (70, 80, 90)),
+                "page-on-light-table": (PAGE, (170, 150, 120))}  # the sheet's colour, the table's
+SINGLE = ("box", "note-one")  # fields that hold one digit
 BLACK, LIGHT_BLUE = (30, 30, 30), (150, 170, 230)  # RGB: printed black, and a form's drop-out blue
 INK = np.array([40, 40, 160], np.float32)  # a blue pen
 TURN = 2.0  # degrees a "-turned" field is photographed askew, at most
@@ -28,7 +39,8 @@ def form_number(digits: list[np.ndarray], field: str, rng: np.random.Generator) 
     """A JPEG of ``digits`` (MNIST 28x28) written one to a cell of ``field`` (``FIELDS``): a box with comb
     ticks rising a third of its height from its bottom ("comb"), a row of cells, ticks on a line alone
     ("open-comb"), one box (for one digit), a line to write on alone (running a little past the cells), or
-    blank paper; "-light" printed in light blue, "-turned" photographed up to 2 degrees askew."""
+    blank paper; "-light" printed in light blue, "-turned" photographed up to 2 degrees askew; the
+    ``TABLE_FIELDS``, blank paper lying on a table (``on_table``)."""
     import cv2
     from PIL import Image
 
@@ -46,7 +58,7 @@ def form_number(digits: list[np.ndarray], field: str, rng: np.random.Generator) 
         cv2.line(page, (left, bottom), (right, bottom), colour, line)
         for j in range(cells + 1):
             cv2.line(page, (left + cell * j, bottom - cell // 3), (left + cell * j, bottom), colour, line)
-    elif field != "blank":
+    elif field != "blank" and field not in TABLE_FIELDS:
         cv2.rectangle(page, (left, top), (right, bottom), colour, line)
         for j in range(1, cells):
             cv2.line(page, (left + cell * j, top if field.startswith("cells") else bottom - cell // 3),
@@ -63,9 +75,35 @@ def form_number(digits: list[np.ndarray], field: str, rng: np.random.Generator) 
         height, width = page.shape[:2]
         page = cv2.warpAffine(page, cv2.getRotationMatrix2D((width / 2, height / 2), turn, 1.0), (width, height),
                               borderValue=(250, 250, 250))
+    if field in TABLE_FIELDS:
+        page = on_table(page, *TABLE_FIELDS[field], rng)
     buffer = io.BytesIO()
     Image.fromarray(page).save(buffer, "JPEG", quality=85)
     return buffer.getvalue()
+
+
+def on_table(page: np.ndarray, paper: tuple, table: tuple, rng: np.random.Generator) -> np.ndarray:
+    """``page`` (RGB, written on paper of tone 250) as a sheet of ``paper`` colour lying on a ``table`` of that
+    colour (grained), turned up to 12 degrees, 1.3-2 times smaller than the photo each way and anywhere in it,
+    lit unevenly (up to 20 % brighter or darker across the photo)."""
+    import cv2
+
+    height, width = page.shape[:2]
+    margin = int(rng.integers(20, 60))
+    sheet = cv2.copyMakeBorder(page, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=(250, 250, 250))
+    sheet = sheet.astype(np.float32) * (np.float32(paper) / 250.0)
+    photo_h, photo_w = (int(side * rng.uniform(1.3, 2.0)) for side in sheet.shape[:2])
+    grain = cv2.GaussianBlur(rng.normal(0, 1, (photo_h, photo_w)).astype(np.float32), (0, 0), 2.0) * 25.0
+    photo = np.float32(table) + grain[..., None]
+    centre = (rng.uniform(0.35, 0.65) * photo_w, rng.uniform(0.35, 0.65) * photo_h)
+    move = cv2.getRotationMatrix2D((sheet.shape[1] / 2, sheet.shape[0] / 2), rng.uniform(-12, 12), 1.0)
+    move[:, 2] += (centre[0] - sheet.shape[1] / 2, centre[1] - sheet.shape[0] / 2)
+    placed = cv2.warpAffine(sheet, move, (photo_w, photo_h))
+    cover = cv2.warpAffine(np.ones(sheet.shape[:2], np.float32), move, (photo_w, photo_h))[..., None]
+    photo = placed + (1.0 - cover) * photo
+    ys, xs = np.mgrid[0:photo_h, 0:photo_w] / max(photo_h, photo_w)
+    light = 1.0 + rng.uniform(-0.2, 0.2) * (xs - 0.5) + rng.uniform(-0.2, 0.2) * (ys - 0.5)
+    return np.uint8(np.clip(photo * light[..., None], 0, 255))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         rng = np.random.default_rng([args.seed, FIELDS.index(field)])
         right = flagged = 0
         for _ in range(args.count):
-            picks = rng.choice(len(x_test), 1 if field == "box" else int(rng.integers(2, 6)), replace=False)
+            picks = rng.choice(len(x_test), 1 if field in SINGLE else int(rng.integers(2, 6)), replace=False)
             data = form_number([x_test[i] for i in picks], field, rng)
             try:
                 found = number_inputs(image_ink(load_image(data)), model.read)
