@@ -54,8 +54,9 @@ KNN_K = 10
 EXPOSURE_HEADS = ("last", "layers")  # on the penultimate features and logits; on the conv layers' too
 EXPOSURE_HIDDEN = 128
 EXPOSURE_EPOCHS = 15
-FILE_VERSION = 7  # 2: the ensemble's scale; 3: the exposure detector, pooled conv features; 4: typeset characters;
-# 5: the conv layers' maximum over space beside their mean; 6: swollen digits; 7: twice the fit set's digits
+FILE_VERSION = 8  # 2: the ensemble's scale; 3: the exposure detector, pooled conv features; 4: typeset characters;
+# 5: the conv layers' maximum over space beside their mean; 6: swollen digits; 7: twice the fit set's digits;
+# 8: printed digits among the fit set's digits
 
 
 def novelty_path(model_path: str | Path) -> Path:

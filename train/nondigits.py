@@ -521,25 +521,39 @@ def _typeset(face: str, character: str) -> np.ndarray | None:
     return mask[ys.min():ys.max() + 1, xs.min():xs.max() + 1].astype(np.float32) / 255.0
 
 
-def typeset_character(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
-    """A character set in type: a letter or a symbol, a letter of another script, a pictograph or an
-    arrow, in one of the machine's fonts that has it, thinned or made bolder, a third of the time as its
-    outline only, then warped by a hand (``_hand_warp``)."""
-    characters = TYPESET[int(rng.integers(len(TYPESET)))]
-    faces = _type_faces()
+def _in_type(rng: np.random.Generator, faces: tuple[str, ...], characters: str, boldest: int) -> np.ndarray:
+    """One of ``characters`` in one of ``faces`` that has it, thinned by a pixel or made bolder by up to
+    ``boldest`` pixels, or left as it is."""
     while True:
         ink = _typeset(faces[int(rng.integers(len(faces)))], characters[int(rng.integers(len(characters)))])
         if ink is not None:
             break
-    weight = int(rng.integers(-1, 5))
+    weight = int(rng.integers(-1, boldest + 1))
     if weight > 0:
-        ink = cv2.dilate(ink, np.ones((weight, weight), np.uint8))
-    elif weight < 0:
-        ink = cv2.erode(ink, np.ones((2, 2), np.uint8))
+        return cv2.dilate(ink, np.ones((weight, weight), np.uint8))
+    return cv2.erode(ink, np.ones((2, 2), np.uint8)) if weight < 0 else ink
+
+
+def typeset_character(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
+    """A character set in type: a letter or a symbol, a letter of another script, a pictograph or an
+    arrow, in one of the machine's fonts that has it, thinned or made bolder, a third of the time as its
+    outline only, then warped by a hand (``_hand_warp``)."""
+    ink = _in_type(rng, _type_faces(), TYPESET[int(rng.integers(len(TYPESET)))], 4)
     if rng.random() < 1 / 3:
         ink = cv2.morphologyEx(cv2.copyMakeBorder(ink, 4, 4, 4, 4, cv2.BORDER_CONSTANT, value=0.0),
                                cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
     return _hand_warp(ink, rng)
+
+
+def faces_of(family: str) -> tuple[str, ...]:
+    """The machine's fonts whose file name holds ``family`` (all of them where none does)."""
+    return tuple(face for face in _type_faces() if family in Path(face).name) or _type_faces()
+
+
+def typeset_digit(rng: np.random.Generator, faces: tuple[str, ...], hand: float = 0.5) -> np.ndarray:
+    """A digit set in type, as a screenshot, a printed label or a receipt shows it: one of ``faces``, thinned
+    or made bolder like ``typeset_character``, turned and warped by ``hand`` of a hand (``_hand_warp``)."""
+    return _hand_warp(_in_type(rng, faces, "0123456789", 3), rng, hand)
 
 
 def exposure_inks(count: int, seed: int, digits: np.ndarray, swollen: bool = True) -> list[np.ndarray]:
@@ -569,7 +583,10 @@ def exposure_inputs(count: int, seed: int, digits: np.ndarray) -> np.ndarray:
 
 # --- the scoreboard: every detector against every kind -----------------------------------------------
 
-DIGIT_KINDS = ("mnist-test", "mnist-c", *STYLES, *EDGE_KINDS, "canvas")
+DIGIT_KINDS = ("mnist-test", "mnist-c", *STYLES, *EDGE_KINDS, "canvas", "printed")
+# Printed digits: the fit set's are set in one family of the machine's fonts, the scoreboard's in another, which
+# the detector never saw (the typeset *letters* of its non-digits are in both).
+PRINTED_FIT_FACES, PRINTED_KIND_FACES = "DejaVu", "Liberation"
 SCOREBOARD_COUNT = 200  # files of each non-digit kind and of each drawn digit kind
 DIGIT_LIMIT = 0.02  # a detector that flags more than this share of some digit kind is not the default
 
@@ -597,7 +614,8 @@ def canvas_digit(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def digit_kind_inputs(count: int = SCOREBOARD_COUNT, seed: int = 0) -> dict[str, np.ndarray]:
     """Digits of every ``DIGIT_KINDS`` as the model sees them: the MNIST test set, MNIST-C (``count`` of each
-    corruption), and ``count`` drawings of each style, edge kind and canvas drawing."""
+    corruption), and ``count`` drawings of each style, edge kind and canvas drawing, and of printed digits
+    (``PRINTED_KIND_FACES``, sent as drawings are)."""
     from models.corruptions import CORRUPTIONS, corrupt_many
     from models.mnist import load_mnist
     from models.preprocess import normalize_digit
@@ -612,6 +630,10 @@ def digit_kind_inputs(count: int = SCOREBOARD_COUNT, seed: int = 0) -> dict[str,
         drawings = realistic_drawings(x_test, y_test, count, seed, (style,))
         kinds[style] = _model_inputs([d.data for d in drawings])
     kinds["canvas"] = np.stack([normalize_digit(canvas_digit(x_test[i], rng)) for i in picks]).astype(np.float32)
+    printed = np.random.default_rng([seed, 101])
+    faces = faces_of(PRINTED_KIND_FACES)
+    kinds["printed"] = _model_inputs([_as_drawing(typeset_digit(printed, faces, hand=0.2), printed)
+                                      for _ in range(count)])
     return kinds
 
 
@@ -681,14 +703,15 @@ def best_detector(rows: list[dict]) -> dict:
 
 FIT_SET_EXPOSURE = 10500  # exposure inputs (non-digits of the EXPOSURE_KINDS only): 1,500 of them swollen digits
 FIT_SET_PER_KIND = 300  # training digits per corruption, per drawing style or edge kind, and x4 drawn on the canvas
+FIT_SET_TYPESET = 600  # digits set in type (typeset_digit): typeset letters alone taught it that type is no digit
 
 
 def novelty_fit_set(seed: int = 0) -> dict[str, np.ndarray]:
     """What the ``exposure`` novelty detector learns from, independent of any model, as the model sees it
     (uint8 (N, 28, 28)): ``digits``, MNIST *training* digits corrupted, drawn in every style and on the
-    canvas (so that those digit kinds are not what it learns to flag), and ``exposure``, the
-    ``EXPOSURE_KINDS``. No input of the scoreboard's kinds (pen-written letters, doodles, photos...)
-    is in it, and no test digit.
+    canvas, and digits set in type (``PRINTED_FIT_FACES``), so that those digit kinds are not what it
+    learns to flag, and ``exposure``, the ``EXPOSURE_KINDS``. No input of the scoreboard's kinds
+    (pen-written letters, doodles, photos, printed digits in other fonts...) is in it, and no test digit.
 
     Made with a marker's strokes kept as they come (``models.preprocess.markers_kept``): thinned like
     a marker's, the swollen digits (solid shapes) come to look like blurred, blown-up thumbnails of
@@ -696,7 +719,7 @@ def novelty_fit_set(seed: int = 0) -> dict[str, np.ndarray]:
     (three fitting seeds each). A marker's digit sent to the app is thinned and read as a pen's."""
     from models.corruptions import CORRUPTIONS, corrupt_many
     from models.mnist import load_mnist
-    from models.preprocess import markers_kept, normalize_digit
+    from models.preprocess import markers_kept, normalize_digit, normalize_ink
 
     x_train, y_train, _, _ = load_mnist()
     rng = np.random.default_rng([seed, 2017])
@@ -712,6 +735,8 @@ def novelty_fit_set(seed: int = 0) -> dict[str, np.ndarray]:
         picks = rng.choice(len(x_train), FIT_SET_PER_KIND * 4, replace=False)
         parts.append(np.stack([normalize_digit(canvas_digit(x_train[i], rng)) for i in picks]))
         exposure = exposure_inputs(FIT_SET_EXPOSURE, seed, x_train)
+    typeset, faces = np.random.default_rng([seed, 2026]), faces_of(PRINTED_FIT_FACES)  # after the rest, as it was
+    parts.append(np.stack([normalize_ink(typeset_digit(typeset, faces)) for _ in range(FIT_SET_TYPESET)]))
     as_bytes = lambda x: np.uint8(np.clip(np.asarray(x, np.float32) * 255 + 0.5, 0, 255))  # noqa: E731
     return {"digits": as_bytes(np.concatenate(parts)), "exposure": as_bytes(exposure)}
 
