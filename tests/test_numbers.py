@@ -660,7 +660,6 @@ def test_a_drawn_h_is_one_thing_not_a_1_and_a_4(digit_model):
         assert not looks_like_digit[0]
 
 
-
 def test_printed_digits_and_numbers_are_read_as_digits(digit_model):
     """Digits set in type (a screenshot, a label), in fonts the not-a-digit detector never learnt from (its fit
     set's printed digits are DejaVu, these Liberation). Typeset letters alone had taught it that type is no

@@ -88,7 +88,6 @@ def on_table(page: np.ndarray, paper: tuple, table: tuple, rng: np.random.Genera
     lit unevenly (up to 20 % brighter or darker across the photo)."""
     import cv2
 
-    height, width = page.shape[:2]
     margin = int(rng.integers(20, 60))
     sheet = cv2.copyMakeBorder(page, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=(250, 250, 250))
     sheet = sheet.astype(np.float32) * (np.float32(paper) / 250.0)
