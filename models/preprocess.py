@@ -221,10 +221,7 @@ def _off_table(grey: np.ndarray) -> np.ndarray:
     dark digit that reaches the edges of its frame cuts the paper in pieces, light round the largest). A
     sheet that is most of the border is left to ``_paper_is_light``.
     """
-    height, width = grey.shape
-    scale = min(1.0, PAPER_LOOK / max(height, width))
-    small = grey if scale == 1.0 else cv2.resize(grey, (max(1, round(width * scale)), max(1, round(height * scale))),
-                                                 interpolation=cv2.INTER_AREA)
+    small = _to_work_size(grey, PAPER_LOOK)
     light = _otsu_mask(small)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(light.astype(np.uint8), connectivity=4)
     if count < 2:
@@ -257,7 +254,8 @@ def _off_table(grey: np.ndarray) -> np.ndarray:
             or _median(small[table]) > tone - PAPER_TABLE:
         return grey  # paper round it too: a digit touching the edges cuts paper in pieces
     inside = cv2.erode(filled, np.ones((5, 5), np.uint8))  # not the sheet's blurred edge, the table beside it
-    if scale < 1.0:
+    height, width = grey.shape
+    if small is not grey:
         inside = cv2.resize(inside, (width, height), interpolation=cv2.INTER_NEAREST)
     return cv2.copyTo(np.asarray(grey, np.float32), inside, np.full((height, width), tone, np.float32))
 
@@ -468,9 +466,7 @@ def _unframed(ink: np.ndarray) -> np.ndarray:
     height, width = ink.shape
     if min(height, width) < 50:
         return ink
-    scale = min(1.0, FORM_SIZE / max(height, width))
-    small = ink if scale == 1.0 else cv2.resize(ink, (max(1, round(width * scale)), max(1, round(height * scale))),
-                                                interpolation=cv2.INTER_AREA)
+    small = _to_work_size(ink, FORM_SIZE)
     # Printed in a light colour (forms are, so that their lines drop out of a scan), a form's lines can be
     # fainter than Otsu's threshold between paper and handwriting: they are looked for halfway from the paper.
     u8 = cv2.convertScaleAbs(small, alpha=255.0)
@@ -483,7 +479,7 @@ def _unframed(ink: np.ndarray) -> np.ndarray:
     if lines is None:
         return ink
     lines = cv2.dilate(lines.astype(np.uint8), np.ones((3, 3), np.uint8))  # and their blur
-    if scale < 1.0:
+    if small is not ink:
         lines = cv2.resize(lines, (width, height), interpolation=cv2.INTER_NEAREST)
     u8 = np.round(np.clip(ink, 0.0, 1.0) * 255).astype(np.uint8)
     painted = cv2.inpaint(u8, lines, 3, cv2.INPAINT_TELEA).astype(np.float32) / 255.0
@@ -539,8 +535,9 @@ def _percentile(values: np.ndarray, q: float) -> np.floating:
     return previous + step * gamma if gamma < 0.5 else following - step * (1 - gamma)
 
 
-def _to_work_size(a: np.ndarray) -> np.ndarray:
-    scale = WORK_SIZE / max(a.shape)
+def _to_work_size(a: np.ndarray, longest: int = WORK_SIZE) -> np.ndarray:
+    """``a`` shrunk (INTER_AREA) to ``longest`` pixels on its longer side; ``a`` itself if it is no longer."""
+    scale = longest / max(a.shape)
     if scale >= 1.0:
         return a
     size = (max(1, round(a.shape[1] * scale)), max(1, round(a.shape[0] * scale)))
@@ -746,8 +743,9 @@ def image_ink(image: Image.Image | np.ndarray) -> np.ndarray:
 
 
 def canvas_ink(raster: np.ndarray) -> np.ndarray:
-    """The ink of a drawing ``rasterize_strokes`` made: ``image_ink`` of it, but for the search for a printed
-    form round it (``_unframed``), which a canvas never has and which costs a wide drawing 1-2 ms."""
+    """The ink of a drawing ``rasterize_strokes`` made: ``image_ink`` of it, but for the searches for a table
+    round its paper (``_off_table``) and for a printed form round it (``_unframed``), which a canvas never has
+    and which cost a wide drawing 1-2 ms."""
     return _ink_from_grey(np.asarray(raster, np.float32) / 255.0, photo=False)
 
 
