@@ -56,6 +56,13 @@ FORM_PAST = 1.2  # with at most this share of that ink below it, and this many t
 # dark: under PAPER_STRAY of it light, its median tone PAPER_TABLE darker than the sheet's.
 PAPER_LOOK, PAPER_LEAST, PAPER_CORNERS, PAPER_SQUARE, PAPER_WIDE = 160, 0.1, 6, 0.9, 0.2
 PAPER_WRITTEN, PAPER_MARKED, PAPER_STRAY, PAPER_TABLE = 0.002, 0.16, 0.05, 0.15
+# Paper lit unevenly (a shadow across it, light falling off): its border's tone spans this much at least, and
+# going round it climbs and falls no more than this many times that (a stroke reaching the border dips and rises
+# at once); the strokes are then this share of the pixels furthest from the paper's local tone (``_dark_strokes``).
+UNEVEN_LIGHT, UNEVEN_SMOOTH, STROKE_TAIL = 0.1, 3.0, 0.005
+# ``_remove_background`` takes the square a shadow's strokes ask for where it leaves ink and paper this much
+# more clearly two tones (``_two_toned``) than the square Otsu's ink asked for.
+SHADOW_CLEARER = 0.05
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
 
@@ -192,9 +199,32 @@ def _paper_is_light(grey: np.ndarray) -> bool:
     votes = [median_vote, share_vote, bool(depth_light > depth_dark)]
     if abs(dark_features - light_features) > 0.05 * (dark_features + light_features):
         votes.append(dark_features > light_features)
+    if len(set(votes)) > 1 and _unevenly_lit(small):
+        # A shadow across the paper splits it in two tones, and the cues take the darker for ink.
+        return _dark_strokes(small, k)
     if 2 * sum(votes) == len(votes):
         return votes[-1]
     return 2 * sum(votes) > len(votes)
+
+
+def _unevenly_lit(small: np.ndarray) -> bool:
+    """Whether the image's border is paper whose light varies smoothly (a shadow's edge, light falling off
+    to one side): its tone ramps over ``UNEVEN_LIGHT`` or more, and going round it climbs and falls no more
+    than ``UNEVEN_SMOOTH`` times that (ink that reaches the border dips and rises at every stroke)."""
+    ring = np.concatenate([small[0], small[1:, -1], small[-1, -2::-1], small[-2:0:-1, 0]]).astype(np.float32)
+    ring = cv2.GaussianBlur(np.pad(ring, 8, mode="wrap")[None, :], (0, 0), 2.0)[0, 8:-8]  # round the corner
+    spread = float(np.ptp(ring))
+    return spread >= UNEVEN_LIGHT and float(np.abs(ring - np.roll(ring, 1)).sum()) < UNEVEN_SMOOTH * spread
+
+
+def _dark_strokes(small: np.ndarray, k: int) -> bool:
+    """Whether the strokes are darker than the paper round them: the paper's tone at each place is a median
+    over a square ``k`` px wide (strokes are too thin to move it, a shadow is not), and the strokes are the
+    pixels furthest from it (``STROKE_TAIL`` of them), one way or the other."""
+    u8 = np.round(np.clip(small, 0.0, 1.0) * 255).astype(np.uint8)
+    paper = cv2.medianBlur(u8, min(k, 255)).astype(np.float32) / 255.0
+    darker, lighter = np.quantile(small - paper, [STROKE_TAIL, 1.0 - STROKE_TAIL])
+    return bool(-darker > lighter)
 
 
 def _ink_from_grey(grey: np.ndarray, photo: bool = True) -> np.ndarray:
@@ -498,11 +528,32 @@ def _remove_background(ink: np.ndarray) -> np.ndarray:
     taken for background and removed: a digit that fills its frame, a thick pen on a tight crop.
     The square is wider than the strokes and than a quarter of the longer side, and the image is
     padded with paper first, so that ink touching the border still has paper beside it.
+
+    The strokes' width is measured on Otsu's ink. Where a shadow is as dark as the ink, Otsu's ink
+    is the shadow, and a square as wide as the shadow leaves it in place: the width is then measured
+    again on what a quarter's square leaves, and a square three times that width is used where it
+    leaves ink and paper more clearly apart (``_two_toned``; a thick digit's strokes, hollowed by a
+    square too narrow for them, are not).
     """
     mask = _otsu_mask(ink)
     width = _stroke_width(mask) if 0 < mask.sum() < mask.size else 0.0
-    k = max(3, max(ink.shape) // 4, round(3 * width)) | 1
+    narrowest = max(3, max(ink.shape) // 4) | 1
+    k = max(narrowest, round(3 * width) | 1)
     paper = _median(ink[~mask]) if (~mask).any() else 0.0
+    flat = _opened_off(ink, k, paper)
+    if k > narrowest:
+        first = _opened_off(ink, narrowest, paper)
+        strokes = _otsu_mask(first / max(float(first.max()), 1e-6))
+        if 0 < strokes.sum() < strokes.size:
+            narrower = max(3, round(3 * _stroke_width(strokes))) | 1
+            flatter = first if narrower == narrowest else _opened_off(ink, narrower, paper)
+            if narrower < k and _two_toned(flatter) > _two_toned(flat) + SHADOW_CLEARER:
+                return flatter
+    return flat
+
+
+def _opened_off(ink: np.ndarray, k: int, paper: float) -> np.ndarray:
+    """``ink`` less its opening by a ``k`` px square, beyond the image all ``paper``."""
     # Paper half a square wide around the image, and paper assumed beyond it while eroding: the
     # same opening as on an image padded a whole square wide, on 30 % fewer pixels.
     r = k // 2
@@ -511,6 +562,18 @@ def _remove_background(ink: np.ndarray) -> np.ndarray:
     eroded = cv2.erode(padded, square, borderType=cv2.BORDER_CONSTANT, borderValue=paper)
     background = cv2.dilate(eroded, square)[r:-r, r:-r]
     return np.clip(ink - background, 0.0, 1.0)
+
+
+def _two_toned(ink: np.ndarray) -> float:
+    """How clearly ``ink`` is two tones, ink and paper: Otsu's between-class share of its variance (0 to 1)."""
+    u8 = np.round(np.clip(ink / max(float(ink.max()), 1e-6), 0.0, 1.0) * 255).astype(np.uint8)
+    values = u8.astype(np.float32)
+    split = _otsu_mask(values / 255.0)
+    total = float(values.var())
+    if total <= 0.0 or split.all() or not split.any():
+        return 0.0
+    share = float(split.mean())
+    return share * (1.0 - share) * float(values[split].mean() - values[~split].mean()) ** 2 / total
 
 
 def _median(values: np.ndarray) -> float:

@@ -14,6 +14,10 @@ yellow sticky note or a white page, turned, on dark wood, a grey desk or light w
 table round it most of the photo's border. The table is darker than the paper but lighter than ink:
 ``models.preprocess`` paints it the paper's tone (``_off_table``) where it would otherwise take the
 table for the paper and the sheet for ink.
+
+The ``SHADOW_FIELDS`` photograph plain paper with a shadow across it (a phone held over the page), a
+number or one digit in pen, or one digit in a light pencil: the shadow is as dark as the ink, so the
+shadow was taken for the ink (or the lit paper for ink) where ``models.preprocess`` did not look for it.
 """
 
 from __future__ import annotations
@@ -25,13 +29,16 @@ import sys
 import numpy as np
 
 FIELDS = ("comb", "comb-light", "cells", "open-comb-light", "cells-light-turned", "box", "line", "line-light", "blank",
-          "line-turned", "note", "note-one", "page-on-table", "page-on-light-table")
+          "line-turned", "note", "note-one", "page-on-table", "page-on-light-table", "shadow", "shadow-one",
+          "shadow-pencil-one")
 NOTE, PAGE = (250, 235, 120), (245, 245, 240)  # RGB: a yellow sticky note, a white page
 TABLE_FIELDS = {"note": (NOTE, (90, 60, 40)), "note-one": (NOTE, (70, 80, 90)), "page-on-table": (PAGE, (70, 80, 90)),
                 "page-on-light-table": (PAGE, (170, 150, 120))}  # the sheet's colour, the table's
-SINGLE = ("box", "note-one")  # fields that hold one digit
+SHADOW_FIELDS = ("shadow", "shadow-one", "shadow-pencil-one")  # blank paper, a shadow across it (``in_shadow``)
+SINGLE = ("box", "note-one", "shadow-one", "shadow-pencil-one")  # fields that hold one digit
 BLACK, LIGHT_BLUE = (30, 30, 30), (150, 170, 230)  # RGB: printed black, and a form's drop-out blue
 INK = np.array([40, 40, 160], np.float32)  # a blue pen
+PENCIL = np.array([150, 150, 155], np.float32)  # a soft pencil, pressed lightly
 TURN = 2.0  # degrees a "-turned" field is photographed askew, at most
 
 
@@ -50,6 +57,7 @@ def form_number(digits: list[np.ndarray], field: str, rng: np.random.Generator) 
     shifts = rng.integers(-(cell // 10), cell // 10 + 1, size=(cells, 2))
     turn = rng.uniform(-TURN, TURN)
     page = np.full((cell + 80, cell * cells + 80, 3), 250, np.uint8)
+    ink = PENCIL if "pencil" in field else INK
     left, top, right, bottom = 40, 40, 40 + cell * cells, 40 + cell
     colour = LIGHT_BLUE if "light" in field else BLACK
     if field.startswith("line"):
@@ -58,7 +66,7 @@ def form_number(digits: list[np.ndarray], field: str, rng: np.random.Generator) 
         cv2.line(page, (left, bottom), (right, bottom), colour, line)
         for j in range(cells + 1):
             cv2.line(page, (left + cell * j, bottom - cell // 3), (left + cell * j, bottom), colour, line)
-    elif field != "blank" and field not in TABLE_FIELDS:
+    elif field != "blank" and field not in TABLE_FIELDS and field not in SHADOW_FIELDS:
         cv2.rectangle(page, (left, top), (right, bottom), colour, line)
         for j in range(1, cells):
             cv2.line(page, (left + cell * j, top if field.startswith("cells") else bottom - cell // 3),
@@ -70,13 +78,15 @@ def form_number(digits: list[np.ndarray], field: str, rng: np.random.Generator) 
         strength = strength[:page.shape[0] - y, :page.shape[1] - x]
         area = page[y:y + strength.shape[0], x:x + strength.shape[1]].astype(np.float32)
         page[y:y + strength.shape[0], x:x + strength.shape[1]] = np.uint8(
-            np.minimum(area, area * (1 - strength) + INK * strength))
+            np.minimum(area, area * (1 - strength) + ink * strength))
     if field.endswith("turned"):
         height, width = page.shape[:2]
         page = cv2.warpAffine(page, cv2.getRotationMatrix2D((width / 2, height / 2), turn, 1.0), (width, height),
                               borderValue=(250, 250, 250))
     if field in TABLE_FIELDS:
         page = on_table(page, *TABLE_FIELDS[field], rng)
+    if field in SHADOW_FIELDS:
+        page = in_shadow(page, rng)
     buffer = io.BytesIO()
     Image.fromarray(page).save(buffer, "JPEG", quality=85)
     return buffer.getvalue()
@@ -103,6 +113,22 @@ def on_table(page: np.ndarray, paper: tuple, table: tuple, rng: np.random.Genera
     ys, xs = np.mgrid[0:photo_h, 0:photo_w] / max(photo_h, photo_w)
     light = 1.0 + rng.uniform(-0.2, 0.2) * (xs - 0.5) + rng.uniform(-0.2, 0.2) * (ys - 0.5)
     return np.uint8(np.clip(photo * light[..., None], 0, 255))
+
+
+def in_shadow(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``page`` (RGB) photographed with a shadow across it, the way a phone held over paper casts one: the
+    paper on one side of a line, anywhere across the photo at any angle, 25-45 % darker, the shadow's edge
+    soft over 2-8 % of the photo's longer side; and the light falling off by up to 15 % across the photo."""
+    import cv2
+
+    height, width = page.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width] / max(height, width)
+    angle = rng.uniform(0, 2 * np.pi)
+    across = np.cos(angle) * (xs - xs.mean()) + np.sin(angle) * (ys - ys.mean()) - rng.uniform(-0.25, 0.25)
+    shade = 1.0 - rng.uniform(0.25, 0.45) / (1.0 + np.exp(-across / rng.uniform(0.02, 0.08)))
+    light = shade * (1.0 + rng.uniform(-0.15, 0.15) * (xs - 0.5) + rng.uniform(-0.15, 0.15) * (ys - 0.5))
+    grain = cv2.GaussianBlur(rng.normal(0, 1, (height, width)).astype(np.float32), (0, 0), 1.0) * 3.0
+    return np.uint8(np.clip(page.astype(np.float32) * light[..., None] + grain[..., None], 0, 255))
 
 
 def main(argv: list[str] | None = None) -> int:
