@@ -50,12 +50,14 @@ FORM_UNDER, FORM_BELOW = 2.5, 0.25  # a line to write on runs this many times as
 FORM_PAST = 1.2  # with at most this share of that ink below it, and this many times as long as that ink is wide
 # A photo of a sheet of paper (a page, a sticky note, a card) on a darker table, looked for at PAPER_LOOK px: the
 # largest light region, PAPER_LEAST of the photo at least, is a sheet if it has straight sides (its convex hull a
-# polygon of PAPER_CORNERS corners at most, filling PAPER_SQUARE of its smallest turned rectangle) and its shorter
-# side is PAPER_WIDE of its longer; if it has writing on it (dark marks it encloses, PAPER_WRITTEN of it at least,
-# and at most PAPER_MARKED of it dark in all); and if what lies round it (PAPER_LEAST of the photo at least) is
-# dark: under PAPER_STRAY of it light, its median tone PAPER_TABLE darker than the sheet's.
+# polygon of PAPER_CORNERS corners at most, filling PAPER_SQUARE of its smallest turned rectangle; PAPER_ASLANT of
+# it where it has four corners: a page photographed at an angle is a trapezoid) and its shorter side is PAPER_WIDE
+# of its longer; if it has writing on it (dark marks it encloses, PAPER_WRITTEN of it at least, and at most
+# PAPER_MARKED of it dark in all); if at most PAPER_FRAMED of its outline runs along the photo's border; and if
+# what lies round it (PAPER_LEAST of the photo at least) is dark: under PAPER_STRAY of it light, its median tone
+# PAPER_TABLE darker than the sheet's.
 PAPER_LOOK, PAPER_LEAST, PAPER_CORNERS, PAPER_SQUARE, PAPER_WIDE = 160, 0.1, 6, 0.9, 0.2
-PAPER_WRITTEN, PAPER_MARKED, PAPER_STRAY, PAPER_TABLE = 0.002, 0.16, 0.05, 0.15
+PAPER_WRITTEN, PAPER_MARKED, PAPER_STRAY, PAPER_TABLE, PAPER_ASLANT, PAPER_FRAMED = 0.002, 0.16, 0.05, 0.15, 0.7, 0.5
 # Paper lit unevenly (a shadow across it, light falling off): its border's tone spans this much at least, and
 # going round it climbs and falls no more than this many times that (a stroke reaching the border dips and rises
 # at once); the strokes are then this share of the pixels furthest from the paper's local tone (``_dark_strokes``).
@@ -268,14 +270,17 @@ def _off_table(grey: np.ndarray) -> np.ndarray:
         return grey  # a strip (a light stroke), not a sheet
     filled = cv2.fillConvexPoly(np.zeros(small.shape, np.uint8), outline, 1)
     corners = len(cv2.approxPolyDP(outline, 0.02 * cv2.arcLength(outline, True), True))
-    if corners > PAPER_CORNERS or filled.sum() < PAPER_SQUARE * w * h:
-        return grey  # rounded: a light blob (a thick digit), not a sheet
+    if corners > PAPER_CORNERS or filled.sum() < (PAPER_SQUARE if corners > 4 else PAPER_ASLANT) * w * h:
+        return grey  # rounded: a light blob (a thick digit), not a sheet; or a sliver, no sheet however aslant
     dark = filled.astype(bool) & ~light
     if dark.sum() > PAPER_MARKED * filled.sum():
         return grey  # a light shape round dark holes or bays (a thick digit)
     # Writing lies on the sheet, enclosed by it: not dark pixels reaching its edge (its blur, a bay of the table).
     _, pieces = cv2.connectedComponents(dark.astype(np.uint8), connectivity=8)
-    edge = filled.astype(bool) & ~cv2.erode(filled, np.ones((3, 3), np.uint8)).astype(bool)
+    edge = filled.astype(bool) & ~cv2.erode(filled, np.ones((3, 3), np.uint8)).astype(bool)  # not along the photo's
+    along = int(_border(filled).sum())
+    if along > PAPER_FRAMED * (along + int(edge.sum())):
+        return grey  # its sides mostly the photo's: the lit part of a page with a shadow over the rest, no sheet
     if np.isin(pieces, np.unique(pieces[edge & dark]), invert=True)[dark].sum() < PAPER_WRITTEN * filled.sum():
         return grey  # nothing written on it
     table = filled == 0

@@ -13,7 +13,8 @@ The ``TABLE_FIELDS`` photograph plain paper lying on a table, the way a phone se
 yellow sticky note or a white page, turned, on dark wood, a grey desk or light wood, lit unevenly, the
 table round it most of the photo's border. The table is darker than the paper but lighter than ink:
 ``models.preprocess`` paints it the paper's tone (``_off_table``) where it would otherwise take the
-table for the paper and the sheet for ink.
+table for the paper and the sheet for ink. The "-aslant" ones are photographed at an angle: the sheet is a
+trapezoid, not a rectangle.
 
 The ``SHADOW_FIELDS`` photograph plain paper with a shadow across it (a phone held over the page), a
 number or one digit in pen, or one digit in a light pencil: the shadow is as dark as the ink, so the
@@ -30,12 +31,14 @@ import numpy as np
 
 FIELDS = ("comb", "comb-light", "cells", "open-comb-light", "cells-light-turned", "box", "line", "line-light", "blank",
           "line-turned", "note", "note-one", "page-on-table", "page-on-light-table", "shadow", "shadow-one",
-          "shadow-pencil-one")
+          "shadow-pencil-one", "page-aslant", "note-aslant-one")
 NOTE, PAGE = (250, 235, 120), (245, 245, 240)  # RGB: a yellow sticky note, a white page
 TABLE_FIELDS = {"note": (NOTE, (90, 60, 40)), "note-one": (NOTE, (70, 80, 90)), "page-on-table": (PAGE, (70, 80, 90)),
-                "page-on-light-table": (PAGE, (170, 150, 120))}  # the sheet's colour, the table's
+                "page-on-light-table": (PAGE, (170, 150, 120)), "page-aslant": (PAGE, (90, 60, 40)),
+                "note-aslant-one": (NOTE, (70, 80, 90))}  # the sheet's colour, the table's
+ASLANT = 0.25  # the "-aslant" fields' sheets are photographed at an angle: each corner moved in up to this share of it
 SHADOW_FIELDS = ("shadow", "shadow-one", "shadow-pencil-one")  # blank paper, a shadow across it (``in_shadow``)
-SINGLE = ("box", "note-one", "shadow-one", "shadow-pencil-one")  # fields that hold one digit
+SINGLE = ("box", "note-one", "shadow-one", "shadow-pencil-one", "note-aslant-one")  # fields that hold one digit
 BLACK, LIGHT_BLUE = (30, 30, 30), (150, 170, 230)  # RGB: printed black, and a form's drop-out blue
 INK = np.array([40, 40, 160], np.float32)  # a blue pen
 PENCIL = np.array([150, 150, 155], np.float32)  # a soft pencil, pressed lightly
@@ -84,7 +87,7 @@ def form_number(digits: list[np.ndarray], field: str, rng: np.random.Generator) 
         page = cv2.warpAffine(page, cv2.getRotationMatrix2D((width / 2, height / 2), turn, 1.0), (width, height),
                               borderValue=(250, 250, 250))
     if field in TABLE_FIELDS:
-        page = on_table(page, *TABLE_FIELDS[field], rng)
+        page = on_table(page, *TABLE_FIELDS[field], rng, ASLANT if "aslant" in field else 0.0)
     if field in SHADOW_FIELDS:
         page = in_shadow(page, rng)
     buffer = io.BytesIO()
@@ -92,10 +95,11 @@ def form_number(digits: list[np.ndarray], field: str, rng: np.random.Generator) 
     return buffer.getvalue()
 
 
-def on_table(page: np.ndarray, paper: tuple, table: tuple, rng: np.random.Generator) -> np.ndarray:
+def on_table(page: np.ndarray, paper: tuple, table: tuple, rng: np.random.Generator, aslant: float = 0.0) -> np.ndarray:
     """``page`` (RGB, written on paper of tone 250) as a sheet of ``paper`` colour lying on a ``table`` of that
     colour (grained), turned up to 12 degrees, 1.3-2 times smaller than the photo each way and anywhere in it,
-    lit unevenly (up to 20 % brighter or darker across the photo)."""
+    lit unevenly (up to 20 % brighter or darker across the photo); photographed at an angle where ``aslant``
+    (a trapezoid: each of the sheet's corners moved towards its middle by up to that share of its sides)."""
     import cv2
 
     margin = int(rng.integers(20, 60))
@@ -107,8 +111,16 @@ def on_table(page: np.ndarray, paper: tuple, table: tuple, rng: np.random.Genera
     centre = (rng.uniform(0.35, 0.65) * photo_w, rng.uniform(0.35, 0.65) * photo_h)
     move = cv2.getRotationMatrix2D((sheet.shape[1] / 2, sheet.shape[0] / 2), rng.uniform(-12, 12), 1.0)
     move[:, 2] += (centre[0] - sheet.shape[1] / 2, centre[1] - sheet.shape[0] / 2)
-    placed = cv2.warpAffine(sheet, move, (photo_w, photo_h))
-    cover = cv2.warpAffine(np.ones(sheet.shape[:2], np.float32), move, (photo_w, photo_h))[..., None]
+    if aslant:
+        height, width = sheet.shape[:2]
+        corners = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
+        inward = np.float32([[1, 1], [-1, 1], [-1, -1], [1, -1]]) * rng.uniform(0, aslant, (4, 2)) * [width, height]
+        view = np.vstack([move, [0, 0, 1]]) @ cv2.getPerspectiveTransform(corners, np.float32(corners + inward))
+        placed = cv2.warpPerspective(sheet, view, (photo_w, photo_h))
+        cover = cv2.warpPerspective(np.ones(sheet.shape[:2], np.float32), view, (photo_w, photo_h))[..., None]
+    else:
+        placed = cv2.warpAffine(sheet, move, (photo_w, photo_h))
+        cover = cv2.warpAffine(np.ones(sheet.shape[:2], np.float32), move, (photo_w, photo_h))[..., None]
     photo = placed + (1.0 - cover) * photo
     ys, xs = np.mgrid[0:photo_h, 0:photo_w] / max(photo_h, photo_w)
     light = 1.0 + rng.uniform(-0.2, 0.2) * (xs - 0.5) + rng.uniform(-0.2, 0.2) * (ys - 0.5)
@@ -141,9 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m train.forms", description=main.__doc__)
     parser.add_argument("--count", type=int, default=30, help="numbers of each field")
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--fields", default=",".join(FIELDS), help="the fields to read, comma-separated")
     args, model, x_test, y_test = model_and_test_digits(parser, argv)
     print(f"{'field':<20}{'numbers':>8}{'read whole':>12}{'not a digit':>13}")
-    for field in FIELDS:
+    for field in args.fields.split(","):
         rng = np.random.default_rng([args.seed, FIELDS.index(field)])
         right = flagged = 0
         for _ in range(args.count):
