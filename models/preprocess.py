@@ -65,6 +65,7 @@ UNEVEN_LIGHT, UNEVEN_SMOOTH, STROKE_TAIL = 0.1, 3.0, 0.005
 # ``_remove_background`` takes the square a shadow's strokes ask for where it leaves ink and paper this much
 # more clearly two tones (``_two_toned``) than the square Otsu's ink asked for.
 SHADOW_CLEARER = 0.05
+SHADOW_BORDER = 0.25  # and only where Otsu's ink runs along this share of the border: a shadow comes from outside
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
 
@@ -535,7 +536,8 @@ def _remove_background(ink: np.ndarray) -> np.ndarray:
     padded with paper first, so that ink touching the border still has paper beside it.
 
     The strokes' width is measured on Otsu's ink. Where a shadow is as dark as the ink, Otsu's ink
-    is the shadow, and a square as wide as the shadow leaves it in place: the width is then measured
+    is the shadow (which comes from outside the photo: it runs along ``SHADOW_BORDER`` of the border
+    at least), and a square as wide as the shadow leaves it in place: the width is then measured
     again on what a quarter's square leaves, and a square three times that width is used where it
     leaves ink and paper more clearly apart (``_two_toned``; a thick digit's strokes, hollowed by a
     square too narrow for them, are not).
@@ -546,7 +548,7 @@ def _remove_background(ink: np.ndarray) -> np.ndarray:
     k = max(narrowest, round(3 * width) | 1)
     paper = _median(ink[~mask]) if (~mask).any() else 0.0
     flat = _opened_off(ink, k, paper)
-    if k > narrowest:
+    if k > narrowest and _border(mask).mean() >= SHADOW_BORDER:
         first = _opened_off(ink, narrowest, paper)
         strokes = _otsu_mask(first / max(float(first.max()), 1e-6))
         if 0 < strokes.sum() < strokes.size:
