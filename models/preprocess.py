@@ -66,6 +66,7 @@ UNEVEN_LIGHT, UNEVEN_SMOOTH, STROKE_TAIL = 0.1, 3.0, 0.005
 # more clearly two tones (``_two_toned``) than the square Otsu's ink asked for.
 SHADOW_CLEARER = 0.05
 SHADOW_BORDER = 0.25  # and only where Otsu's ink runs along this share of the border: a shadow comes from outside
+INTRUDER_SOLID, INTRUDER_THICK = 0.9, 3.0  # a solid piece of ink reaching in from the border (``_without_intruders``)
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
 
@@ -230,12 +231,51 @@ def _dark_strokes(small: np.ndarray, k: int) -> bool:
     return bool(-darker > lighter)
 
 
+def _without_intruders(ink: np.ndarray) -> np.ndarray:
+    """``ink`` less what reaches into the photo from outside it as a solid shape: a thumb holding the paper, a
+    pen's cap, the corner of something lying by it. Such a piece of Otsu's ink touches the border, is solid
+    (it fills ``INTRUDER_SOLID`` of its convex hull) and ``INTRUDER_THICK`` times as thick as the rest of the
+    ink inside the photo at least (``_thickness``), and so is every piece at the border. It took the digit's
+    place (the digit dropped as a speck beside it, and the blob a dot: "no digit found") or joined it in the
+    model's input. Painted the paper's tone; ``ink`` itself where there is none."""
+    small = _to_work_size(ink, PAPER_LOOK)
+    mask = _otsu_mask(small)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count < 3:
+        return ink  # one piece of ink, or none: nothing to tell apart
+    touching = set(np.unique(_border(labels)).tolist()) - {0}
+    intruders = np.isin(labels, list(touching))
+    inside = mask & ~intruders  # the writing: on the paper, not cut by the photo's edge
+    if not touching or not inside.any():
+        return ink
+    writing = _thickness(inside)
+    for label in touching:
+        piece = labels == label
+        hull = cv2.contourArea(cv2.convexHull(cv2.findNonZero(piece.astype(np.uint8))))
+        if stats[label, cv2.CC_STAT_AREA] < INTRUDER_SOLID * hull or _thickness(piece) < INTRUDER_THICK * writing:
+            return ink  # a digit cut by the photo's edge, or a photo's own shapes: every piece at the border is one
+    paper = _median(small[~mask])
+    grown = cv2.dilate(intruders.astype(np.uint8), np.ones((5, 5), np.uint8))  # and its blurred edge
+    height, width = ink.shape
+    if small is not ink:
+        grown = cv2.resize(grown, (width, height), interpolation=cv2.INTER_NEAREST)
+    return cv2.copyTo(np.full((height, width), paper, np.float32), grown, np.asarray(ink, np.float32))
+
+
+def _thickness(mask: np.ndarray) -> float:
+    """The widest disc that fits in ``mask``, its diameter in pixels; ink at the image's border goes on past it
+    (a thumb cut by the border is as thick as the part of it in the photo shows)."""
+    pad = max(mask.shape)
+    grown = cv2.copyMakeBorder(mask.astype(np.uint8), pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    return 2.0 * float(cv2.distanceTransform(grown, cv2.DIST_L2, 3)[pad:-pad, pad:-pad].max())
+
+
 def _ink_from_grey(grey: np.ndarray, photo: bool = True) -> np.ndarray:
     """``photo=False`` for a drawing of the canvas, which has no table round its paper and no printed form."""
     if photo:
         grey = _off_table(grey)
     inverted = 1.0 - grey  # the ink if the paper is light
-    unframed = _unframed if photo else lambda ink: ink
+    unframed = (lambda ink: _without_intruders(_unframed(ink))) if photo else lambda ink: ink
     unruled = _unruled(inverted)
     if unruled is not None:
         return unframed(unruled)  # ruled paper is light, its lines dark (they decided the polarity's vote otherwise)

@@ -16,6 +16,9 @@ table round it most of the photo's border. The table is darker than the paper bu
 table for the paper and the sheet for ink. The "-aslant" ones are photographed at an angle: the sheet is a
 trapezoid, not a rectangle.
 
+The "held" fields photograph the paper held in a hand, a thumb reaching in from the photo's edge beside
+the writing: a solid shape far thicker than any stroke, which took the digit's place (``_without_intruders``).
+
 The ``SHADOW_FIELDS`` photograph plain paper with a shadow across it (a phone held over the page), a
 number or one digit in pen, or one digit in a light pencil: the shadow is as dark as the ink, so the
 shadow was taken for the ink (or the lit paper for ink) where ``models.preprocess`` did not look for it.
@@ -31,14 +34,15 @@ import numpy as np
 
 FIELDS = ("comb", "comb-light", "cells", "open-comb-light", "cells-light-turned", "box", "line", "line-light", "blank",
           "line-turned", "note", "note-one", "page-on-table", "page-on-light-table", "shadow", "shadow-one",
-          "shadow-pencil-one", "page-aslant", "note-aslant-one")
+          "shadow-pencil-one", "page-aslant", "note-aslant-one", "held", "held-one")
 NOTE, PAGE = (250, 235, 120), (245, 245, 240)  # RGB: a yellow sticky note, a white page
 TABLE_FIELDS = {"note": (NOTE, (90, 60, 40)), "note-one": (NOTE, (70, 80, 90)), "page-on-table": (PAGE, (70, 80, 90)),
                 "page-on-light-table": (PAGE, (170, 150, 120)), "page-aslant": (PAGE, (90, 60, 40)),
                 "note-aslant-one": (NOTE, (70, 80, 90))}  # the sheet's colour, the table's
 ASLANT = 0.25  # the "-aslant" fields' sheets are photographed at an angle: each corner moved in up to this share of it
 SHADOW_FIELDS = ("shadow", "shadow-one", "shadow-pencil-one")  # blank paper, a shadow across it (``in_shadow``)
-SINGLE = ("box", "note-one", "shadow-one", "shadow-pencil-one", "note-aslant-one")  # fields that hold one digit
+SINGLE = ("box", "note-one", "shadow-one", "shadow-pencil-one", "note-aslant-one",
+          "held-one")  # fields that hold one digit
 BLACK, LIGHT_BLUE = (30, 30, 30), (150, 170, 230)  # RGB: printed black, and a form's drop-out blue
 INK = np.array([40, 40, 160], np.float32)  # a blue pen
 PENCIL = np.array([150, 150, 155], np.float32)  # a soft pencil, pressed lightly
@@ -69,7 +73,7 @@ def form_number(digits: list[np.ndarray], field: str, rng: np.random.Generator) 
         cv2.line(page, (left, bottom), (right, bottom), colour, line)
         for j in range(cells + 1):
             cv2.line(page, (left + cell * j, bottom - cell // 3), (left + cell * j, bottom), colour, line)
-    elif field != "blank" and field not in TABLE_FIELDS and field not in SHADOW_FIELDS:
+    elif field != "blank" and field not in TABLE_FIELDS and field not in SHADOW_FIELDS and not field.startswith("held"):
         cv2.rectangle(page, (left, top), (right, bottom), colour, line)
         for j in range(1, cells):
             cv2.line(page, (left + cell * j, top if field.startswith("cells") else bottom - cell // 3),
@@ -90,6 +94,8 @@ def form_number(digits: list[np.ndarray], field: str, rng: np.random.Generator) 
         page = on_table(page, *TABLE_FIELDS[field], rng, ASLANT if "aslant" in field else 0.0)
     if field in SHADOW_FIELDS:
         page = in_shadow(page, rng)
+    if field.startswith("held"):
+        page = held(page, rng)
     buffer = io.BytesIO()
     Image.fromarray(page).save(buffer, "JPEG", quality=85)
     return buffer.getvalue()
@@ -141,6 +147,29 @@ def in_shadow(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     light = shade * (1.0 + rng.uniform(-0.15, 0.15) * (xs - 0.5) + rng.uniform(-0.15, 0.15) * (ys - 0.5))
     grain = cv2.GaussianBlur(rng.normal(0, 1, (height, width)).astype(np.float32), (0, 0), 1.0) * 3.0
     return np.uint8(np.clip(page.astype(np.float32) * light[..., None] + grain[..., None], 0, 255))
+
+
+def held(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``page`` (RGB) photographed held in a hand: a thumb (a skin-coloured oval, softly shaded) reaching in
+    from a side or a corner, clear of the writing, over 4-15 % of the photo."""
+    import cv2
+
+    height, width = page.shape[:2]
+    out = page.astype(np.float32)
+    for _ in range(200):  # a thumb that leaves the writing alone
+        thumb = np.zeros((height, width), np.uint8)
+        side, along = int(rng.integers(8)), rng.uniform(0.2, 0.8)  # a corner, or a point along a side
+        cx = (0, width, 0, width, int(along * width), int(along * width), 0, width)[side]
+        cy = (0, 0, height, height, 0, height, int(along * height), int(along * height))[side]
+        axes = (int(rng.uniform(0.12, 0.25) * width), int(rng.uniform(0.2, 0.4) * height))
+        cv2.ellipse(thumb, (cx, cy), axes, rng.uniform(0, 180), 0, 360, 1, -1)
+        share = thumb.mean()
+        if 0.04 <= share <= 0.15 and not (thumb.astype(bool) & (page.min(axis=2) < 200)).any():
+            break
+    skin = np.float32(rng.choice([(225, 180, 150), (190, 140, 110), (140, 95, 70), (95, 65, 50)]))
+    shade = cv2.GaussianBlur(thumb.astype(np.float32), (0, 0), 6.0)[..., None]
+    out = out * (1 - shade) + skin * shade * (0.85 + 0.15 * shade)
+    return np.uint8(np.clip(out, 0, 255))
 
 
 def main(argv: list[str] | None = None) -> int:
