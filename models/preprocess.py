@@ -66,7 +66,9 @@ UNEVEN_LIGHT, UNEVEN_SMOOTH, STROKE_TAIL = 0.1, 3.0, 0.005
 # more clearly two tones (``_two_toned``) than the square Otsu's ink asked for.
 SHADOW_CLEARER = 0.05
 SHADOW_BORDER = 0.25  # and only where Otsu's ink runs along this share of the border: a shadow comes from outside
-INTRUDER_SOLID, INTRUDER_THICK = 0.9, 3.0  # a solid piece of ink reaching in from the border (``_without_intruders``)
+# A solid piece of ink reaching in from the border (``_without_intruders``), with no ink this much darker than its
+# own tone (or than its tone is darker than the paper's) over PAPER_WRITTEN of it: a thumb, not a shadow over writing.
+INTRUDER_SOLID, INTRUDER_THICK, INTRUDER_WRITTEN = 0.9, 3.0, 0.1
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
 
@@ -235,7 +237,8 @@ def _without_intruders(ink: np.ndarray) -> np.ndarray:
     """``ink`` less what reaches into the photo from outside it as a solid shape: a thumb holding the paper, a
     pen's cap, the corner of something lying by it. Such a piece of Otsu's ink touches the border, is solid
     (it fills ``INTRUDER_SOLID`` of its convex hull) and ``INTRUDER_THICK`` times as thick as the rest of the
-    ink inside the photo at least (``_thickness``), and so is every piece at the border. It took the digit's
+    ink inside the photo at least (``_thickness``), with no writing in it (a shadow over the writing is solid
+    and thick too), and so is every piece at the border. It took the digit's
     place (the digit dropped as a speck beside it, and the blob a dot: "no digit found") or joined it in the
     model's input. Painted the paper's tone; ``ink`` itself where there is none."""
     small = _to_work_size(ink, PAPER_LOOK)
@@ -249,12 +252,15 @@ def _without_intruders(ink: np.ndarray) -> np.ndarray:
     if not touching or not inside.any():
         return ink
     writing = _thickness(inside)
+    paper = _median(small[~mask])
     for label in touching:
         piece = labels == label
         hull = cv2.contourArea(cv2.convexHull(cv2.findNonZero(piece.astype(np.uint8))))
         if stats[label, cv2.CC_STAT_AREA] < INTRUDER_SOLID * hull or _thickness(piece) < INTRUDER_THICK * writing:
             return ink  # a digit cut by the photo's edge, or a photo's own shapes: every piece at the border is one
-    paper = _median(small[~mask])
+        tone = _median(small[piece])
+        if (small[piece] > tone + max(INTRUDER_WRITTEN, tone - paper)).mean() > PAPER_WRITTEN:
+            return ink  # ink much darker than it within it: writing under a shadow, which is no thumb
     grown = cv2.dilate(intruders.astype(np.uint8), np.ones((5, 5), np.uint8))  # and its blurred edge
     height, width = ink.shape
     if small is not ink:
@@ -316,12 +322,13 @@ def _off_table(grey: np.ndarray) -> np.ndarray:
     dark = filled.astype(bool) & ~light
     if dark.sum() > PAPER_MARKED * filled.sum():
         return grey  # a light shape round dark holes or bays (a thick digit)
-    # Writing lies on the sheet, enclosed by it: not dark pixels reaching its edge (its blur, a bay of the table).
-    _, pieces = cv2.connectedComponents(dark.astype(np.uint8), connectivity=8)
-    edge = filled.astype(bool) & ~cv2.erode(filled, np.ones((3, 3), np.uint8)).astype(bool)  # not along the photo's
+    # Its outline inside the photo (erosion keeps the pixels along the photo's border), and along that border.
+    edge = filled.astype(bool) & ~cv2.erode(filled, np.ones((3, 3), np.uint8)).astype(bool)
     along = int(_border(filled).sum())
     if along > PAPER_FRAMED * (along + int(edge.sum())):
         return grey  # its sides mostly the photo's: the lit part of a page with a shadow over the rest, no sheet
+    # Writing lies on the sheet, enclosed by it: not dark pixels reaching its edge (its blur, a bay of the table).
+    _, pieces = cv2.connectedComponents(dark.astype(np.uint8), connectivity=8)
     if np.isin(pieces, np.unique(pieces[edge & dark]), invert=True)[dark].sum() < PAPER_WRITTEN * filled.sum():
         return grey  # nothing written on it
     table = filled == 0

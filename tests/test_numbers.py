@@ -204,6 +204,13 @@ def test_a_number_on_a_sheet_photographed_at_an_angle_is_read(digit_model, mnist
     assert numbers_read_whole("page-aslant", digit_model, mnist_test) >= 6
 
 
+def test_a_number_photographed_under_a_shadow_is_read(digit_model, mnist_test):
+    """A number on paper with a shadow across it (``train.forms``, "shadow"): the shadow, as dark as the ink, was
+    taken for it (2 of these 8 read whole before). The thumb search must not take the shadow for a thumb either:
+    it is as solid and thick, but has writing in it (3 of 8 where it did)."""
+    assert numbers_read_whole("shadow", digit_model, mnist_test) >= 6
+
+
 def test_single_digit_drawings_are_never_split(digit_model, mnist_test):
     """Every existing single-digit kind of train/drawings.py still gives one digit, normalised as before."""
     x, y = mnist_test
