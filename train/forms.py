@@ -54,7 +54,9 @@ def form_number(digits: list[np.ndarray], field: str, rng: np.random.Generator) 
     ticks rising a third of its height from its bottom ("comb"), a row of cells, ticks on a line alone
     ("open-comb"), one box (for one digit), a line to write on alone (running a little past the cells), or
     blank paper; "-light" printed in light blue, "-turned" photographed up to 2 degrees askew; the
-    ``TABLE_FIELDS``, blank paper lying on a table (``on_table``)."""
+    ``TABLE_FIELDS``, blank paper lying on a table (``on_table``), "-aslant" photographed at an angle; the
+    ``SHADOW_FIELDS``, blank paper with a shadow across it (``in_shadow``, "-pencil" written in pencil); "held",
+    blank paper held by a thumb (``held``)."""
     import cv2
     from PIL import Image
 
@@ -156,7 +158,7 @@ def held(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
     height, width = page.shape[:2]
     out = page.astype(np.float32)
-    for _ in range(200):  # a thumb that leaves the writing alone
+    for _ in range(200):  # a thumb that leaves the writing alone (the last one tried if none does)
         thumb = np.zeros((height, width), np.uint8)
         side, along = int(rng.integers(8)), rng.uniform(0.2, 0.8)  # a corner, or a point along a side
         cx = (0, width, 0, width, int(along * width), int(along * width), 0, width)[side]
