@@ -262,10 +262,16 @@ def _without_intruders(ink: np.ndarray) -> np.ndarray:
         if (small[piece] > tone + max(INTRUDER_WRITTEN, tone - paper)).mean() > PAPER_WRITTEN:
             return ink  # ink much darker than it within it: writing under a shadow, which is no thumb
     grown = cv2.dilate(intruders.astype(np.uint8), np.ones((5, 5), np.uint8))  # and its blurred edge
-    height, width = ink.shape
-    if small is not ink:
-        grown = cv2.resize(grown, (width, height), interpolation=cv2.INTER_NEAREST)
-    return cv2.copyTo(np.full((height, width), paper, np.float32), grown, np.asarray(ink, np.float32))
+    return _painted(ink, small, grown, paper)
+
+
+def _painted(a: np.ndarray, small: np.ndarray, region: np.ndarray, tone: float) -> np.ndarray:
+    """``a`` (as float32) painted ``tone`` where ``region`` (uint8, found on ``small``: ``a`` shrunk by
+    ``_to_work_size``, or ``a`` itself) is set."""
+    height, width = a.shape
+    if small is not a:
+        region = cv2.resize(region, (width, height), interpolation=cv2.INTER_NEAREST)
+    return cv2.copyTo(np.full((height, width), tone, np.float32), region, np.asarray(a, np.float32))
 
 
 def _thickness(mask: np.ndarray) -> float:
@@ -337,10 +343,7 @@ def _off_table(grey: np.ndarray) -> np.ndarray:
             or _median(small[table]) > tone - PAPER_TABLE:
         return grey  # paper round it too: a digit touching the edges cuts paper in pieces
     inside = cv2.erode(filled, np.ones((5, 5), np.uint8))  # not the sheet's blurred edge, the table beside it
-    height, width = grey.shape
-    if small is not grey:
-        inside = cv2.resize(inside, (width, height), interpolation=cv2.INTER_NEAREST)
-    return cv2.copyTo(np.asarray(grey, np.float32), inside, np.full((height, width), tone, np.float32))
+    return _painted(grey, small, 1 - inside, tone)
 
 
 def _unruled(ink: np.ndarray) -> np.ndarray | None:

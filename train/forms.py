@@ -41,6 +41,8 @@ TABLE_FIELDS = {"note": (NOTE, (90, 60, 40)), "note-one": (NOTE, (70, 80, 90)), 
                 "note-aslant-one": (NOTE, (70, 80, 90))}  # the sheet's colour, the table's
 ASLANT = 0.25  # the "-aslant" fields' sheets are photographed at an angle: each corner moved in up to this share of it
 SHADOW_FIELDS = ("shadow", "shadow-one", "shadow-pencil-one")  # blank paper, a shadow across it (``in_shadow``)
+HELD_FIELDS = ("held", "held-one")  # blank paper held by a thumb (``held``)
+PLAIN = ("blank", *TABLE_FIELDS, *SHADOW_FIELDS, *HELD_FIELDS)  # fields of paper with nothing printed on it
 SINGLE = ("box", "note-one", "shadow-one", "shadow-pencil-one", "note-aslant-one",
           "held-one")  # fields that hold one digit
 BLACK, LIGHT_BLUE = (30, 30, 30), (150, 170, 230)  # RGB: printed black, and a form's drop-out blue
@@ -75,7 +77,7 @@ def form_number(digits: list[np.ndarray], field: str, rng: np.random.Generator) 
         cv2.line(page, (left, bottom), (right, bottom), colour, line)
         for j in range(cells + 1):
             cv2.line(page, (left + cell * j, bottom - cell // 3), (left + cell * j, bottom), colour, line)
-    elif field != "blank" and field not in TABLE_FIELDS and field not in SHADOW_FIELDS and not field.startswith("held"):
+    elif field not in PLAIN:
         cv2.rectangle(page, (left, top), (right, bottom), colour, line)
         for j in range(1, cells):
             cv2.line(page, (left + cell * j, top if field.startswith("cells") else bottom - cell // 3),
@@ -96,7 +98,7 @@ def form_number(digits: list[np.ndarray], field: str, rng: np.random.Generator) 
         page = on_table(page, *TABLE_FIELDS[field], rng, ASLANT if "aslant" in field else 0.0)
     if field in SHADOW_FIELDS:
         page = in_shadow(page, rng)
-    if field.startswith("held"):
+    if field in HELD_FIELDS:
         page = held(page, rng)
     buffer = io.BytesIO()
     Image.fromarray(page).save(buffer, "JPEG", quality=85)
