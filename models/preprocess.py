@@ -271,7 +271,11 @@ def _painted(a: np.ndarray, small: np.ndarray, region: np.ndarray, tone: float) 
     height, width = a.shape
     if small is not a:
         region = cv2.resize(region, (width, height), interpolation=cv2.INTER_NEAREST)
-    return cv2.copyTo(np.full((height, width), tone, np.float32), region, np.asarray(a, np.float32))
+    # A copy: ``a`` may be a view into a bigger image (one of the counter's training photos was), which OpenCV cannot
+    # write into ("Layout of the output array dst is incompatible"), and is never to be changed.
+    painted = np.array(a, np.float32)
+    painted[region > 0] = tone
+    return painted
 
 
 def _thickness(mask: np.ndarray) -> float:

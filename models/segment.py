@@ -46,10 +46,14 @@ SEGMENT_SIZE = 640  # longest side digits are found at: 80 px a digit for eight 
 FRAGMENT_HEIGHT = 0.4  # a piece shorter than this share of a digit's height is part of a digit
 MIN_PART_HEIGHT = 0.45  # no digit is read from ink shorter than this share of a digit's height
 WIDE = 0.8  # a group this wide for its height may be touching digits
-WIDEST_DIGIT = 1.7  # and one wider is never a single digit
+WIDEST_DIGIT = 1.7  # and one wider is never a single digit; one twice WIDE may be three touching digits,
+THREE_APART = 1.2  # or this wide, of three strokes apart each tall enough to be a digit (100 a hair apart)
 CUT_SLANTS = (0.0, -0.25, 0.25)  # column shift per row of a cut: straight, and leaning either way
 CUTS_PER_SLANT = 4
 PATH_STARTS, PATH_BAND = 4, 0.3  # cuts along the paper: start columns, and how far (share of a height) a path strays
+SEAM_RUN = (1.5, 2.8)  # a row's run of ink this many stroke widths long may be two strokes side by side,
+SEAM_ROWS = 0.2  # and where such runs line up over this share of a digit's height, two digits touch along them
+SEAM_LEAN = 0.35  # (a seam leans at most this many columns a row)
 PATH_INK_COST, PATH_TURN_COST = 30.0, 0.2  # a pixel of ink crossed costs as much as 30 of paper; a turn a fifth of one
 NARROWEST_NUMBER = 0.9  # width/height of the narrowest ink read as more than one digit, unless the counter
 NARROWEST_PAIR = 0.55  # is sure that ink at least this wide is (a 1 touching a 7)
@@ -367,6 +371,54 @@ def _path_cuts(mask: np.ndarray, height: float) -> list[list[np.ndarray]]:
     return ways
 
 
+def _seam_cuts(mask: np.ndarray, height: float) -> list[list[np.ndarray]]:
+    """Ways to cut digits apart where they touch side by side (a 0 against a 0, a 1 against a 0): there their
+    strokes run together into one twice as thick, whose columns hold the most ink, so neither the least ink nor
+    the paper cuts it, and every other cut leaves one digit's side on the other. Rows whose run of ink is about
+    two strokes wide (``SEAM_RUN``), lined up over ``SEAM_ROWS`` of a digit's height, make a seam: a cut along
+    the line through the middles of those runs. Two seams at most, each a way in two, and both a way in three."""
+    ys, xs = np.nonzero(mask)
+    y0, x0 = ys.min(), xs.min()
+    ink = mask[y0:ys.max() + 1, x0:xs.max() + 1].astype(np.int8)
+    stroke = _stroke_width(ink.astype(bool))
+    edges = np.diff(np.pad(ink, ((0, 0), (1, 1))), axis=1)
+    rows, starts = np.nonzero(edges == 1)
+    ends = np.nonzero(edges == -1)[1]  # (row by row, in step with the starts)
+    lengths = ends - starts
+    seam = (lengths >= SEAM_RUN[0] * stroke) & (lengths <= SEAM_RUN[1] * stroke)
+    if seam.sum() < SEAM_ROWS * height:
+        return []
+    rows, middles = rows[seam], (starts[seam] + ends[seam]) / 2.0
+    lines = []
+    for _ in range(2):  # two seams at most: three digits side by side (100)
+        if not len(middles):
+            break
+        # The rows whose middles line up: the most of them within a stroke of one column.
+        near = np.abs(middles[:, None] - middles[None, :]) <= stroke
+        line = near[np.argmax(near.sum(axis=1))]
+        if len(np.unique(rows[line])) < SEAM_ROWS * height:
+            break
+        on, at = rows[line], middles[line]
+        if not on.min() <= ink.shape[0] / 2 <= on.max():
+            break  # (not across the ink's middle: where an M's slants meet its sides, a bold m's humps)
+        centre = on.mean()
+        lean = 0.0 if np.ptp(on) == 0 else float(np.polyfit(on - centre, at, 1)[0])
+        lines.append((at.mean() + x0, float(np.clip(lean, -SEAM_LEAN, SEAM_LEAN)), centre + y0))
+        keep = np.abs(middles - at.mean()) > 2 * stroke
+        rows, middles = rows[keep], middles[keep]
+    ways = []
+    for chosen in [[line] for line in lines] + ([sorted(lines)] if len(lines) == 2 else []):
+        beyond = [xs - (at + lean * (ys - centre)) for at, lean, centre in chosen]  # right of each seam: >= 0
+        sides = [beyond[0] < 0] + [(a >= 0) & (b < 0) for a, b in itertools.pairwise(beyond)] + [beyond[-1] >= 0]
+        way = []
+        for side in sides:
+            part = np.zeros_like(mask)
+            part[ys[side], xs[side]] = True
+            way.append(part)
+        ways.append(way)
+    return ways
+
+
 def _plausible(parts: list[np.ndarray], height: float) -> bool:
     """Each part tall enough to be a digit, with a fair share of the ink, and no narrow sliver."""
     total = sum(int(p.sum()) for p in parts)
@@ -395,9 +447,17 @@ def _across(atom: np.ndarray, height: float, paths: bool = True, narrowest: floa
     ways = []
     if ratio >= narrowest:
         ways += _column_cuts(atom, 2, height) + (_path_cuts(atom, height) if paths else [])
-    if ratio >= 2 * WIDE:
+        ways += _seam_cuts(atom, height) if paths else []
+    if ratio >= 2 * WIDE or ratio >= THREE_APART and _tall_strokes(atom, height) >= 3:
         ways += _column_cuts(atom, 3, height)
     return [w for w in ways if _plausible(w, height)]
+
+
+def _tall_strokes(atom: np.ndarray, height: float) -> int:
+    """How many strokes apart (not touching, but less than half a stroke width from the next: one piece) a
+    piece has that are each tall enough to be a digit ("100" written a hair apart with a broad pen)."""
+    stats = cv2.connectedComponentsWithStats(atom.astype(np.uint8), connectivity=8)[2]
+    return int(np.sum(stats[1:, cv2.CC_STAT_HEIGHT] >= MIN_PART_HEIGHT * height))
 
 
 def _one_digit(mask: np.ndarray, height: float) -> bool:

@@ -220,6 +220,29 @@ def test_a_light_digit_on_black_is_not_a_sheet_of_paper():
             assert _off_table(grey) is grey
 
 
+def test_painting_a_table_or_a_thumb_out_leaves_the_photo_given_alone():
+    """The paper's tone painted over a table or a thumb (``_painted``) was written into the image it was given,
+    through OpenCV, which refuses an image that is a view into a bigger one ("Layout of the output array dst
+    is incompatible"): a photo of a digit on paper of ``python -m train.counter``'s set raised there, and an
+    image that was no view was changed in the caller's hands. A new image comes back, whatever the layout."""
+    from models.preprocess import _painted
+
+    rng = np.random.default_rng(0)
+    photo = rng.random((60, 90), dtype=np.float32)
+    region = np.zeros((60, 80), np.uint8)
+    region[:20, :30] = 1
+    for given in (photo[:, 5:85], np.ascontiguousarray(photo[:, 5:85]), photo[:, 5:85].astype(np.float64)):
+        before = np.array(given)
+        painted = _painted(given, given, region, 0.75)
+        np.testing.assert_array_equal(given, before)
+        assert painted.dtype == np.float32 and np.all(painted[:20, :30] == 0.75)
+        np.testing.assert_array_equal(painted[20:], before[20:].astype(np.float32))
+    small = np.zeros((30, 40), np.uint8)
+    small[:10, :15] = 1  # found on the image shrunk to half: painted at full size
+    painted = _painted(photo[:, 5:85], photo[::2, 5:85:2], small, 0.25)
+    assert np.all(painted[:20, :30] == 0.25) and np.all(painted[20:] != 0.25)
+
+
 def test_a_canvas_drawing_is_read_as_a_picture_of_it():
     """The canvas's drawings skip the search for a printed form (``canvas_ink``), which they never have; read as
     an uploaded picture, none of them is taken for one (a square drawn alone, a 2's flat foot, a flat shape)."""
