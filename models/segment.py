@@ -51,9 +51,9 @@ THREE_APART = 1.2  # or this wide, of three strokes apart each tall enough to be
 CUT_SLANTS = (0.0, -0.25, 0.25)  # column shift per row of a cut: straight, and leaning either way
 CUTS_PER_SLANT = 4
 PATH_STARTS, PATH_BAND = 4, 0.3  # cuts along the paper: start columns, and how far (share of a height) a path strays
-SEAM_RUN = (1.5, 2.8)  # a row's run of ink this many stroke widths long may be two strokes side by side,
+SEAM_RUN = (1.35, 2.8)  # a row's run of ink this many stroke widths long may be two strokes side by side,
 SEAM_ROWS = 0.2  # and where such runs line up over this share of a digit's height, two digits touch along them
-SEAM_LEAN = 0.35  # (a seam leans at most this many columns a row)
+SEAM_LEAN = 0.35  # and lean at most this many columns a row (one stroke slanted more has runs as long)
 PATH_INK_COST, PATH_TURN_COST = 30.0, 0.2  # a pixel of ink crossed costs as much as 30 of paper; a turn a fifth of one
 NARROWEST_NUMBER = 0.9  # width/height of the narrowest ink read as more than one digit, unless the counter
 NARROWEST_PAIR = 0.55  # is sure that ink at least this wide is (a 1 touching a 7)
@@ -375,8 +375,10 @@ def _seam_cuts(mask: np.ndarray, height: float) -> list[list[np.ndarray]]:
     """Ways to cut digits apart where they touch side by side (a 0 against a 0, a 1 against a 0): there their
     strokes run together into one twice as thick, whose columns hold the most ink, so neither the least ink nor
     the paper cuts it, and every other cut leaves one digit's side on the other. Rows whose run of ink is about
-    two strokes wide (``SEAM_RUN``), lined up over ``SEAM_ROWS`` of a digit's height, make a seam: a cut along
-    the line through the middles of those runs. Two seams at most, each a way in two, and both a way in three."""
+    two strokes wide (``SEAM_RUN``: side by side, or overlapping a little with a broad pen), lined up over
+    ``SEAM_ROWS`` of a digit's height across the ink's middle row and nearly upright (``SEAM_LEAN``), make a
+    seam: a cut along the line through the middles of those runs. Two seams at most, each a way in two, and
+    both a way in three."""
     ys, xs = np.nonzero(mask)
     y0, x0 = ys.min(), xs.min()
     ink = mask[y0:ys.max() + 1, x0:xs.max() + 1].astype(np.int8)
@@ -403,7 +405,9 @@ def _seam_cuts(mask: np.ndarray, height: float) -> list[list[np.ndarray]]:
             break  # (not across the ink's middle: where an M's slants meet its sides, a bold m's humps)
         centre = on.mean()
         lean = 0.0 if np.ptp(on) == 0 else float(np.polyfit(on - centre, at, 1)[0])
-        lines.append((at.mean() + x0, float(np.clip(lean, -SEAM_LEAN, SEAM_LEAN)), centre + y0))
+        if abs(lean) > SEAM_LEAN:
+            break  # (one slanted stroke: its runs are as long, and line up along its slant)
+        lines.append((at.mean() + x0, lean, centre + y0))
         keep = np.abs(middles - at.mean()) > 2 * stroke
         rows, middles = rows[keep], middles[keep]
     ways = []
