@@ -378,7 +378,7 @@ def _seam_cuts(mask: np.ndarray, height: float) -> list[list[np.ndarray]]:
     two strokes wide (``SEAM_RUN``: side by side, or overlapping a little with a broad pen), lined up over
     ``SEAM_ROWS`` of a digit's height across the ink's middle row and nearly upright (``SEAM_LEAN``), make a
     seam: a cut along the line through the middles of those runs. Two seams at most, each a way in two, and
-    both a way in three."""
+    both a way in three; so is a seam with the paper between two strokes apart in the piece."""
     ys, xs = np.nonzero(mask)
     y0, x0 = ys.min(), xs.min()
     ink = mask[y0:ys.max() + 1, x0:xs.max() + 1].astype(np.int8)
@@ -410,8 +410,16 @@ def _seam_cuts(mask: np.ndarray, height: float) -> list[list[np.ndarray]]:
         lines.append((at.mean() + x0, lean, centre + y0))
         keep = np.abs(middles - at.mean()) > 2 * stroke
         rows, middles = rows[keep], middles[keep]
+    # The paper between strokes apart that are each tall enough to be a digit (a 1 a hair from a 0, one piece):
+    # with a seam, a cut in three ("100" whose 1 stands close and whose 0s touch).
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    tall = sorted((stats[i, cv2.CC_STAT_LEFT], stats[i, cv2.CC_STAT_LEFT] + stats[i, cv2.CC_STAT_WIDTH])
+                  for i in range(1, count) if stats[i, cv2.CC_STAT_HEIGHT] >= MIN_PART_HEIGHT * height)
+    gaps = [((right + left) / 2.0 + x0, 0.0, 0.0) for (_, right), (left, _) in itertools.pairwise(tall) if right < left]
     ways = []
-    for chosen in [[line] for line in lines] + ([sorted(lines)] if len(lines) == 2 else []):
+    threes = [sorted([seam, other]) for seam in lines for other in gaps
+              if abs(seam[0] - other[0]) > 2 * stroke] if lines else []
+    for chosen in [[line] for line in lines] + ([sorted(lines)] if len(lines) == 2 else []) + threes:
         beyond = [xs - (at + lean * (ys - centre)) for at, lean, centre in chosen]  # right of each seam: >= 0
         sides = [beyond[0] < 0] + [(a >= 0) & (b < 0) for a, b in itertools.pairwise(beyond)] + [beyond[-1] >= 0]
         way = []
