@@ -410,15 +410,14 @@ def _seam_cuts(mask: np.ndarray, height: float) -> list[list[np.ndarray]]:
         lines.append((at.mean() + x0, lean, centre + y0))
         keep = np.abs(middles - at.mean()) > 2 * stroke
         rows, middles = rows[keep], middles[keep]
+    if not lines:
+        return []
     # The paper between strokes apart that are each tall enough to be a digit (a 1 a hair from a 0, one piece):
     # with a seam, a cut in three ("100" whose 1 stands close and whose 0s touch).
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
-    tall = sorted((stats[i, cv2.CC_STAT_LEFT], stats[i, cv2.CC_STAT_LEFT] + stats[i, cv2.CC_STAT_WIDTH])
-                  for i in range(1, count) if stats[i, cv2.CC_STAT_HEIGHT] >= MIN_PART_HEIGHT * height)
-    gaps = [((right + left) / 2.0 + x0, 0.0, 0.0) for (_, right), (left, _) in itertools.pairwise(tall) if right < left]
+    gaps = [((right + left) / 2.0, 0.0, 0.0)
+            for (_, right), (left, _) in itertools.pairwise(_tall_strokes(mask, height)) if right < left]
+    threes = [sorted([seam, gap]) for seam in lines for gap in gaps if abs(seam[0] - gap[0]) > 2 * stroke]
     ways = []
-    threes = [sorted([seam, other]) for seam in lines for other in gaps
-              if abs(seam[0] - other[0]) > 2 * stroke] if lines else []
     for chosen in [[line] for line in lines] + ([sorted(lines)] if len(lines) == 2 else []) + threes:
         beyond = [xs - (at + lean * (ys - centre)) for at, lean, centre in chosen]  # right of each seam: >= 0
         sides = [beyond[0] < 0] + [(a >= 0) & (b < 0) for a, b in itertools.pairwise(beyond)] + [beyond[-1] >= 0]
@@ -460,16 +459,18 @@ def _across(atom: np.ndarray, height: float, paths: bool = True, narrowest: floa
     if ratio >= narrowest:
         ways += _column_cuts(atom, 2, height) + (_path_cuts(atom, height) if paths else [])
         ways += _seam_cuts(atom, height) if paths else []
-    if ratio >= 2 * WIDE or ratio >= THREE_APART and _tall_strokes(atom, height) >= 3:
+    if ratio >= 2 * WIDE or ratio >= THREE_APART and len(_tall_strokes(atom, height)) >= 3:
         ways += _column_cuts(atom, 3, height)
     return [w for w in ways if _plausible(w, height)]
 
 
-def _tall_strokes(atom: np.ndarray, height: float) -> int:
-    """How many strokes apart (not touching, but less than half a stroke width from the next: one piece) a
-    piece has that are each tall enough to be a digit ("100" written a hair apart with a broad pen)."""
-    stats = cv2.connectedComponentsWithStats(atom.astype(np.uint8), connectivity=8)[2]
-    return int(np.sum(stats[1:, cv2.CC_STAT_HEIGHT] >= MIN_PART_HEIGHT * height))
+def _tall_strokes(atom: np.ndarray, height: float) -> list[tuple[int, int]]:
+    """The columns (first, past the last) of each of a piece's strokes apart (not touching, but less than half a
+    stroke width from the next: one piece) that is tall enough to be a digit, left to right ("100" written a
+    hair apart with a broad pen)."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(atom.astype(np.uint8), connectivity=8)
+    return sorted((int(stats[i, cv2.CC_STAT_LEFT]), int(stats[i, cv2.CC_STAT_LEFT] + stats[i, cv2.CC_STAT_WIDTH]))
+                  for i in range(1, count) if stats[i, cv2.CC_STAT_HEIGHT] >= MIN_PART_HEIGHT * height)
 
 
 def _one_digit(mask: np.ndarray, height: float) -> bool:

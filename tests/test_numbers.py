@@ -65,6 +65,12 @@ def arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float,
             for a in np.linspace(start, end, points)]
 
 
+def drawn(strokes: list[list[tuple[int, int]]], to_ink=image_ink) -> np.ndarray:
+    """The ink of canvas strokes on the predict page's number-wide canvas, as an upload (``image_ink``) or as the
+    page reads its drawings (``canvas_ink``)."""
+    return to_ink(rasterize_strokes([svg_path(s) for s in strokes], canvas_width=560))
+
+
 def touching_numbers(mnist_test, picks: dict[int, tuple[int, ...]]) -> list:
     """The numbers at the given indices of ``make_numbers``' touching numbers of each seed (seed: indices)."""
     x, y = mnist_test
@@ -503,8 +509,7 @@ def test_digits_drawn_touching_side_by_side_are_cut_along_their_seam(digit_model
             strokes = {"00": [zero(150, rx), zero(150 + 2 * rx + gap, rx)],
                        "10": [[(150, 80), (146, 200)], zero(152 + rx + gap, rx)],
                        "01": [zero(150, rx), [(152 + rx + gap, 80), (150 + rx + gap, 200)]]}[text]
-            read_right += read(image_ink(rasterize_strokes([svg_path(s) for s in strokes], canvas_width=560)),
-                               digit_model) == text
+            read_right += read(drawn(strokes), digit_model) == text
     assert read_right >= {"00": 11, "10": 12, "01": 10}[text]
 
 
@@ -519,8 +524,7 @@ def test_a_100_drawn_close_together_is_read(digit_model):
             one = 150 - rx - gap
             strokes = [[(one + 2, 80), (one - 2, 200)], arc(150, 140, rx, 60, -90, 270, 24),
                        arc(150 + 2 * rx + gap, 140, rx, 60, -90, 270, 24)]
-            read_right += read(image_ink(rasterize_strokes([svg_path(s) for s in strokes], canvas_width=560)),
-                               digit_model) == "100"
+            read_right += read(drawn(strokes), digit_model) == "100"
     assert read_right >= 9
 
 
@@ -537,8 +541,7 @@ def test_00_and_100_whose_0s_strokes_overlap_are_read(digit_model):
             step = apart * rx / 55
             for text, strokes in (("100", [[(258, 55), (252, 235)], zero(278 + rx, rx), zero(278 + rx + step, rx)]),
                                   ("00", [zero(200, rx), zero(200 + step, rx)])):
-                ink = image_ink(rasterize_strokes([svg_path(s) for s in strokes], canvas_width=560))
-                read_right += read(ink, digit_model) == text
+                read_right += read(drawn(strokes), digit_model) == text
     assert read_right >= 15
 
 
@@ -552,8 +555,7 @@ def test_a_100_whose_1_stands_a_hair_from_its_touching_0s_is_read(digit_model):
         for apart in (120, 126, 132):
             strokes = [[(one, 55), (one - 4, 235)], arc(240, 145, 55, 90, 0, 360, 24),
                        arc(240 + apart, 145, 55, 90, 0, 360, 24)]
-            ink = canvas_ink(rasterize_strokes([svg_path(s) for s in strokes], canvas_width=560))
-            read_right += read(ink, digit_model) == "100"
+            read_right += read(drawn(strokes, canvas_ink), digit_model) == "100"
     assert read_right >= 6
 
 
