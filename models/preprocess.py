@@ -376,8 +376,10 @@ def _without_ruling(ink: np.ndarray) -> np.ndarray:
     low = int((1 - RULING_SPAN) * columns.shape[1])
     strength = np.partition(columns, low, axis=1)[:, low]
     base = _median(strength)
-    if base > RULING_PAPER:
-        return ink  # most rows are mostly ink: the paper is the other tone
+    if base > RULING_PAPER or _median(columns.ravel()) > RULING_PAPER:
+        # Most rows are mostly ink, or most of the image is: the paper is the other tone (a big number drawn light
+        # on dark, whose strokes cross most rows, leaves rows of bare paper between them that look like lines).
+        return ink
     on = strength > base + max(RULING_CONTRAST, 0.5 * (float(strength.max()) - base))
     # Thin, and standing out from the paper a few rows either side (not the edge of a lit or shaded area).
     bands = [(a, b) for a, b in _runs(on, 0) if b - a <= RULING_THICK * min(height, width)

@@ -7,7 +7,9 @@ stroke are one digit in several pieces; two digits can touch. Pieces of ink are 
 the model decides what geometry cannot: for a group of pieces, or a piece wide enough to be two
 or three touching digits, every way to cut it (between its pieces, along the minima of its
 ink's column profile, straight or slanted) is read, all in one batch, and the cut kept is the
-one whose digits the model is most sure of together, if that beats reading the group whole.
+one whose digits the model is most sure of together, if that beats reading the group whole. A piece
+wider than that (four or more digits written a hair apart with a broad pen) is first cut into slices
+along the paper, and the model's reading joins them back into digits.
 
 A single digit is never cut: the model first reads the whole ink as one digit, and unless the
 ink is in several well-separated pieces, a confident reading that its novelty detector calls a
@@ -54,6 +56,7 @@ PATH_STARTS, PATH_BAND = 4, 0.3  # cuts along the paper: start columns, and how 
 SEAM_RUN = (1.35, 2.8)  # a row's run of ink this many stroke widths long may be two strokes side by side,
 SEAM_ROWS = 0.2  # and where such runs line up over this share of a digit's height, two digits touch along them
 SEAM_LEAN = 0.35  # and lean at most this many columns a row (one stroke slanted more has runs as long)
+SLICED, SLICE = 2.0, 0.3  # a piece this wide (four digits a hair apart) is read in slices this share of a height wide
 PATH_INK_COST, PATH_TURN_COST = 30.0, 0.2  # a pixel of ink crossed costs as much as 30 of paper; a turn a fifth of one
 NARROWEST_NUMBER = 0.9  # width/height of the narrowest ink read as more than one digit, unless the counter
 NARROWEST_PAIR = 0.55  # is sure that ink at least this wide is (a 1 touching a 7)
@@ -329,19 +332,13 @@ def _column_cuts(mask: np.ndarray, parts: int, height: float) -> list[list[np.nd
     return ways
 
 
-def _path_cuts(mask: np.ndarray, height: float) -> list[list[np.ndarray]]:
-    """Ways to cut two touching digits apart along the paper between them: from each of a few start
-    columns (the minima of the ink's column profile, and the middle), the top-to-bottom path that
-    crosses the least ink, moving at most a column a row and staying near its start (dynamic
-    programming), so that it goes round a stroke that leans over the other digit and crosses ink only
-    where the two touch. Each way is the ink left and right of the path."""
-    ys, xs = np.nonzero(mask)
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    ink = mask[y0:y1, x0:x1]
+def _paper_paths(ink: np.ndarray, starts: list[int], height: float) -> np.ndarray:
+    """From each start column of ``ink`` (a piece's box, bool), the top-to-bottom path that crosses the least
+    ink, moving at most a column a row and staying within ``PATH_BAND`` of a digit's height of its start
+    (dynamic programming): so that it goes round a stroke that leans over the next digit and crosses ink only
+    where two digits touch. The columns of each path, row by row, (len(starts), rows)."""
     rows, width = ink.shape
     cost = 1.0 + PATH_INK_COST * ink
-    starts = _least_ink_columns(ink.sum(axis=0), width, (0.2, 0.8), PATH_STARTS, height, first=width // 2,
-                                tall=_tall_sides(xs - x0, ys, width, height))
     band = max(2, round(PATH_BAND * height))
     columns = np.arange(width)
     allowed = np.abs(columns[None, :] - np.array(starts)[:, None]) <= band  # (starts, width)
@@ -359,16 +356,67 @@ def _path_cuts(mask: np.ndarray, height: float) -> list[list[np.ndarray]]:
     for y in range(rows - 1, -1, -1):
         paths[:, y] = x
         x = x + steps[y, np.arange(len(starts)), x]
-    ways = []
-    for path in paths:
-        left = columns[None, :] < path[:, None]
-        way = []
-        for side in (left, ~left):
-            part = np.zeros_like(mask)
-            part[y0:y1, x0:x1] = ink & side
-            way.append(part)
-        ways.append(way)
-    return ways
+    return paths
+
+
+def _between_paths(mask: np.ndarray, paths: np.ndarray) -> list[np.ndarray]:
+    """The ink of ``mask`` left of the first of ``paths`` (columns of its box, row by row, left to right), between
+    each and the next, and right of the last: one mask each."""
+    ys, xs = np.nonzero(mask)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    ink = mask[y0:y1, x0:x1]
+    columns = np.arange(x1 - x0)
+    right_of = [columns[None, :] >= path[:, None] for path in paths]
+    sides = [~right_of[0]] + [a & ~b for a, b in itertools.pairwise(right_of)] + [right_of[-1]]
+    parts = []
+    for side in sides:
+        part = np.zeros_like(mask)
+        part[y0:y1, x0:x1] = ink & side
+        parts.append(part)
+    return parts
+
+
+def _path_cuts(mask: np.ndarray, height: float) -> list[list[np.ndarray]]:
+    """Ways to cut two touching digits apart along the paper between them: from each of a few start
+    columns (the minima of the ink's column profile, and the middle), the path of least ink
+    (``_paper_paths``). Each way is the ink left and right of the path."""
+    ys, xs = np.nonzero(mask)
+    ink = mask[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    width = ink.shape[1]
+    starts = _least_ink_columns(ink.sum(axis=0), width, (0.2, 0.8), PATH_STARTS, height, first=width // 2,
+                                tall=_tall_sides(xs - xs.min(), ys, width, height))
+    return [_between_paths(mask, path[None]) for path in _paper_paths(ink, starts, height)]
+
+
+def _slices(atom: np.ndarray, height: float) -> list[np.ndarray]:
+    """A piece wider than three touching digits (``SLICED``), in slices along the paper between them: the
+    paths of least ink (``_paper_paths``) from the least-ink columns, at least ``SLICE`` of a digit's
+    height apart, kept from crossing. Each digit is then one slice or a few next to one another, which
+    the model's reading joins back; slices too small to be read join their neighbour."""
+    ys, xs = np.nonzero(atom)
+    ink = atom[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    width = ink.shape[1]
+    spacing = SLICE * height
+    smooth = np.convolve(ink.sum(axis=0).astype(float), np.ones(3) / 3, mode="same")
+    tall = _tall_sides(xs - xs.min(), ys, width, height)
+    starts: list[int] = []
+    for c in np.argsort(smooth, kind="stable"):
+        if tall[c] and all(abs(c - d) >= spacing for d in starts):
+            starts.append(int(c))
+    if not starts:
+        return [atom]
+    paths = _paper_paths(ink, sorted(starts), height)
+    paths = np.maximum.accumulate(paths, axis=0)  # (a path drawn to the left of the one before is kept to its right)
+    slices: list[np.ndarray] = []
+    for part in _between_paths(atom, paths):
+        if not part.any():
+            continue
+        if slices and (_box(part)[3] - _box(part)[1] < MIN_PART_HEIGHT * height
+                       or _box(slices[-1])[3] - _box(slices[-1])[1] < MIN_PART_HEIGHT * height):
+            slices[-1] = slices[-1] | part  # (too short to be read: a stub of a stroke, with its neighbour)
+        else:
+            slices.append(part)
+    return slices
 
 
 def _seam_cuts(mask: np.ndarray, height: float) -> list[list[np.ndarray]]:
@@ -736,10 +784,22 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
         surely = _surely_digits(sure, digit).mean()
         if (surely < SURE_DIGITS) if lowercase else (surely <= LEVEL_DIGITS):
             return [digit_at(everything)]
+    # A piece wider than three touching digits is read in slices, which the model's reading joins back into digits.
+    slice_of: dict[int, int] = {}  # each slice: the piece it was cut from
+    for group in groups:
+        atoms = []
+        for atom in group.atoms:
+            if _cut_ratio(atom, height) >= SLICED:
+                cut = _slices(atom, height)
+                slice_of.update((id(part), id(atom)) for part in cut)
+                atoms += cut
+            else:
+                atoms.append(atom)
+        group.atoms = atoms
+    in_pieces = [len(cluster) > 1 or len(cluster[0].atoms) > 1 for cluster in clusters]
     # How narrow a piece may be cut across: as narrow as two digits can be where all the ink is that
     # narrow, or where the counter is sure a piece is several digits or the pair reader that it is two
     # (a 1 pressed into its neighbour is no wider than an 8); else as wide as touching digits mostly are.
-    in_pieces = [len(cluster) > 1 or len(cluster[0].atoms) > 1 for cluster in clusters]
     pressed: set[int] = set()
     if not narrow:
         # The counter is asked at once about such pieces and every run of pieces (its answers are kept).
@@ -823,6 +883,16 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
                 if across or j > i + 1:
                     counted.update((id(part), part) for part in way)
     several_of = dict(zip(counted, np.clip(count(list(counted.values())), -9.0, 9.0), strict=True)) if counted else {}
+    # Slices joined back into one digit: the pair reader's odds that they are one digit rather than two (the counter
+    # takes a 2 with a 1 a hair from its foot for one digit; the pair reader reads 21).
+    joined = {id(way[0]): way[0] for _, atoms, options, _ in runs for (i, j), found in options.items()
+              for way, across in found if not across and j > i + 1
+              and all(slice_of.get(id(a), -1) == slice_of.get(id(b), -2) for a, b in itertools.pairwise(atoms[i:j]))}
+    one_of: dict[int, float] = {}
+    if joined:
+        readings = pair(list(joined.values()))
+        single, two = readings[:, :10].sum(axis=1), readings[:, PAIRS].sum(axis=1)
+        one_of = dict(zip(joined, single / np.maximum(single + two, 1e-9), strict=True))
     pairs_of = dict(zip(paired, pair(list(paired.values())), strict=True)) if paired else {}
     inks = {id(part): _digit_ink(work, part, width)[1] for _, _, options, ambiguous in runs if ambiguous
             for found in options.values() for way, _ in found for part in way}
@@ -891,9 +961,14 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
                         flagged = NO_DIGIT * (FLAGGED if j == i + 1 else 1.0)
                     confidence = float(np.prod([sure[id(p)] * (1.0 if looks_like_digit[id(p)] else flagged)
                                                 for p in way]))
-                    value = confidence * MERGE_ODDS ** (j - i - 1)
+                    # Joining slices of one piece back together is no merging of pieces apart, but its opposite: where
+                    # the model reads a digit's slices as surely as the digit (a 2 in a 2 and a 7), it is one digit.
+                    joins = sum(slice_of.get(id(a), -1) == slice_of.get(id(b), -2)
+                                for a, b in itertools.pairwise(atoms[i:j]))
+                    value = confidence * MERGE_ODDS ** (j - i - 1 - 2 * joins)
                     if j > i + 1:
                         value /= 1.0 + np.exp(several_of[id(way[0])])
+                        value *= one_of.get(id(way[0]), 1.0)
                     whole = next((w[0] for w, across in options[i, j] if not across), None)
                     if cut:
                         # A cut across ink must also beat the counter's odds that it is one digit; less so

@@ -4,6 +4,7 @@ the API and the CLI; a single digit is never split."""
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from test_core_preprocess import ruled_page
 from models.preprocess import canvas_ink, image_ink, load_image, normalize_digit, rasterize_strokes
 from models.segment import find_digits, number_inputs
 from train.drawings import EDGE_KINDS, STYLES, realistic_drawings
-from train.numbers import compose, make_numbers, pen_digit, save_as
+from train.numbers import _inks_within, _touching_offset, compose, make_numbers, pen_digit, save_as
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,6 +70,40 @@ def drawn(strokes: list[list[tuple[int, int]]], to_ink=image_ink) -> np.ndarray:
     """The ink of canvas strokes on the predict page's number-wide canvas, as an upload (``image_ink``) or as the
     page reads its drawings (``canvas_ink``)."""
     return to_ink(rasterize_strokes([svg_path(s) for s in strokes], canvas_width=560))
+
+
+def _unit_arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, points: int = 14) -> list:
+    return [(cx + rx * np.cos(np.radians(a)), cy + ry * np.sin(np.radians(a))) for a in np.linspace(start, end, points)]
+
+
+# Digits as a plain hand strokes them, in a box 0.6 wide and 1 tall (y down); a 1 is 0.4 wide.
+STROKE_FONT = {
+    "0": [_unit_arc(0.3, 0.5, 0.3, 0.5, 0, 360, 24)],
+    "1": [[(0.15, 0.2), (0.35, 0.0), (0.35, 1.0)]],
+    "2": [_unit_arc(0.3, 0.28, 0.28, 0.28, 200, 380, 10) + [(0.0, 1.0), (0.6, 1.0)]],
+    "3": [_unit_arc(0.3, 0.25, 0.27, 0.25, 200, 450, 12) + _unit_arc(0.3, 0.74, 0.3, 0.26, 270, 520, 12)[1:]],
+    "4": [[(0.45, 1.0), (0.45, 0.0), (0.0, 0.68), (0.62, 0.68)]],
+    "5": [[(0.55, 0.0), (0.08, 0.0), (0.05, 0.45)] + _unit_arc(0.3, 0.68, 0.3, 0.32, 230, 500, 14)[1:]],
+    "6": [[(0.5, 0.02), (0.15, 0.35)] + _unit_arc(0.3, 0.7, 0.28, 0.3, 200, 560, 18)],
+    "7": [[(0.0, 0.0), (0.6, 0.0), (0.2, 1.0)]],
+    "8": [_unit_arc(0.3, 0.25, 0.24, 0.25, 90, 450, 16), _unit_arc(0.3, 0.74, 0.3, 0.26, -90, 270, 16)],
+    "9": [_unit_arc(0.3, 0.28, 0.28, 0.28, 0, 360, 16), [(0.58, 0.28), (0.5, 1.0)]],
+}
+
+
+def written(text: str, gap: float, rng: np.random.Generator) -> list[str]:
+    """``text`` stroked on the page's number-wide canvas as big as it fits, ``gap`` of a digit's height between
+    digits, leaning a little and with a shaky hand: the SVG paths the page sends."""
+    height = min(200.0, 480 / (len(text) * (0.6 + gap) + 0.2))
+    slant, x, paths = rng.uniform(-0.1, 0.15), 40.0, []
+    for digit in text:
+        for stroke in STROKE_FONT[digit]:
+            shake = rng.normal(0, 0.015 * height, (len(stroke), 2))
+            points = [(x + (px + slant * (1 - py)) * height + dx, (280 - height) / 2 + py * height + dy)
+                      for (px, py), (dx, dy) in zip(stroke, shake, strict=True)]
+            paths.append(svg_path([(round(a), round(b)) for a, b in points]))
+        x += (0.4 if digit == "1" else 0.6) * height + gap * height
+    return paths
 
 
 def touching_numbers(mnist_test, picks: dict[int, tuple[int, ...]]) -> list:
@@ -622,6 +657,48 @@ def test_a_1_a_hair_from_its_neighbour_is_its_own_digit(digit_model, mnist_test)
     for text in ("10", "41", "19", "81"):
         inks = [pen_digit(d, 100, 0.6) for d in first_of_each(mnist_test, text)]
         assert read(side_by_side(inks, [3]), digit_model) == text
+
+
+def cramped(digits: list[np.ndarray], height: int, pen: float, gap: int) -> np.ndarray:
+    """Pen digits written as close as their shapes allow, ``gap`` px of paper between one's ink and the next's."""
+    inks = [pen_digit(d, height, pen) for d in digits]
+    xs = [0]
+    for previous, ink in itertools.pairwise(inks):
+        x = _touching_offset(previous, xs[-1], ink, 0, 0, -gap)
+        while _inks_within(previous, xs[-1], 0, ink, x, 0, gap):
+            x += 1
+        xs.append(x)
+    return side_by_side(inks, [b - a - i.shape[1] for a, b, i in zip(xs, xs[1:], inks, strict=False)])
+
+
+def test_a_number_written_cramped_into_one_piece_is_read_digit_by_digit(digit_model, mnist_test):
+    """Four to six digits written a hair apart with a broad pen are one piece of ink, wider than three touching
+    digits, which was cut into three digits at most (286171 read 287). Such a piece is read in slices along the
+    paper, which the model's readings join back into digits (15 of 20 read right; 5 before)."""
+    x, y = mnist_test
+    rng = np.random.default_rng(11)
+    right = 0
+    for _ in range(20):
+        picks = rng.choice(2000, int(rng.integers(4, 7)), replace=False)
+        ink = cramped([x[i] for i in picks], int(rng.integers(60, 110)), rng.uniform(0.3, 1.0), int(rng.integers(1, 4)))
+        right += read(ink, digit_model) == "".join(str(int(y[i])) for i in picks)
+    assert right >= 13, f"{right} of 20 cramped numbers read right"
+
+
+def test_a_big_number_drawn_light_on_dark_keeps_its_polarity(digit_model):
+    """A number drawn big on the canvas (or sent light on dark) crosses most rows with its strokes, and the rows
+    of bare paper left between a 5's bar, a 2's foot and the like looked like the lines of ruled paper: the
+    ruling was painted out of the *inverted* image, and the paper became the ink ("30523" read 0; 5 of 40
+    such numbers). Digits apart by 15 % of their height, 2-5 of them."""
+    rng = np.random.default_rng(0)
+    right = 0
+    for _ in range(40):
+        text = "".join(str(d) for d in rng.integers(0, 10, int(rng.integers(2, 6))))
+        raster = rasterize_strokes(written(text, 0.15, rng), canvas_width=560)
+        ink = canvas_ink(raster)
+        assert ink[0, 0] == 0.0 and ink.mean() < 0.5, f"{text}: the paper taken for ink"
+        right += read(ink, digit_model) == text
+    assert right >= 37, f"{right} of 40 drawn numbers read right"
 
 
 def test_a_letter_or_doodle_in_pieces_is_one_thing_that_is_no_digit(digit_model, mnist_test):
