@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from dashapp.settings import Settings
 from models.catalog import model_files
 from models.inference import DigitModel, ModelLoadError
 from models.methods import DEFAULT_METHOD, METHOD_NAMES, needs_layer, unknown_method_message
-from models.preprocess import DigitInputError, canvas_ink, image_ink, load_image, rasterize_strokes
+from models.preprocess import DigitInputError, canvas_ink, finer_strokes, image_ink, load_image, rasterize_strokes
 from models.report import file_lock, read_json, read_metadata, report_path, write_json
 from models.segment import number_inputs, number_object
 
@@ -295,11 +295,12 @@ class ModelService:
         result["explanation"].pop("faithfulness", None)
         return result
 
-    def find_digits(self, ink: np.ndarray, model: str | None = None) -> list[tuple[tuple[int, int, int, int],
-                                                                                 np.ndarray]]:
+    def find_digits(self, ink: np.ndarray, model: str | None = None,
+                    finer: Callable[[], np.ndarray] | None = None) -> list[tuple[tuple[int, int, int, int],
+                                                                                np.ndarray]]:
         """The digits of a number (``models.segment.number_inputs``), left to right: each one's box in
         pixels of ``ink`` and its 28x28 input; one digit is normalised exactly as it always was."""
-        return number_inputs(ink, self.load(model).read)
+        return number_inputs(ink, self.load(model).read, finer)
 
     def explain_number(self, found: list[tuple[tuple[int, int, int, int], np.ndarray]],
                        options: ExplainOptions) -> dict[str, Any]:
@@ -331,7 +332,7 @@ class ModelService:
 
     def predict_strokes(self, paths: list[str], options: ExplainOptions) -> dict[str, Any]:
         """Canvas strokes (``rasterize_strokes``'s square canvas) -> the prediction object; boxes in canvas units."""
-        found = self.find_digits(canvas_ink(rasterize_strokes(paths)), options.model)
+        found = self.find_digits(canvas_ink(rasterize_strokes(paths)), options.model, finer_strokes(paths))
         return self.explain_number(found, options)
 
     # --- evaluation reports ---------------------------------------------------------------------------

@@ -30,6 +30,7 @@ CANVAS_SIZE = 280  # the drawing canvas' height in units; a single digit's canva
 CANVAS_WIDTH = 560  # the predict page's canvas is twice as wide as tall: room for a short number
 DEFAULT_PEN_WIDTH = 22.0  # canvas units, for a digit PEN_REFERENCE_EXTENT tall: about MNIST's 1/9 of the height
 PEN_REFERENCE_EXTENT = 200.0
+FINER_PEN = 0.25  # share of the pen a drawing's strokes are drawn with again, to find digits drawn close
 MIN_PEN_SCALE = 0.125  # a lone tap or a tiny scribble still gets a visible dot
 WIDEST_PEN_EXTENT = 1.25  # the pen scales with a drawing's width up to this many times its height (a wide digit)
 SOLID = 0.25  # a transparent image's opaque part this wide (a share of its longer side) is a shape, not strokes,
@@ -866,6 +867,14 @@ def image_ink(image: Image.Image | np.ndarray) -> np.ndarray:
         raise DigitInputError(f"Expected a 2-D grey image, got an array of shape {a.shape}.")
     grey = a.astype(np.float32) / 255.0 if a.dtype == np.uint8 else a.astype(np.float32)
     return _ink_from_grey(grey)
+
+
+def finer_strokes(paths: list[str], pen_width: float = DEFAULT_PEN_WIDTH,
+                  canvas_width: float | None = None) -> Callable[[], np.ndarray]:
+    """The ink of canvas strokes drawn with a pen ``FINER_PEN`` as broad, made when asked for
+    (``models.segment.find_digits``' ``finer``): digits drawn close with the page's broad pen run together,
+    their strokes did not."""
+    return lambda: rasterize_strokes(paths, pen_width=pen_width * FINER_PEN, canvas_width=canvas_width) / 255.0
 
 
 def canvas_ink(raster: np.ndarray) -> np.ndarray:

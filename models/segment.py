@@ -9,7 +9,9 @@ or three touching digits, every way to cut it (between its pieces, along the min
 ink's column profile, straight or slanted) is read, all in one batch, and the cut kept is the
 one whose digits the model is most sure of together, if that beats reading the group whole. A piece
 wider than that (four or more digits written a hair apart with a broad pen) is first cut into slices
-along the paper, and the model's reading joins them back into digits.
+along the paper, and the model's reading joins them back into digits. Of a drawing on the canvas the
+strokes are known: where a piece may be touching digits, the pieces of its strokes drawn again with a
+finer pen are read instead (``finer``), for digits drawn close run together only through the broad pen.
 
 A single digit is never cut: the model first reads the whole ink as one digit, and unless the
 ink is in several well-separated pieces, a confident reading that its novelty detector calls a
@@ -183,6 +185,25 @@ def _pieces(work: np.ndarray) -> tuple[list[np.ndarray], list[int], float, float
         pieces += own
         neighbourhoods += [i] * len(own)
     return pieces, neighbourhoods, height, width
+
+
+def _finer_pieces(atoms: list[np.ndarray], neighbourhoods: list[int], height: float,
+                  thin: np.ndarray) -> tuple[list[np.ndarray], list[int]]:
+    """The pieces of a drawing (``_pieces``) where each piece wide enough to be touching digits (``WIDE``) is
+    in several pieces drawn with a thinner pen (``thin``, the same strokes): those pieces instead, in the
+    piece's neighbourhood. Digits drawn close with a broad pen run together; their strokes did not."""
+    thin_pieces = _pieces(thin)[0]
+    owners = [int(np.argmax([np.count_nonzero(t & a) for a in atoms])) for t in thin_pieces]
+    finer, around = [], []
+    for k, (atom, neighbourhood) in enumerate(zip(atoms, neighbourhoods, strict=True)):
+        inside = [t for t, owner in zip(thin_pieces, owners, strict=True) if owner == k]
+        if len(inside) >= 2 and _cut_ratio(atom, height) >= WIDE:
+            finer += inside
+            around += [neighbourhood] * len(inside)
+        else:
+            finer.append(atom)
+            around.append(neighbourhood)
+    return finer, around
 
 
 def _box_distance(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
@@ -715,18 +736,25 @@ def _clusters(groups: list[_Group], height: float) -> list[list[_Group]]:
     return clusters
 
 
-def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) -> list[DigitInk]:
+def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None,
+                finer: Callable[[], np.ndarray] | None = None) -> list[DigitInk]:
     """The digits of an ink image (H, W) in [0, 1] (1 = ink), left to right.
 
     ``read`` reads 28x28 inputs (N, 28, 28) (``Read``): at most twice, once for ``whole`` (the
     whole ink as one digit's input, ``normalize_ink(ink)`` when not given) and once with every
     candidate digit of every group that may be cut; not at all when the ink is in well-separated
     pieces none of which may be cut (once, for those pieces, where they sit as lowercase print).
-    Raises ``NoDigitFound`` for a blank image.
+    ``finer``: for a drawing whose strokes are known, the same strokes' ink drawn with a finer pen (asked
+    for only where a piece may be touching digits). Raises ``NoDigitFound`` for a blank image.
     """
     ink = np.asarray(ink, np.float32)
     work, scale, (left, top) = _working_ink(ink)
     atoms, neighbourhoods, height, width = _pieces(work)
+    if finer is not None and any(_cut_ratio(atom, height) >= WIDE for atom in atoms):
+        # A drawing whose strokes are known: where a piece may be touching digits, its strokes drawn with a finer pen.
+        thin, thin_scale, thin_offset = _working_ink(np.asarray(finer(), np.float32))
+        if thin.shape == work.shape and thin_scale == scale and thin_offset == (left, top) and thin.max() >= 0.1:
+            atoms, neighbourhoods = _finer_pieces(atoms, neighbourhoods, height, thin)
     everything = np.logical_or.reduce(atoms)
 
     def digit_at(part: np.ndarray) -> DigitInk:
@@ -1053,16 +1081,17 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None) ->
     return digits
 
 
-def number_inputs(ink: np.ndarray, read: Read) -> list[tuple[tuple[int, int, int, int], np.ndarray]]:
+def number_inputs(ink: np.ndarray, read: Read,
+                  finer: Callable[[], np.ndarray] | None = None) -> list[tuple[tuple[int, int, int, int], np.ndarray]]:
     """Each digit's box and its 28x28 model input, left to right.
 
     One digit is normalised from the whole ink, exactly as a single digit always was; several
     each from their own ink, read once more together: where most look like no digit, or where they
-    are stripes across the image, the whole ink is one input after all. Raises ``NoDigitFound`` for
-    a blank image.
+    are stripes across the image, the whole ink is one input after all. ``finer``: as ``find_digits``.
+    Raises ``NoDigitFound`` for a blank image.
     """
     whole = normalize_ink(ink)
-    digits = find_digits(ink, read, whole)
+    digits = find_digits(ink, read, whole, finer)
     if len(digits) == 1:
         return [(digits[0].box, whole)]
     inputs = []
