@@ -192,7 +192,10 @@ def _finer_pieces(atoms: list[np.ndarray], neighbourhoods: list[int], height: fl
     """The pieces of a drawing (``_pieces``) where each piece wide enough to be touching digits (``WIDE``) is
     in several pieces drawn with a thinner pen (``thin``, the same strokes): those pieces instead, in the
     piece's neighbourhood. Digits drawn close with a broad pen run together; their strokes did not."""
-    thin_pieces = _pieces(thin)[0]
+    try:
+        thin_pieces = _pieces(thin)[0]
+    except NoDigitFound:
+        return atoms, neighbourhoods  # (the finer pen left too little ink to find: the pieces as they are)
     owners = [int(np.argmax([np.count_nonzero(t & a) for a in atoms])) for t in thin_pieces]
     finer, around = [], []
     for k, (atom, neighbourhood) in enumerate(zip(atoms, neighbourhoods, strict=True)):
@@ -410,7 +413,7 @@ def _path_cuts(mask: np.ndarray, height: float) -> list[list[np.ndarray]]:
 
 
 def _slices(atom: np.ndarray, height: float) -> list[np.ndarray]:
-    """A piece wider than three touching digits (``SLICED``), in slices along the paper between them: the
+    """A piece as wide as four digits a hair apart (``SLICED`` times a digit's height), in slices along the paper: the
     paths of least ink (``_paper_paths``) from the least-ink columns, at least ``SLICE`` of a digit's
     height apart, kept from crossing. Each digit is then one slice or a few next to one another, which
     the model's reading joins back; slices too small to be read join their neighbour."""
@@ -815,15 +818,15 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None,
     # A piece wider than three touching digits is read in slices, which the model's reading joins back into digits.
     slice_of: dict[int, int] = {}  # each slice: the piece it was cut from
     for group in groups:
-        atoms = []
+        sliced = []
         for atom in group.atoms:
             if _cut_ratio(atom, height) >= SLICED:
                 cut = _slices(atom, height)
                 slice_of.update((id(part), id(atom)) for part in cut)
-                atoms += cut
+                sliced += cut
             else:
-                atoms.append(atom)
-        group.atoms = atoms
+                sliced.append(atom)
+        group.atoms = sliced
     in_pieces = [len(cluster) > 1 or len(cluster[0].atoms) > 1 for cluster in clusters]
     # How narrow a piece may be cut across: as narrow as two digits can be where all the ink is that
     # narrow, or where the counter is sure a piece is several digits or the pair reader that it is two
