@@ -190,8 +190,10 @@ def _pieces(work: np.ndarray) -> tuple[list[np.ndarray], list[int], float, float
 def _finer_pieces(atoms: list[np.ndarray], neighbourhoods: list[int], height: float,
                   thin: np.ndarray) -> tuple[list[np.ndarray], list[int]]:
     """The pieces of a drawing (``_pieces``) where each piece wide enough to be touching digits (``WIDE``) is
-    in several pieces drawn with a thinner pen (``thin``, the same strokes): those pieces instead, in the
-    piece's neighbourhood. Digits drawn close with a broad pen run together; their strokes did not."""
+    in several pieces drawn with a thinner pen (``thin``, the same strokes): the piece's ink shared out to the
+    nearest of those instead, in the piece's neighbourhood. Digits drawn close with a broad pen run together;
+    their strokes did not. (The broad pen's ink, not the thin pieces themselves: two 0s whose strokes do meet
+    stay one piece as thick as drawn, to be cut along their seam.)"""
     try:
         thin_pieces = _pieces(thin)[0]
     except NoDigitFound:
@@ -201,12 +203,34 @@ def _finer_pieces(atoms: list[np.ndarray], neighbourhoods: list[int], height: fl
     for k, (atom, neighbourhood) in enumerate(zip(atoms, neighbourhoods, strict=True)):
         inside = [t for t, owner in zip(thin_pieces, owners, strict=True) if owner == k]
         if len(inside) >= 2 and _cut_ratio(atom, height) >= WIDE:
-            finer += inside
-            around += [neighbourhood] * len(inside)
+            parts = _nearest_parts(atom, inside)
+            finer += parts
+            around += [neighbourhood] * len(parts)
         else:
             finer.append(atom)
             around.append(neighbourhood)
     return finer, around
+
+
+def _nearest_parts(atom: np.ndarray, seeds: list[np.ndarray]) -> list[np.ndarray]:
+    """``atom``'s ink shared out among ``seeds`` (masks inside it): each pixel to the nearest seed's part."""
+    x0, y0, x1, y1 = _box(atom)
+    inside = atom[y0:y1, x0:x1]
+    given = np.zeros(inside.shape, np.int32)
+    for i, seed in enumerate(seeds, 1):
+        given[seed[y0:y1, x0:x1] & inside] = i
+    _, labels = cv2.distanceTransformWithLabels((given == 0).astype(np.uint8), cv2.DIST_L2, 5,
+                                                labelType=cv2.DIST_LABEL_PIXEL)
+    owner = np.zeros(int(labels.max()) + 1, np.int32)
+    owner[labels[given > 0]] = given[given > 0]  # each seed pixel's label: its seed
+    nearest = owner[labels]
+    parts = []
+    for i in range(1, len(seeds) + 1):
+        part = np.zeros_like(atom)
+        part[y0:y1, x0:x1] = inside & (nearest == i)
+        if part.any():
+            parts.append(part)
+    return parts
 
 
 def _box_distance(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:

@@ -718,6 +718,17 @@ def test_digits_drawn_close_on_the_canvas_are_told_apart_by_their_strokes(digit_
     assert right >= 28 and right > plain, f"{right} of 30 read right from their strokes, {plain} from the ink alone"
 
 
+def test_a_100_drawn_tight_is_read_from_its_strokes_as_from_its_ink(digit_model):
+    """With the finer pen, the 1 stands apart from two 0s whose strokes still meet: those must stay one piece of
+    the broad pen's ink, to be cut along their seam (read as the finer pen's thin 0s they read 0 and 3, and the
+    whole "100" as one 0)."""
+    for one in (118, 122, 125, 128):
+        strokes = [[(one, 50), (one, 240)], arc(180, 145, 45, 95, 0, 360, 24), arc(270, 145, 45, 95, 0, 360, 24)]
+        paths = [svg_path(s) for s in strokes]
+        ink = canvas_ink(rasterize_strokes(paths, canvas_width=560))
+        assert read(ink, digit_model, finer_strokes(paths, canvas_width=560)) == "100"
+
+
 # Letters as a hand strokes them, their strokes meeting: in a box 0.6 wide and 1 tall (y down).
 STROKED_LETTERS = {
     "A": [[(0.0, 1.0), (0.3, 0.0)], [(0.3, 0.0), (0.6, 1.0)], [(0.12, 0.6), (0.48, 0.6)]],
