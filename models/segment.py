@@ -841,6 +841,11 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None,
             return [digit_at(everything)]
     # A piece wider than three touching digits is read in slices, which the model's reading joins back into digits.
     slice_of: dict[int, int] = {}  # each slice: the piece it was cut from
+
+    def joins(run: list[np.ndarray]) -> int:
+        """How many of a run's neighbouring pieces are slices of one piece."""
+        return sum(slice_of.get(id(a), -1) == slice_of.get(id(b), -2) for a, b in itertools.pairwise(run))
+
     for group in groups:
         sliced = []
         for atom in group.atoms:
@@ -942,7 +947,7 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None,
     # takes a 2 with a 1 a hair from its foot for one digit; the pair reader reads 21).
     joined = {id(way[0]): way[0] for _, atoms, options, _ in runs for (i, j), found in options.items()
               for way, across in found if not across and j > i + 1
-              and all(slice_of.get(id(a), -1) == slice_of.get(id(b), -2) for a, b in itertools.pairwise(atoms[i:j]))}
+              and joins(atoms[i:j]) == j - i - 1}
     one_of: dict[int, float] = {}
     if joined:
         readings = pair(list(joined.values()))
@@ -1018,9 +1023,7 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None,
                                                 for p in way]))
                     # Joining slices of one piece back together is no merging of pieces apart, but its opposite: where
                     # the model reads a digit's slices as surely as the digit (a 2 in a 2 and a 7), it is one digit.
-                    joins = sum(slice_of.get(id(a), -1) == slice_of.get(id(b), -2)
-                                for a, b in itertools.pairwise(atoms[i:j]))
-                    value = confidence * MERGE_ODDS ** (j - i - 1 - 2 * joins)
+                    value = confidence * MERGE_ODDS ** (j - i - 1 - 2 * joins(atoms[i:j]))
                     if j > i + 1:
                         value /= 1.0 + np.exp(several_of[id(way[0])])
                         value *= one_of.get(id(way[0]), 1.0)
