@@ -47,11 +47,9 @@ from models.preprocess import (
     CANVAS_WIDTH,
     DEFAULT_PEN_WIDTH,
     DigitInputError,
-    canvas_ink,
-    finer_strokes,
+    drawing_inks,
     image_ink,
     load_image,
-    rasterize_strokes,
 )
 from models.scoreboard import default_reason
 
@@ -148,8 +146,7 @@ def upload_source(contents: str, filename: str | None, max_bytes: int, max_pixel
 
 def drawn_digits(strokes: list[str], pen_width: float, model: str | None = None) -> list[dict[str, Any]]:
     """The digits drawn on the canvas (``number_digits``, found by the model that reads them), boxes in canvas units."""
-    ink = canvas_ink(rasterize_strokes(strokes, pen_width=pen_width, canvas_width=CANVAS_WIDTH))
-    finer = finer_strokes(strokes, pen_width, CANVAS_WIDTH)
+    ink, finer = drawing_inks(strokes, pen_width, CANVAS_WIDTH)
     return number_digits(ink, model_service().find_digits(ink, model, finer))
 
 
@@ -517,8 +514,8 @@ def live_reading(paths: list[str], layer: str | None, method: str | None, model:
     model = session_model(model)
     options = service.options(service.layer(layer, model), method, None, model=model)
     pen_width = pen_width or DEFAULT_PEN_WIDTH
-    ink = canvas_ink(rasterize_strokes(paths, pen_width=pen_width, canvas_width=CANVAS_WIDTH))
-    digit = compact_grid(service.find_digits(ink, model, finer_strokes(paths, pen_width, CANVAS_WIDTH))[0][1])
+    ink, finer = drawing_inks(paths, pen_width, CANVAS_WIDTH)
+    digit = compact_grid(service.find_digits(ink, model, finer)[0][1])
     result = service.explain_nonempty(np.asarray(digit, dtype=np.float32), options)
     explanation = result["explanation"]
     return {"top3": top3_figure(result["top"], explanation["class"], muted=not is_digit(result)),

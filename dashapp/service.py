@@ -35,7 +35,7 @@ from dashapp.settings import Settings
 from models.catalog import model_files
 from models.inference import DigitModel, ModelLoadError
 from models.methods import DEFAULT_METHOD, METHOD_NAMES, needs_layer, unknown_method_message
-from models.preprocess import DigitInputError, canvas_ink, finer_strokes, image_ink, load_image, rasterize_strokes
+from models.preprocess import DigitInputError, drawing_inks, image_ink, load_image
 from models.report import file_lock, read_json, read_metadata, report_path, write_json
 from models.segment import number_inputs, number_object
 
@@ -332,7 +332,8 @@ class ModelService:
 
     def predict_strokes(self, paths: list[str], options: ExplainOptions) -> dict[str, Any]:
         """Canvas strokes (``rasterize_strokes``'s square canvas) -> the prediction object; boxes in canvas units."""
-        found = self.find_digits(canvas_ink(rasterize_strokes(paths)), options.model, finer_strokes(paths))
+        ink, finer = drawing_inks(paths)
+        found = self.find_digits(ink, options.model, finer)
         return self.explain_number(found, options)
 
     # --- evaluation reports ---------------------------------------------------------------------------

@@ -877,6 +877,14 @@ def finer_strokes(paths: list[str], pen_width: float = DEFAULT_PEN_WIDTH,
     return lambda: rasterize_strokes(paths, pen_width=pen_width * FINER_PEN, canvas_width=canvas_width) / 255.0
 
 
+def drawing_inks(paths: list[str], pen_width: float = DEFAULT_PEN_WIDTH,
+                 canvas_width: float | None = None) -> tuple[np.ndarray, Callable[[], np.ndarray]]:
+    """The ink of canvas strokes (``canvas_ink`` of ``rasterize_strokes``) and the same strokes drawn with a
+    finer pen when asked for (``finer_strokes``): what ``models.segment.find_digits`` reads a drawing from."""
+    ink = canvas_ink(rasterize_strokes(paths, pen_width=pen_width, canvas_width=canvas_width))
+    return ink, finer_strokes(paths, pen_width, canvas_width)
+
+
 def canvas_ink(raster: np.ndarray) -> np.ndarray:
     """The ink of a drawing ``rasterize_strokes`` made: ``image_ink`` of it, but for the searches for a table
     round its paper (``_off_table``) and for a printed form round it (``_unframed``), which a canvas never has
