@@ -336,10 +336,13 @@ def _tall_sides(columns: np.ndarray, ys: np.ndarray, size: int, height: float) -
 
 
 def _least_ink_columns(profile: np.ndarray, width: int, span: tuple[float, float], count: int, height: float,
-                       first: int | None = None, tall: np.ndarray | None = None) -> list[int]:
+                       first: int | None = None, tall: np.ndarray | None = None,
+                       apart: float | None = None) -> list[int]:
     """Up to ``count`` columns where ``profile`` (ink per column, smoothed over three) is least, within
-    ``span`` (shares of ``width``), where ``tall`` allows (``_tall_sides``), and more than a tenth of a
-    digit's height apart; ``first`` is taken before them."""
+    ``span`` (shares of ``width``), where ``tall`` allows (``_tall_sides``), and at least ``apart`` columns
+    apart (by default more than a tenth of a digit's height, and than two columns); ``first`` is taken before them."""
+    if apart is None:
+        apart = np.floor(max(2, 0.1 * height)) + 1  # (columns are whole: more than a is at least floor(a) + 1)
     smooth = np.convolve(profile.astype(float), np.ones(3) / 3, mode="same")
     inner = np.arange(round(span[0] * width), round(span[1] * width) + 1)
     inner = inner[inner < len(profile)]  # (a profile shorter than three has a longer ``smooth``)
@@ -347,7 +350,7 @@ def _least_ink_columns(profile: np.ndarray, width: int, span: tuple[float, float
         inner = inner[tall[inner]]
     chosen: list[int] = []
     for c in [*([] if first is None else [first]), *inner[np.argsort(smooth[inner], kind="stable")]]:
-        if all(abs(c - d) > max(2, 0.1 * height) for d in chosen):
+        if all(abs(c - d) >= apart for d in chosen):
             chosen.append(int(c))
         if len(chosen) == count:
             break
@@ -444,13 +447,8 @@ def _slices(atom: np.ndarray, height: float) -> list[np.ndarray]:
     ys, xs = np.nonzero(atom)
     ink = atom[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
     width = ink.shape[1]
-    spacing = SLICE * height
-    smooth = np.convolve(ink.sum(axis=0).astype(float), np.ones(3) / 3, mode="same")
-    tall = _tall_sides(xs - xs.min(), ys, width, height)
-    starts: list[int] = []
-    for c in np.argsort(smooth, kind="stable"):
-        if tall[c] and all(abs(c - d) >= spacing for d in starts):
-            starts.append(int(c))
+    starts = _least_ink_columns(ink.sum(axis=0), width, (0.0, 1.0), width, height,
+                                tall=_tall_sides(xs - xs.min(), ys, width, height), apart=SLICE * height)
     if not starts:
         return [atom]
     paths = _paper_paths(ink, sorted(starts), height)
