@@ -28,7 +28,7 @@ pairs, and a cut whose pieces read as the pair it sees is preferred, and kept as
 Pure NumPy/OpenCV: the model comes in as ``read``, a function from inputs (N, 28, 28) to
 probabilities (N, 10) and whether each looks like a digit at all (N,) bool (``DigitModel.read``);
 the counter and the pair reader run in NumPy from ``models/digit_counter.npz`` and
-``models/pair_reader.npz``. A digit's ink goes through
+``models/pair_reader.npz`` with ``models/pair_reader_boxes.npz``. A digit's ink goes through
 ``normalize_ink``, as a single digit's does.
 """
 
@@ -716,11 +716,14 @@ def several_logits(inputs: np.ndarray) -> np.ndarray:
 
 def pair_readings(inputs: np.ndarray) -> np.ndarray:
     """The pair reader's probabilities (N, 111) that each input (N, COUNT_HEIGHT, COUNT_WIDTH) is the one
-    digit ``d`` (column d), the pair ``ab`` (column 10 + 10 a + b) or no digit at all (column 110)
-    (``train.pairs``; NumPy, from ``models/pair_reader.npz``)."""
-    logits = _shape_network("pair_reader", "pairs", inputs)
-    odds = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return odds / odds.sum(axis=1, keepdims=True)
+    digit ``d`` (column d), the pair ``ab`` (column 10 + 10 a + b) or no digit at all (column 110): the mean
+    of its two networks' (``train.pairs``; NumPy, from ``models/pair_reader.npz`` and ``pair_reader_boxes.npz``)."""
+    readings = []
+    for name in ("pair_reader", "pair_reader_boxes"):
+        logits = _shape_network(name, "pairs", inputs)
+        odds = np.exp(logits - logits.max(axis=1, keepdims=True))
+        readings.append(odds / odds.sum(axis=1, keepdims=True))
+    return np.mean(readings, axis=0)
 
 
 def _read(inks: list[np.ndarray], read: Read) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -12,12 +12,16 @@ pieces read as the pair the reader expects is preferred to one that does not
 (``models.segment.PAIR_WEIGHT``), ink it is sure is two digits may be cut (``PAIR_SURE``), and a
 cut that reads as its pair is kept as two digits (``PAIR_AGREES``).
 
-It learns from the digit counter's recipe (``train.counter.counter_set``) without its looser hand
-(trained with it, the reader read an infinity sign as 00 and numbers no better), with more pairs:
-MNIST *training* digits drawn singly (pen, canvas, the drawings' styles) and composed in pairs
-touching, a hair apart or overlapping, and as "no digit" the not-a-digit detector's exposure
-kinds (``no_digit_set``); the numbers it is measured on are made of MNIST *test* digits. Its
-weights are used by NumPy alone (``models/pair_reader.npz``). Seeded.
+It is two networks of one shape, whose readings segmentation averages. The first learns from the digit
+counter's recipe (``train.counter.counter_set``) without its looser hand (trained with it, the reader
+read an infinity sign as 00 and numbers no better), with more pairs: MNIST *training* digits drawn
+singly (pen, canvas, the drawings' styles) and composed in pairs touching, a hair apart or
+overlapping, and as "no digit" the not-a-digit detector's exposure kinds (``no_digit_set``). The
+second (``--boxes``) learns the same with a fifth of its inputs from MNIST's own boxes as it ships them,
+one or two side by side (``box_set``): the first took a tenth of such pairs, and a third of the pairs
+another hand pressed together, for no digit at all; alone, the second took a drawn H for 14. The
+numbers they are measured on are made of MNIST *test* digits. Their weights are used by NumPy alone
+(``models/pair_reader.npz``, ``models/pair_reader_boxes.npz``). Seeded.
 """
 
 from __future__ import annotations
@@ -31,11 +35,13 @@ import numpy as np
 from models import MODELS_DIR
 
 PAIRS_PATH = MODELS_DIR / "pair_reader.npz"
+BOXES_PATH = MODELS_DIR / "pair_reader_boxes.npz"  # the second reader (``--boxes``)
 SAMPLES = 60000
 EPOCHS = 12
 CLASSES = 111  # 0-9: one digit; 10 + 10 a + b: the pair "ab"; 110: no digit at all
 NO_DIGITS = 110
 NO_DIGIT_SHARE = 0.15  # of the samples: characters of the novelty detector's exposure kinds, no digits
+BOX_SHARE = 0.2  # of the second reader's samples: MNIST's own boxes, one or two side by side (``box_set``)
 
 
 def no_digit_set(count: int, seed: int) -> np.ndarray:
@@ -68,6 +74,44 @@ def no_digit_set(count: int, seed: int) -> np.ndarray:
     return np.stack(inputs)
 
 
+def box_set(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` reader inputs of MNIST training digits as MNIST ships them (grey 28x28 boxes, not redrawn with a
+    pen) and the digits each shows (N, 3), as the simplest composition puts them side by side: half one box, half
+    two, the second moved along until the inks are from 3 px apart to 5 px into each other (most touch), up to
+    2 px off the line; the whole blown up 1-5 times and saved in one of the numbers' file styles."""
+    import cv2
+
+    from models.mnist import load_mnist
+    from models.preprocess import NoDigitFound, image_ink, load_image
+    from models.segment import count_input_of_image
+    from train.numbers import FILE_STYLES, save_as
+
+    x_train, y_train, _, _ = load_mnist()
+    rng = np.random.default_rng(seed)
+    inputs, shown = [], []
+    while len(inputs) < count:
+        picks = rng.integers(len(x_train), size=1 if rng.random() < 0.5 else 2)
+        boxes = [x_train[int(i)].astype(np.float32) / 255.0 for i in picks]
+        field = np.zeros((36, 68), np.float32)
+        field[4:32, 4:32] = boxes[0]
+        if len(boxes) == 2:
+            right = np.flatnonzero(boxes[0].max(axis=0) > 0.2).max()
+            left = np.flatnonzero(boxes[1].max(axis=0) > 0.2).min()
+            x = 4 + right - left + int(rng.integers(-5, 4))
+            y = 4 + int(rng.integers(-2, 3))
+            field[y:y + 28, x:x + 28] = np.maximum(field[y:y + 28, x:x + 28], boxes[1])
+        field = field[:, :np.flatnonzero(field.max(axis=0) > 0).max() + 5]
+        scale = rng.uniform(1.0, 5.0)
+        field = np.clip(cv2.resize(field, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
+        try:
+            inputs.append(count_input_of_image(image_ink(load_image(
+                save_as(field, FILE_STYLES[int(rng.integers(len(FILE_STYLES)))], rng)))))
+        except NoDigitFound:
+            continue
+        shown.append([int(y_train[int(i)]) for i in picks] + [-1] * (3 - len(picks)))
+    return np.stack(inputs), np.array(shown)
+
+
 def pair_classes(shown: np.ndarray) -> np.ndarray:
     """The class of each row of digits shown (N, 3), -1 past the last; -1 for three digits."""
     single = shown[:, 1] < 0
@@ -81,16 +125,22 @@ def build_reader():
     return build_shape_network((32, 64, 64), 128, CLASSES, "pairs", 0.4)
 
 
-def train(count: int, seed: int, epochs: int, out: Path) -> dict:
+def train(count: int, seed: int, epochs: int, out: Path, boxes: float = 0.0) -> dict:
+    """Train a pair reader on ``count`` inputs, a share ``boxes`` of them from MNIST's own boxes (``box_set``)."""
     import keras
 
     from train.counter import counter_set, fit_and_save
 
     keras.utils.set_random_seed(seed)
     started = time.perf_counter()
-    x, shown = counter_set(round(count * (1 - NO_DIGIT_SHARE)), seed, pairs=1.0, hand=False)
+    x, shown = counter_set(round(count * (1 - NO_DIGIT_SHARE - boxes)), seed, pairs=1.0, hand=False)
     none = no_digit_set(round(count * NO_DIGIT_SHARE), seed + 1)
-    x, y = np.concatenate([x, none]), np.concatenate([pair_classes(shown), np.full(len(none), NO_DIGITS)])
+    parts, classes = [x], [pair_classes(shown)]
+    if boxes:
+        boxed, shown_boxed = box_set(round(count * boxes), seed + 2)
+        parts.append(boxed)
+        classes.append(pair_classes(shown_boxed))
+    x, y = np.concatenate([*parts, none]), np.concatenate([*classes, np.full(len(none), NO_DIGITS)])
     made = time.perf_counter() - started
     order = np.random.default_rng(seed).permutation(len(x))
     x, y = x[order], y[order]
@@ -104,9 +154,17 @@ def train(count: int, seed: int, epochs: int, out: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m train.pairs [--boxes] [--count N] [--seed S] [--epochs E] [--out PATH]``: the first reader, or with
+    ``--boxes`` the second (``BOX_SHARE`` of its inputs from MNIST's own boxes)."""
+    import functools
+
     from train.counter import shape_network_main
 
-    return shape_network_main(argv, "train.pairs", __doc__, train, SAMPLES, EPOCHS, PAIRS_PATH)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    boxes = "--boxes" in argv
+    argv = [a for a in argv if a != "--boxes"]
+    return shape_network_main(argv, "train.pairs", __doc__, functools.partial(train, boxes=BOX_SHARE if boxes else 0.0),
+                              SAMPLES, EPOCHS, BOXES_PATH if boxes else PAIRS_PATH)
 
 
 if __name__ == "__main__":
