@@ -77,7 +77,7 @@ def no_digit_set(count: int, seed: int) -> np.ndarray:
 def box_set(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``count`` reader inputs of MNIST training digits as MNIST ships them (grey 28x28 boxes, not redrawn with a
     pen) and the digits each shows (N, 3), as the simplest composition puts them side by side: half one box, half
-    two, the second moved along until the inks are from 3 px apart to 5 px into each other (most touch), up to
+    two, the second moved along until the inks are from 2 px apart to 6 px into each other (most touch), up to
     2 px off the line; the whole blown up 1-5 times and saved in one of the numbers' file styles."""
     import cv2
 
