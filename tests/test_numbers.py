@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from test_core_preprocess import ruled_page
 
-from models.preprocess import canvas_ink, finer_strokes, image_ink, load_image, normalize_digit, rasterize_strokes
+from models.preprocess import canvas_ink, drawing_inks, image_ink, load_image, normalize_digit, rasterize_strokes
 from models.segment import find_digits, number_inputs
 from train.drawings import EDGE_KINDS, STYLES, realistic_drawings
 from train.numbers import _inks_within, _touching_offset, compose, make_numbers, pen_digit, save_as
@@ -750,8 +750,8 @@ def test_digits_drawn_close_on_the_canvas_are_told_apart_by_their_strokes(digit_
     for _ in range(30):
         text = "".join(str(d) for d in rng.integers(0, 10, int(rng.integers(2, 6))))
         paths = written(text, rng.uniform(0.08, 0.1), rng)
-        ink = canvas_ink(rasterize_strokes(paths, canvas_width=560))
-        right += read(ink, digit_model, finer_strokes(paths, canvas_width=560)) == text
+        ink, finer = drawing_inks(paths, canvas_width=560)
+        right += read(ink, digit_model, finer) == text
         plain += read(ink, digit_model) == text
     assert right >= 28 and right > plain, f"{right} of 30 read right from their strokes, {plain} from the ink alone"
 
@@ -763,8 +763,8 @@ def test_a_100_drawn_tight_is_read_from_its_strokes_as_from_its_ink(digit_model)
     for one in (118, 122, 125, 128):
         strokes = [[(one, 50), (one, 240)], arc(180, 145, 45, 95, 0, 360, 24), arc(270, 145, 45, 95, 0, 360, 24)]
         paths = [svg_path(s) for s in strokes]
-        ink = canvas_ink(rasterize_strokes(paths, canvas_width=560))
-        assert read(ink, digit_model, finer_strokes(paths, canvas_width=560)) == "100"
+        ink, finer = drawing_inks(paths, canvas_width=560)
+        assert read(ink, digit_model, finer) == "100"
 
 
 # Letters as a hand strokes them, their strokes meeting: in a box 0.6 wide and 1 tall (y down).
@@ -794,8 +794,8 @@ def test_a_digit_or_letter_drawn_in_several_strokes_is_not_split_by_its_strokes(
             paths = [svg_path([(round(x0 + px * height + dx), round(y0 + py * height + dy))
                                for (px, py), (dx, dy) in zip(stroke, rng.normal(0, 0.012 * height, (len(stroke), 2)),
                                                              strict=True)]) for stroke in strokes]
-            ink = canvas_ink(rasterize_strokes(paths, canvas_width=560))
-            found = number_inputs(ink, digit_model.read, finer_strokes(paths, canvas_width=560))
+            ink, finer = drawing_inks(paths, canvas_width=560)
+            found = number_inputs(ink, digit_model.read, finer)
             probabilities, is_digit = digit_model.read(np.stack([x for _, x in found]))
             if name.isdigit():
                 assert "".join(str(int(p.argmax())) for p in probabilities) == name
