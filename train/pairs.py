@@ -44,6 +44,15 @@ NO_DIGIT_SHARE = 0.15  # of the samples: characters of the novelty detector's ex
 BOX_SHARE = 0.2  # of the second reader's samples: MNIST's own boxes, one or two side by side (``box_set``)
 
 
+def _filed_input(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+    """The reader's input of ``ink`` saved as a file in one of the numbers' file styles (``train.numbers.save_as``)
+    and read back as the app reads an upload; None where no ink is found in it."""
+    from train.counter import _count_inputs
+    from train.numbers import FILE_STYLES, save_as
+
+    return _count_inputs([save_as(ink, FILE_STYLES[int(rng.integers(len(FILE_STYLES)))], rng)])[0]
+
+
 def no_digit_set(count: int, seed: int) -> np.ndarray:
     """``count`` reader inputs of ink that is no digit: the novelty detector's exposure kinds
     (``train.nondigits.EXPOSURE_KINDS`` but the swollen digits, which joined them after the reader was
@@ -53,10 +62,7 @@ def no_digit_set(count: int, seed: int) -> np.ndarray:
     import cv2
 
     from models.mnist import load_mnist
-    from models.preprocess import NoDigitFound, image_ink, load_image
-    from models.segment import count_input_of_image
     from train.nondigits import exposure_inks
-    from train.numbers import FILE_STYLES, save_as
 
     x_train, _, _, _ = load_mnist()
     rng = np.random.default_rng(seed)
@@ -65,12 +71,9 @@ def no_digit_set(count: int, seed: int) -> np.ndarray:
         height = int(rng.integers(50, 130))
         size = (max(1, round(ink.shape[1] * height / ink.shape[0])), height)
         ink = np.clip(cv2.resize(ink.astype(np.float32), size, interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
-        ink = np.pad(ink, int(rng.integers(10, 60)))
-        try:
-            inputs.append(count_input_of_image(image_ink(load_image(
-                save_as(ink, FILE_STYLES[int(rng.integers(len(FILE_STYLES)))], rng)))))
-        except NoDigitFound:
-            continue
+        filed = _filed_input(np.pad(ink, int(rng.integers(10, 60))), rng)
+        if filed is not None:
+            inputs.append(filed)
     return np.stack(inputs)
 
 
@@ -82,9 +85,6 @@ def box_set(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     import cv2
 
     from models.mnist import load_mnist
-    from models.preprocess import NoDigitFound, image_ink, load_image
-    from models.segment import count_input_of_image
-    from train.numbers import FILE_STYLES, save_as
 
     x_train, y_train, _, _ = load_mnist()
     rng = np.random.default_rng(seed)
@@ -103,11 +103,10 @@ def box_set(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         field = field[:, :np.flatnonzero(field.max(axis=0) > 0).max() + 5]
         scale = rng.uniform(1.0, 5.0)
         field = np.clip(cv2.resize(field, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
-        try:
-            inputs.append(count_input_of_image(image_ink(load_image(
-                save_as(field, FILE_STYLES[int(rng.integers(len(FILE_STYLES)))], rng)))))
-        except NoDigitFound:
+        filed = _filed_input(field, rng)
+        if filed is None:
             continue
+        inputs.append(filed)
         shown.append([int(y_train[int(i)]) for i in picks] + [-1] * (3 - len(picks)))
     return np.stack(inputs), np.array(shown)
 
