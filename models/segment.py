@@ -42,13 +42,17 @@ from typing import Any
 import cv2
 import numpy as np
 
-from models.preprocess import NoDigitFound, _otsu_mask, _remove_background, _stroke_width, normalize_ink
+from models.preprocess import NoDigitFound, _remove_background, _stroke_width, normalize_ink
 
 Read = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 SEGMENT_SIZE = 640  # longest side digits are found at: 80 px a digit for eight of them
 FRAGMENT_HEIGHT = 0.4  # a piece shorter than this share of a digit's height is part of a digit
 MIN_PART_HEIGHT = 0.45  # no digit is read from ink shorter than this share of a digit's height
+FAINT = 0.2  # ink apart from any this share of the strongest or more (FAINT_PEAK), at least this share of Otsu's
+FAINT_PEAK = 0.5  # threshold and FAINT_NOISE times the paper's noise above the paper (both smoothed by FAINT_SMOOTH
+FAINT_NOISE = 5.0  # px), may be a faint digit (Otsu's threshold between the strong ink and the paper drops it): it is
+FAINT_SMOOTH = 1.5  # kept at Otsu's level scaled to its own peak
 WIDE = 0.8  # a group this wide for its height may be touching digits
 WIDEST_DIGIT = 1.7  # and one wider is never a single digit; one twice WIDE may be three touching digits,
 THREE_APART = 1.2  # or this wide, of three strokes apart each tall enough to be a digit (100 a hair apart)
@@ -63,6 +67,7 @@ PATH_INK_COST, PATH_TURN_COST = 30.0, 0.2  # a pixel of ink crossed costs as muc
 NARROWEST_NUMBER = 0.9  # width/height of the narrowest ink read as more than one digit, unless the counter
 NARROWEST_PAIR = 0.55  # is sure that ink at least this wide is (a 1 touching a 7)
 MERGE_ODDS = 0.7  # pieces apart, each tall enough to be a digit, are digits apart unless read far better as one
+ONE_SURE = -2.0  # but not where the counter gives pieces apart these log-odds or fewer of being several (an open 4)
 APART = 0.12  # groups this far apart (share of a digit's height) are well-separated pieces: never one digit
 WHOLE_SURE = 0.9  # the whole ink read as one digit this surely (and a digit to the novelty detector) stays whole
 CUT_ODDS = 1.5  # a cut of ink the novelty detector calls a digit must read this many times more surely than the whole
@@ -122,7 +127,7 @@ def _working_ink(ink: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int]]:
 
     work, scale = reduced(ink)
     if scale < 1.0 and work.max() >= 0.1:
-        x0, y0, x1, y1 = _box(_otsu_mask(work / work.max()))
+        x0, y0, x1, y1 = _box(_ink_mask(work / work.max()))
         side = max(x1 - x0, y1 - y0)
         if side < 0.5 * max(work.shape):
             margin = 0.25 * side
@@ -131,6 +136,38 @@ def _working_ink(ink: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int]]:
             work, scale = reduced(ink[top:bottom, left:right])
             return work, scale, (left, top)
     return work, scale, (0, 0)
+
+
+def _ink_mask(ink: np.ndarray) -> np.ndarray:
+    """Otsu's ink of ``ink`` (peak 1), and ink apart from it that is fainter than the rest (a digit written
+    lighter, one in a shadow, a pencil's beside a pen's), which Otsu's threshold between the strong ink and
+    the paper drops whole or in part: found smoothed and clear of the paper's noise, and kept where it is
+    tall enough to be part of a digit, at Otsu's level scaled to its own peak."""
+    u8 = np.round(np.clip(ink, 0.0, 1.0) * 255).astype(np.uint8)
+    level, strong = cv2.threshold(u8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    strong = strong > 0
+    sample = ~strong[::4, ::4]
+    if not strong.any() or not sample.any():
+        return strong
+    smooth = cv2.GaussianBlur(u8, (0, 0), FAINT_SMOOTH)
+    paper = smooth[::4, ::4][sample].astype(np.float32)
+    middle = float(np.median(paper))
+    noise = 1.4826 * float(np.median(np.abs(paper - middle)))
+    weak = smooth >= max(FAINT * level, middle + FAINT_NOISE * noise)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(weak.astype(np.uint8), connectivity=8)
+    apart = np.ones(count, bool)
+    apart[0] = False
+    apart[labels[u8 >= max(level, FAINT_PEAK * 255)]] = False
+    tallest = cv2.connectedComponentsWithStats(strong.astype(np.uint8), connectivity=8)[2][1:, cv2.CC_STAT_HEIGHT].max()
+    apart &= stats[:, cv2.CC_STAT_HEIGHT] >= FRAGMENT_HEIGHT * tallest
+    mask = strong
+    for k in np.flatnonzero(apart):
+        x, y, w, h = stats[k, :4]
+        own, grey = labels[y:y + h, x:x + w] == k, smooth[y:y + h, x:x + w]
+        peak = float(grey[own].max())
+        if peak >= middle + 2 * FAINT_NOISE * noise:
+            mask[y:y + h, x:x + w] |= own & (grey >= peak / 255.0 * level)
+    return mask
 
 
 def _pieces(work: np.ndarray) -> tuple[list[np.ndarray], list[int], float, float]:
@@ -144,7 +181,7 @@ def _pieces(work: np.ndarray) -> tuple[list[np.ndarray], list[int], float, float
     peak = float(work.max())
     if peak < 0.1:
         raise NoDigitFound()
-    mask = _otsu_mask(work / peak)
+    mask = _ink_mask(work / peak)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     if count <= 1:
         raise NoDigitFound()
@@ -280,6 +317,12 @@ def _groups(atoms: list[np.ndarray], neighbourhoods: list[int], height: float) -
         if owner[i] != i:
             continue  # a part of fragments that are a piece together
         distances = np.where(fragment, np.inf, apart[i])
+        # A fragment over or under a tall piece near it, most of its columns within that piece's (a 5's
+        # lifted bar), is that piece's, though another piece's corner may be nearer (the next digit's top).
+        shared = np.array([max(0, min(boxes[i][2], b[2]) - max(boxes[i][0], b[0])) for b in boxes], float)
+        shared = np.where(distances < 0.6 * height, shared, 0.0)
+        if shared.max() >= 0.5 * (boxes[i][2] - boxes[i][0]):
+            distances = np.where(shared >= 0.5 * (boxes[i][2] - boxes[i][0]), distances, np.inf)
         nearest = int(np.argmin(distances))
         owner[i] = nearest if distances[nearest] < 0.6 * height else -1
 
@@ -1024,7 +1067,10 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None,
                                                 for p in way]))
                     # Joining slices of one piece back together is no merging of pieces apart, but its opposite: where
                     # the model reads a digit's slices as surely as the digit (a 2 in a 2 and a 7), it is one digit.
-                    value = confidence * MERGE_ODDS ** (j - i - 1 - 2 * joins(atoms[i:j]))
+                    apart = j - i - 1 - 2 * joins(atoms[i:j])
+                    if apart > 0 and several_of.get(id(way[0]), 0.0) < ONE_SURE:
+                        apart = 0  # pieces apart the counter is sure are one digit (an open 4)
+                    value = confidence * MERGE_ODDS ** apart
                     if j > i + 1:
                         value /= 1.0 + np.exp(several_of[id(way[0])])
                         value *= one_of.get(id(way[0]), 1.0)
