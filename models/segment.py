@@ -46,6 +46,7 @@ from models.preprocess import NoDigitFound, _remove_background, _stroke_width, n
 
 Read = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
+ONE_BOX = 28  # an image no bigger than this on its longer side (MNIST's box) holds one digit
 SEGMENT_SIZE = 640  # longest side digits are found at: 80 px a digit for eight of them
 FRAGMENT_HEIGHT = 0.4  # a piece shorter than this share of a digit's height is part of a digit
 MIN_PART_HEIGHT = 0.45  # no digit is read from ink shorter than this share of a digit's height
@@ -860,8 +861,10 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None,
 
     x0, y0, x1, y1 = _box(everything)
     narrow = x1 - x0 <= NARROWEST_NUMBER * (y1 - y0)
-    if _texture(everything):
-        # Ink with far more loops than digits have (noise, a texture) is no number: one input, read whole.
+    if _texture(everything) or max(ink.shape) <= ONE_BOX:
+        # Ink with far more loops than digits have (noise, a texture) is no number, nor is an image no bigger than
+        # MNIST's box (an MNIST-C digit's outline or one crossed by a dotted line was cut in two: their strokes are
+        # a pixel or two, which the counter never saw): one input, read whole.
         return [digit_at(everything)]
     groups = _groups(atoms, neighbourhoods, height)
     clusters = _clusters(groups, height)

@@ -198,6 +198,21 @@ def test_a_digit_written_fainter_than_the_rest_of_its_number_is_read(digit_model
             assert read(image_ink(load_image(png(ink, dark_on_light))), digit_model) == text
 
 
+def test_an_upload_the_size_of_mnists_box_is_one_digit(digit_model, mnist_test):
+    """MNIST-C's digits uploaded as they come (28 x 28): a digit's outline (canny edges) or a digit crossed by a
+    dotted line looked to the counter like strokes side by side and was cut in two (23 and 15 of 100; impulse
+    noise's 8), none of which a single digit's reading ever was. Such an image holds one digit."""
+    from models.corruptions import corrupt_many
+
+    x, y = mnist_test
+    indices = np.arange(0, 4000, 200)
+    for name in ("canny_edges", "dotted_line", "impulse_noise"):
+        images = np.uint8(np.clip(corrupt_many(name, x[indices], indices), 0.0, 1.0) * 255)
+        split = [int(label) for image, label in zip(images, y[indices], strict=True)
+                 if len(number_inputs(image_ink(load_image(png(image / 255.0, False))), digit_model.read)) > 1]
+        assert not split, f"{name}: {split} cut in pieces"
+
+
 def test_a_digit_fallen_into_short_pieces_between_two_others_stays_its_own(digit_model, mnist_test):
     """A 3 written so lightly that it falls into three arcs, none as tall as half a digit, between a 6
     and a 9: its arcs are one digit, not each given to the nearer neighbour (which read "69" or "629")."""
