@@ -52,8 +52,8 @@ FRAGMENT_HEIGHT = 0.4  # a piece shorter than this share of a digit's height is 
 MIN_PART_HEIGHT = 0.45  # no digit is read from ink shorter than this share of a digit's height
 FAINT = 0.2  # ink apart from any this share of the strongest or more (FAINT_PEAK), at least this share of Otsu's
 FAINT_PEAK = 0.5  # threshold and FAINT_NOISE times the paper's noise above the paper (both smoothed by FAINT_SMOOTH
-FAINT_NOISE = 5.0  # px), may be a faint digit (Otsu's threshold between the strong ink and the paper drops it): it is
-FAINT_SMOOTH = 1.5  # kept at Otsu's level scaled to its own peak
+FAINT_NOISE = 5.0  # px square), may be a faint digit (Otsu's threshold between the strong ink and the paper drops
+FAINT_SMOOTH = 5  # it): it is kept at Otsu's level scaled to its own peak
 WIDE = 0.8  # a group this wide for its height may be touching digits
 WIDEST_DIGIT = 1.7  # and one wider is never a single digit; one twice WIDE may be three touching digits,
 THREE_APART = 1.2  # or this wide, of three strokes apart each tall enough to be a digit (100 a hair apart)
@@ -150,7 +150,7 @@ def _ink_mask(ink: np.ndarray) -> np.ndarray:
     sample = ~strong[::4, ::4]
     if not strong.any() or not sample.any():
         return strong
-    smooth = cv2.GaussianBlur(u8, (0, 0), FAINT_SMOOTH)
+    smooth = cv2.blur(u8, (FAINT_SMOOTH, FAINT_SMOOTH))
     paper = smooth[::4, ::4][sample].astype(np.float32)
     middle = float(np.median(paper))
     noise = 1.4826 * float(np.median(np.abs(paper - middle)))
@@ -159,6 +159,8 @@ def _ink_mask(ink: np.ndarray) -> np.ndarray:
     apart = np.ones(count, bool)
     apart[0] = False
     apart[labels[u8 >= max(level, FAINT_PEAK * 255)]] = False
+    if not apart.any():
+        return strong
     tallest = cv2.connectedComponentsWithStats(strong.astype(np.uint8), connectivity=8)[2][1:, cv2.CC_STAT_HEIGHT].max()
     apart &= stats[:, cv2.CC_STAT_HEIGHT] >= FRAGMENT_HEIGHT * tallest
     mask = strong
