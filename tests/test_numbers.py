@@ -189,7 +189,7 @@ def test_a_digit_written_fainter_than_the_rest_of_its_number_is_read(digit_model
     """A digit of a number written lighter than the others (a quarter to two fifths of their ink: a pencil's
     beside a pen's), dark on light and light on dark. Otsu's threshold between the strong ink and the paper
     dropped it whole: of 200 numbers of MNIST boxes (2-5 digits, one at a quarter to seven tenths of the others'
-    ink, some photographed), 102 were read whole; now 187."""
+    ink, some photographed), 102 were read whole; now 188."""
     for text, faint, strength in (("2705", 1, 0.25), ("318", 2, 0.4), ("64", 0, 0.3), ("91536", 3, 0.25)):
         inks = [pen_digit(d, 90, 0.5) for d in first_of_each(mnist_test, text)]
         inks[faint] = inks[faint] * strength
