@@ -324,8 +324,9 @@ def _groups(atoms: list[np.ndarray], neighbourhoods: list[int], height: float) -
         # lifted bar), is that piece's, though another piece's corner may be nearer (the next digit's top).
         shared = np.array([max(0, min(boxes[i][2], b[2]) - max(boxes[i][0], b[0])) for b in boxes], float)
         shared = np.where(distances < 0.6 * height, shared, 0.0)
-        if shared.max() >= 0.5 * (boxes[i][2] - boxes[i][0]):
-            distances = np.where(shared >= 0.5 * (boxes[i][2] - boxes[i][0]), distances, np.inf)
+        most = 0.5 * (boxes[i][2] - boxes[i][0])
+        if shared.max() >= most:
+            distances = np.where(shared >= most, distances, np.inf)
         nearest = int(np.argmin(distances))
         owner[i] = nearest if distances[nearest] < 0.6 * height else -1
 
