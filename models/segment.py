@@ -82,7 +82,8 @@ HOLES_PER_DIGIT = 3  # a digit has at most two loops (an 8); ink with far more f
 STRIPES = 4  # this many digits found cut by one edge of the image (from edge to edge, or not) are stripes
 # (a grating, wood grain, a grid of dots): no number
 MOST_DIGITS = 8  # nor are more digits than a number has (a texture's blobs)
-PRINT_LEVEL = 0.01  # letters of print sit on lines level to a pixel or so (a share of the tallest's height)
+PRINT_LEVEL = 0.01  # letters of print sit on lines level to a pixel (the edge of anti-aliased type) and this
+# share of the tallest's height more (a round letter's overshoot)
 SURELY_SEVERAL = 3.0  # the counter's log-odds at which ink is surely several digits
 NO_DIGIT = 0.5  # a reading the novelty detector calls no digit is worth this share of its confidence
 PAIR_ASKED = -4.0  # the pair reader (``train.pairs``) is asked about ink the counter gives these log-odds or more
@@ -647,18 +648,24 @@ def _surely_digits(sure: np.ndarray, is_digit: np.ndarray) -> np.ndarray:
     return np.asarray(is_digit, bool) & (np.asarray(sure) >= WHOLE_SURE)
 
 
+def _print_level(boxes: list[tuple[int, int, int, int]]) -> float:
+    """How far apart (pixels) the tops or bottoms of printed letters can be and still sit on one line."""
+    return 1.0 + PRINT_LEVEL * max(y1 - y0 for _, y0, _, y1 in boxes)
+
+
 def _lowercase_print(boxes: list[tuple[int, int, int, int]]) -> bool:
-    """Whether pieces sit as the letters of a printed lowercase word do: two or more of one x-height,
-    their tops and bottoms level to a pixel, and one much taller (an ascender or a descender) level
-    with them at one end ("note", "date"). Digits are all as tall as one another give or take a
-    hand's wobble, never on ruled lines with ascenders: such ink is no number and is read whole,
-    as one input (whose novelty then says it is not a digit)."""
+    """Whether pieces sit as the letters of a printed lowercase word do: two or more of one height,
+    their tops and bottoms level (``_print_level``), and one much taller or shorter level with them at
+    one end: an ascender or a descender beside x-high letters ("note", "date"), or an x-high letter
+    beside ascenders ("file"). Digits are all as tall as one another give or take a hand's wobble,
+    never on ruled lines with ascenders: such ink is no number and is read whole, as one input
+    (whose novelty then says it is not a digit)."""
     if len(boxes) < 3:
         return False
-    level = PRINT_LEVEL * max(y1 - y0 for _, y0, _, y1 in boxes)
+    level = _print_level(boxes)
     for _, top, _, bottom in boxes:
         same = [b for b in boxes if abs(b[1] - top) <= level and abs(b[3] - bottom) <= level]
-        if len(same) >= 2 and any(y1 - y0 >= ASCENDER * (bottom - top)
+        if len(same) >= 2 and any(max(y1 - y0, bottom - top) >= ASCENDER * min(y1 - y0, bottom - top)
                                   and (abs(y1 - bottom) <= level or abs(y0 - top) <= level)
                                   for _, y0, _, y1 in boxes):
             return True
@@ -666,12 +673,12 @@ def _lowercase_print(boxes: list[tuple[int, int, int, int]]) -> bool:
 
 
 def _level_print(boxes: list[tuple[int, int, int, int]]) -> bool:
-    """Whether three or more pieces are all of one height, their tops and bottoms level to a pixel or so,
+    """Whether three or more pieces are all of one height, their tops and bottoms level (``_print_level``),
     as the letters of a printed word in capitals or without ascenders are ("RAIN", "sun"). A hand's
     digits seldom are; digits composed or scanned at one scale may be (``find_digits`` reads them first)."""
     if len(boxes) < 3:
         return False
-    level = max(1.0, PRINT_LEVEL * max(y1 - y0 for _, y0, _, y1 in boxes))
+    level = _print_level(boxes)
     tops, bottoms = np.array([b[1] for b in boxes]), np.array([b[3] for b in boxes])
     return bool(np.ptp(tops) <= level and np.ptp(bottoms) <= level)
 
