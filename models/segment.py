@@ -1070,9 +1070,11 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None,
                         continue
                     # What the novelty detector calls no digit counts for half, and within one piece of
                     # ink (two touching digits read whole, a sliver of one) for little, however sure its
-                    # top digit. Not so in a cut of ink the counter is sure is several digits: the cut's
-                    # ragged edges make a 1 look odd.
-                    if cut and several[c] > SURELY_SEVERAL:
+                    # top digit. Not so in a cut of a piece the counter is sure is several digits: the cut's
+                    # ragged edges make a 1 look odd. (That piece's odds, not its whole run's: a run of
+                    # several digits always is several, and a 0 in it was cut into a 6 the detector
+                    # calls no digit and a 7.)
+                    if cut and several_of[id(atoms[i])] > SURELY_SEVERAL:
                         flagged = 1.0
                     else:
                         flagged = NO_DIGIT * (FLAGGED if j == i + 1 else 1.0)
