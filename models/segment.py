@@ -75,7 +75,10 @@ CUT_ODDS = 1.5  # a cut of ink the novelty detector calls a digit must read this
 WIDE_FOR_ONE = 1.2  # ink wider than this for its height is rarely one digit (1 % of MNIST's are over 1.25):
 CUT_SURE = 0.8  # there a cut whose digits the model reads this surely together (and calls digits) is kept,
 CUT_SURER = 0.97  # and this surely where the whole reads surely as one digit
-WEAK_CUT = 0.9  # ink no digit whole, cut across in two with a part read less surely than this, is one thing (an H)
+CUT_PAIRED = 0.5  # or only this surely, in two, where the counter and the pair reader are both sure it is two (a 1
+# with a flag, a hair from a 4: read surely whole as 4, the 1 alone at 73 %)
+WEAK_CUT = 0.9  # ink no digit whole, cut across in two with a part read less surely than this, is one thing (an H),
+BEYOND_DOUBT = 9.0  # unless the counter gives it more log-odds than this of being several, the pair reader sure too
 FLAGGED = 0.1  # inside one piece, a reading the novelty detector calls no digit is worth this share of its confidence,
 FLAGGED_ODDS = 0.5  # and the odds of such a piece being one digit against a cut of it count as their square root
 HOLES_PER_DIGIT = 3  # a digit has at most two loops (an 8); ink with far more for its width is a texture, not a number
@@ -1113,7 +1116,11 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None,
         # Ink read surely whole as a digit (a wide 0 or 2) is cut only where its pieces read surer still,
         # unless the counter is sure it is several digits (a 4 with a 9 pressed into it reads surely as 4).
         doubted_whole = whole_sure[c] < WHOLE_SURE or several[c] > SURELY_SEVERAL or paired_sure[c] >= PAIR_SURE
-        sure_cut = wide[c] and surest >= (CUT_SURE if doubted_whole else CUT_SURER)
+        # (Less surely where the counter and the pair reader are both sure that ink which looks like a digit whole
+        # is two digits, for a cut in two that looks like digits: a cut's ragged edge makes a 1 look odd.)
+        both_sure = (several[c] > SURELY_SEVERAL and paired_sure[c] >= PAIR_SURE and not flagged_whole[c]
+                     and len(parts) == 2 and all(looks_like_digit.get(id(p), False) for p in parts))
+        sure_cut = wide[c] and surest >= (CUT_PAIRED if both_sure else CUT_SURE if doubted_whole else CUT_SURER)
         read_parts = [looks_like_digit[id(p)] for p in parts if id(p) in looks_like_digit]
         no_digits = bool(read_parts) and not any(read_parts)  # a cut into pieces none of which looks like a digit
         cut_across = any(id(p) in cut_from for p in parts)  # some part is cut across a piece
@@ -1123,9 +1130,12 @@ def find_digits(ink: np.ndarray, read: Read, whole: np.ndarray | None = None,
                          and all(looks_like_digit.get(id(p), False) and sure[id(p)] >= WHOLE_SURE for p in parts))
         one_thing = flagged_whole[c] and several[c] <= 0 and not surely_digits
         # Ink that is no digit read whole, cut across in two, one of which the model reads only weakly (an H cut
-        # into a 1 and a doubtful 4): one thing, unless the pair reader reads the cut's very pair. (Not a longer
-        # run: a number of touching digits with one odd cut is still a number.)
-        weak_cut = (flagged_whole[c] and len(parts) == 2 and cut_across
+        # into a 1 and a doubtful 4): one thing, unless the pair reader reads the cut's very pair, or the counter
+        # has no doubt it is several and the pair reader is sure it is two (an 8 touching a 6, cut into an 8 and
+        # a 6 read at 78 %; letters the counter is as sure of, the pair reader mostly is not). (Not a longer run:
+        # a number of touching digits with one odd cut is still a number.)
+        beyond_doubt = several[c] > BEYOND_DOUBT and paired_sure[c] >= PAIR_SURE
+        weak_cut = (flagged_whole[c] and len(parts) == 2 and cut_across and not beyond_doubt
                     and min(sure.get(id(p), 0.0) for p in parts) < WEAK_CUT)
         # All the ink in one run, no digit read whole, and half or more of its digits no digits either
         # (a letter cut into a digit-looking stroke and the rest, a doodle in pieces).

@@ -20,7 +20,9 @@ seeded.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -82,16 +84,20 @@ def _inks_within(left: np.ndarray, left_x: int, left_y: int, right: np.ndarray, 
     return bool((a.astype(bool) & b).any())
 
 
-def compose(digits: list[np.ndarray], kind: str, rng: np.random.Generator, jitter: float = 0.05,
-            depth: float = 0.0) -> np.ndarray:
+def compose(digits: list, kind: str, rng: np.random.Generator, jitter: float = 0.05,
+            depth: float = 0.0, write: Callable[[Any, int], np.ndarray] | None = None) -> np.ndarray:
     """Digits (uint8 28x28 each) as one ink image (float32, 1 = ink) laid out as ``kind`` says; each digit
     up to ``jitter`` of the height above or below the line, and a touching pair's strokes overlapping by
-    1-3 px or, with ``depth``, by up to that share of the height (written into each other)."""
+    1-3 px or, with ``depth``, by up to that share of the height (written into each other). ``write``:
+    another hand, which writes each of ``digits`` (whatever it takes) as ink of a height in pixels."""
     height = int(rng.integers(50, 130))
     pen = rng.uniform(0.0, 1.0)
     scales = rng.uniform(0.55, 1.0, len(digits)) if kind == "sizes" else np.ones(len(digits))
     scales[rng.integers(len(digits))] = 1.0
-    inks = [pen_digit(d, max(12, round(height * s)), pen) for d, s in zip(digits, scales, strict=True)]
+    if write is None:
+        def write(digit: np.ndarray, tall: int) -> np.ndarray:
+            return pen_digit(digit, tall, pen)
+    inks = [write(d, max(12, round(height * s))) for d, s in zip(digits, scales, strict=True)]
     slope = rng.uniform(0.15, 0.35) * rng.choice([-1, 1]) if kind == "slant" else 0.0
     touching = int(rng.integers(len(digits) - 1)) if kind == "touching" else -1
     bottoms_aligned = rng.random() < 0.5
@@ -224,6 +230,43 @@ def make_scanned_numbers(images: np.ndarray, labels: np.ndarray, count: int, see
     return numbers
 
 
+# A third hand, no MNIST digit at all: each digit written in one of OpenCV's stroke fonts, plain or script, and
+# warped as a hand warps it, laid out as ``compose``'s kinds (``FONT_KINDS``).
+FONT_KINDS = tuple(f"font-{kind}" for kind in KINDS)
+FONT_WARP = 0.6  # of ``train.nondigits._hand_warp``'s rotation, shear and elastic field: digits stay readable
+
+
+def font_hand(rng: np.random.Generator) -> Callable[[int, int], np.ndarray]:
+    """One writer: a stroke font (of ``train.nondigits.PEN_FONTS`` and two more), a pen of 2-8 px at 4x the font's
+    size, upright or italic; it writes a digit (0-9) as ink of a height in pixels, each time warped anew."""
+    from train.nondigits import PEN_FONTS, _glyph, _hand_warp
+
+    fonts = (*PEN_FONTS, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX)
+    font, pen, italic = fonts[int(rng.integers(len(fonts)))], int(rng.integers(2, 9)), bool(rng.random() < 0.3)
+
+    def write(digit: int, height: int) -> np.ndarray:
+        ink = _hand_warp(_glyph(str(digit), font, rng, pen, italic), rng, FONT_WARP)
+        ys, xs = np.nonzero(ink > 0.05)
+        ink = ink[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+        size = (max(1, round(ink.shape[1] * height / ink.shape[0])), height)
+        return np.clip(cv2.resize(ink, size, interpolation=cv2.INTER_AREA), 0.0, 1.0)
+    return write
+
+
+def make_font_numbers(count: int, seed: int = 0) -> list[Number]:
+    """``count`` numbers of 2-6 random digits by the third hand (``font_hand``, one writer a number), the
+    ``FONT_KINDS`` in turn, styles at random."""
+    rng = np.random.default_rng([seed, 7])
+    numbers = []
+    for n in range(count):
+        kind = KINDS[n % len(KINDS)]
+        digits = [int(d) for d in rng.integers(0, 10, size=int(rng.integers(2, 7)))]
+        ink = compose(digits, kind, rng, write=font_hand(rng))
+        style = FILE_STYLES[int(rng.integers(len(FILE_STYLES)))]
+        numbers.append(Number(save_as(ink, style, rng), "".join(map(str, digits)), f"font-{kind}", style))
+    return numbers
+
+
 def model_and_test_digits(parser, argv: list[str] | None) -> tuple:
     """A measuring command's arguments (``parser``'s, and ``--model``), its model and MNIST's test digits."""
     from models import DEFAULT_MODEL_PATH
@@ -237,8 +280,9 @@ def model_and_test_digits(parser, argv: list[str] | None) -> tuple:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m train.numbers [--count N]``: whole numbers read right per kind, and the single-digit
-    drawings of ``train.drawings`` kept whole (one digit found) per kind."""
+    """``python -m train.numbers [--count N]``: whole numbers read right (and as many digits found as
+    written) per kind, of the three hands, and the single-digit drawings of ``train.drawings`` kept whole
+    (one digit found) per kind."""
     import argparse
 
     from models.preprocess import image_ink, load_image
@@ -257,12 +301,15 @@ def main(argv: list[str] | None = None) -> int:
 
     numbers = make_numbers(x_test, y_test, args.count, args.seed)
     numbers += make_scanned_numbers(x_test, y_test, args.count // 3, args.seed)
-    right = np.array([read(n.data) == n.text for n in numbers])
+    numbers += make_font_numbers(args.count // 2, args.seed)
+    texts = [read(n.data) for n in numbers]
+    right = np.array([text == n.text for text, n in zip(texts, numbers, strict=True)])
+    counted = np.array([len(text) == len(n.text) for text, n in zip(texts, numbers, strict=True)])
     kinds = np.array([n.kind for n in numbers])
-    print(f"{'number kind':<18}{'numbers':>9}{'read right':>12}")
-    for kind in (*KINDS, "all", *SCAN_KINDS):
+    print(f"{'number kind':<18}{'numbers':>9}{'read right':>12}{'digits found':>14}")
+    for kind in (*KINDS, "all", *SCAN_KINDS, *FONT_KINDS):
         chosen = kinds == kind if kind != "all" else np.isin(kinds, KINDS)
-        print(f"{kind:<18}{chosen.sum():>9}{right[chosen].mean():>12.1%}")
+        print(f"{kind:<18}{chosen.sum():>9}{right[chosen].mean():>12.1%}{counted[chosen].mean():>14.1%}")
     print()
     print(f"{'single digit':<18}{'drawings':>9}{'one digit':>12}{'read right':>12}")
     for styles in (STYLES, EDGE_KINDS):
