@@ -1081,10 +1081,11 @@ def test_printed_digits_and_numbers_are_read_as_digits(digit_model):
 
 
 def test_a_cut_of_ink_the_counter_has_no_doubt_about_is_kept_though_one_part_reads_weakly(digit_model):
-    """Where the counter is beyond doubt that ink is several digits, a cut in two with a part the model reads
-    below 90 % is no letter cut into a doubtful digit (an H): an 8 touching a 6 in the third hand was read 98
-    (its 6 at 78 %). And where the counter and the pair reader are both sure, ink read surely whole as one digit
-    is cut at a lower confidence: a 1 with a flag a hair from a 4 was read 4 (1014 read 104)."""
+    """Where the counter is beyond doubt that ink is several digits and the pair reader sure it is two, a cut in
+    two with a part the model reads below 90 % is no letter cut into a doubtful digit (an H): an 8 touching a 6
+    in the third hand was read 98 (its 6 at 78 %). And where the counter and the pair reader are both sure, ink
+    read surely whole as one digit is cut in two at a lower confidence: a 1 with a flag a hair from a 4 was read
+    4 (1014 read 104)."""
     numbers = make_font_numbers(262, seed=0)
     assert [numbers[k].text for k in (43, 261)] == ["1014", "986"]
     for k in (43, 261):

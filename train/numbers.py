@@ -14,8 +14,9 @@ are put side by side in one of the ``KINDS`` of layout:
 The number is then saved as a person would send it: white on black, black on white, or a
 JPEG photo of unevenly lit paper. A second hand (``SCAN_KINDS``, ``make_scanned_numbers``), which
 nothing in segmentation was tuned on, writes numbers otherwise: scanned MNIST boxes scaled whole,
-off the line, turned, in other file styles, apart or with one pair pressed together. Everything is
-seeded.
+off the line, turned, in other file styles, apart or with one pair pressed together. A third hand
+(``FONT_KINDS``, ``make_font_numbers``) writes no MNIST digit at all: each digit in one of OpenCV's stroke
+fonts, warped anew as a hand warps it, laid out as the first hand's kinds. Everything is seeded.
 """
 
 from __future__ import annotations
