@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from train.drawings import _encode, present
+from train.drawings import _encode, _ink_box, present
 
 KINDS = ("separated", "gaps", "overlaps", "touching", "slant", "sizes")
 FILE_STYLES = ("white-on-black", "black-on-white", "paper-photo")
@@ -247,8 +247,7 @@ def font_hand(rng: np.random.Generator) -> Callable[[int, int], np.ndarray]:
 
     def write(digit: int, height: int) -> np.ndarray:
         ink = _hand_warp(_glyph(str(digit), font, rng, pen, italic), rng, FONT_WARP)
-        ys, xs = np.nonzero(ink > 0.05)
-        ink = ink[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+        ink = ink[_ink_box(ink, 0.05)]
         size = (max(1, round(ink.shape[1] * height / ink.shape[0])), height)
         return np.clip(cv2.resize(ink, size, interpolation=cv2.INTER_AREA), 0.0, 1.0)
     return write
