@@ -9,7 +9,7 @@ from models import DEFAULT_MODEL_PATH
 from models.corruptions import NAMES, SEVERITY, corrupt, corrupt_many
 from models.report import read_report
 from models.robustness import MISREAD_CAP, robustness_report, robustness_subset
-from train.augment import FAMILIES, augment_batch
+from train.augment import FAMILIES, augment_batch, bar_seven, flag_one, written_variants
 
 DESIGN_NAMES = ("shot_noise", "impulse_noise", "glass_blur", "motion_blur", "shear", "scale", "rotate", "brightness",
                 "translate", "stripe", "fog", "spatter", "dotted_line", "zigzag", "canny_edges")
@@ -112,6 +112,28 @@ def test_augmentation_is_reproducible_and_keeps_digits_in_range(digits):
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)
     assert first.shape == images.shape and first.min() >= 0.0 and first.max() <= 1.0
+
+
+def test_a_flag_goes_from_the_top_of_a_ones_stem_down_to_the_left_and_a_bar_across_a_seven(mnist_test):
+    """The written variants the model learns: new ink only up and left of a 1's stem top (or a foot at its
+    bottom), the digit still centred; on a 7, new ink only across the middle of its stem."""
+    x, y = mnist_test
+    rng = np.random.default_rng(0)
+    for one in x[y == 1][:30].astype(np.float32) / 255:
+        flagged = flag_one(one, rng)
+        assert flagged.shape == (28, 28) and 0 <= flagged.min() and flagged.max() <= 1
+        assert np.abs(centre_of_mass(flagged) - 13.5).max() < 1.0
+        assert flagged.sum() > one.sum() * 1.1  # a stroke, not a speck
+    for seven in x[y == 7][:30].astype(np.float32) / 255:
+        barred = bar_seven(seven, rng)
+        added = np.nonzero(barred - seven > 0.2)[0]
+        rows = np.nonzero(seven.max(axis=1) > 0.3)[0]
+        assert len(added) and rows.min() + 0.3 * np.ptp(rows) <= added.mean() <= rows.min() + 0.8 * np.ptp(rows)
+    labels = np.array([0, 1, 7, 3] * 50)
+    images = x[:200].astype(np.float32) / 255
+    varied = written_variants(images, labels, np.random.default_rng(1))
+    changed = np.abs(varied - images).max(axis=(1, 2)) > 0
+    assert set(labels[changed]) == {1, 7} and 0.15 < changed[labels == 1].mean() < 0.6
 
 
 def test_augmentation_never_uses_the_evaluated_corruptions():

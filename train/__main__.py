@@ -1,4 +1,4 @@
-"""Train the digit CNN: ``python -m train [--epochs N] [--out PATH] [--seed S]``."""
+"""Train the digit CNN: ``python -m train [--epochs N] [--out PATH] [--seed S] [--from MODEL]``."""
 
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ EXPOSURE_BANK = 20000  # distinct non-digits made once, augmented afresh each ep
 
 
 def augmented_batches(x_train, y_train, epochs: int, seed: int, exposure: np.ndarray | None = None):
-    """Every epoch's batches, shuffled and augmented (``train/augment.py``) from (seed, step) alone,
-    so a run is reproducible whatever the number of threads preparing them.
+    """Every epoch's batches, shuffled and augmented (``train/augment.py``: some 1s flagged and 7s barred,
+    then damaged) from (seed, step) alone, so a run is reproducible whatever the number of threads
+    preparing them.
 
     With ``exposure`` (non-digits as the model sees them) each batch also carries ``EXPOSURE_BATCH``
     of them, augmented the same way (a damaged non-digit is still no digit), whose target is the
@@ -39,7 +40,7 @@ def augmented_batches(x_train, y_train, epochs: int, seed: int, exposure: np.nda
     def make_batch(step):
         epoch, i = divmod(int(step), steps_per_epoch)
         picks = orders[epoch][i * BATCH_SIZE:(i + 1) * BATCH_SIZE]
-        images = augment_batch(x_train[picks], seed, int(step))
+        images = augment_batch(x_train[picks], seed, int(step), y_train[picks])
         if exposure is None:
             return images[..., None], y_train[picks], np.ones(BATCH_SIZE, np.float32)
         rng = np.random.default_rng([seed, int(step), 1])
@@ -62,11 +63,23 @@ def augmented_batches(x_train, y_train, epochs: int, seed: int, exposure: np.nda
     return dataset, steps_per_epoch
 
 
-def train(epochs: int, out: Path, seed: int, train_size: int | None = None, exposure: bool = False) -> dict:
+LEARNING_RATE = 1e-3  # a new network's, decayed by a cosine over the run
+CONTINUED_LEARNING_RATE = 1e-4  # a model trained on (``--from``): a tenth, so that it keeps what it knew
+
+
+def train(epochs: int, out: Path, seed: int, train_size: int | None = None, exposure: bool = False,
+          start: Path | None = None) -> dict:
+    """Train a new network, or go on training the model at ``start`` (its weights, at a tenth of the
+    learning rate), and save it at ``out`` with its metadata."""
     import keras
 
     from models.network import build_digit_cnn
+    from models.novelty import file_digest
+    from models.report import read_metadata
+    from train.augment import BARRED_SEVENS, FLAGGED_ONES
     from train.nondigits import EXPOSURE_KINDS, exposure_inputs
+
+    start_digest = None if start is None else file_digest(start)  # before ``out`` may replace it
 
     keras.utils.set_random_seed(seed)
     x_train, y_train, x_test, y_test = load_mnist()
@@ -76,9 +89,10 @@ def train(epochs: int, out: Path, seed: int, train_size: int | None = None, expo
     x_train, x_test = x_train.astype(np.float32) / 255.0, as_model_input(x_test)
     train_ds, steps_per_epoch = augmented_batches(x_train, y_train.astype(np.int32), epochs, seed, others)
     steps = epochs * steps_per_epoch
-    model = build_digit_cnn()
+    model = build_digit_cnn() if start is None else keras.models.load_model(start)
+    rate = LEARNING_RATE if start is None else CONTINUED_LEARNING_RATE
     model.compile(
-        optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=steps)),
+        optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(rate, decay_steps=steps)),
         loss="categorical_crossentropy" if exposure else "sparse_categorical_crossentropy",
     )
     model.fit(train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=1)
@@ -86,12 +100,17 @@ def train(epochs: int, out: Path, seed: int, train_size: int | None = None, expo
     accuracy = float(np.mean(model.predict(x_test, batch_size=512, verbose=0).argmax(axis=1) == y_test))
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
+    continued = {} if start is None else {"continued_from": {
+        "model": Path(start).name, "sha256": start_digest, "learning_rate": rate,
+        "metadata": read_metadata(Path(start))}}
     return save_training_metadata(out, {
+        **continued,
         "epochs": epochs,
         "seed": seed,
         "train_size": len(x_train),
         "batch_size": BATCH_SIZE,
-        "augmentation": "train/augment.py (MNIST-C kinds and severities held out)",
+        "augmentation": "train/augment.py (MNIST-C kinds and severities held out; "
+                        f"{FLAGGED_ONES:.0%} of 1s flagged, {BARRED_SEVENS:.0%} of 7s barred)",
         "outlier_exposure": (f"{EXPOSURE_BATCH} non-digits per batch, weight {EXPOSURE_WEIGHT}: "
                              + ", ".join(EXPOSURE_KINDS)) if exposure else None,
     }, seconds, accuracy)
@@ -107,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exposure", action="store_true",
                         help="also train on non-digits toward the uniform answer (outlier exposure; not how the "
                              "shipped model was trained: see the README)")
+    parser.add_argument("--from", dest="start", metavar="MODEL", type=Path, default=None,
+                        help="go on training this model file (at a tenth of the learning rate) instead of a new "
+                             "network: how the shipped model learnt flagged 1s (see the README)")
     parser.add_argument("--finetune", metavar="MODEL", default=None,
                         help="fine-tune this model (path or name) on --field instead of training one")
     parser.add_argument("--field", metavar="EXPORT", type=Path, default=None,
@@ -120,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
         from train.finetune import main as finetune
         return finetune(args.finetune, args.field, args.seed,  # --epochs when given, else fine-tuning's few
                         None if args.epochs == parser.get_default("epochs") else args.epochs)
-    return report_training(lambda: train(args.epochs, args.out, args.seed, args.train_size, args.exposure),
+    if args.start is not None and not args.start.is_file():
+        parser.error(f"--from {args.start}: no such model file")
+    return report_training(lambda: train(args.epochs, args.out, args.seed, args.train_size, args.exposure, args.start),
                            args.out)
 
 
