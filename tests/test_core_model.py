@@ -181,6 +181,10 @@ def test_train_cli_writes_a_model_and_metadata(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "train", "--from", str(tmp_path / "none.keras")],
                              cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and "no such model file" in missing.stderr and "Traceback" not in missing.stderr
+    (tmp_path / "junk.keras").write_bytes(b"not a model")
+    junk = subprocess.run([sys.executable, "-m", "train", "--from", str(tmp_path / "junk.keras")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert junk.returncode == 2 and "cannot load it as a model" in junk.stderr and "Traceback" not in junk.stderr
 
 
 def test_train_cli_reports_a_bad_mnist_path(tmp_path):

@@ -142,8 +142,15 @@ def main(argv: list[str] | None = None) -> int:
         from train.finetune import main as finetune
         return finetune(args.finetune, args.field, args.seed,  # --epochs when given, else fine-tuning's few
                         None if args.epochs == parser.get_default("epochs") else args.epochs)
-    if args.start is not None and not args.start.is_file():
-        parser.error(f"--from {args.start}: no such model file")
+    if args.start is not None:
+        if not args.start.is_file():
+            parser.error(f"--from {args.start}: no such model file")
+        import keras
+
+        try:
+            keras.models.load_model(args.start)
+        except Exception as exc:  # a file Keras cannot read: one sentence, never a stack trace
+            parser.error(f"--from {args.start}: Keras cannot load it as a model ({type(exc).__name__})")
     return report_training(lambda: train(args.epochs, args.out, args.seed, args.train_size, args.exposure, args.start),
                            args.out)
 
