@@ -63,6 +63,19 @@ def augmented_batches(x_train, y_train, epochs: int, seed: int, exposure: np.nda
     return dataset, steps_per_epoch
 
 
+class StartModelError(ValueError):
+    """The model ``--from`` names cannot be loaded; the message says so in one sentence."""
+
+
+def _load_start(start: Path):
+    import keras
+
+    try:
+        return keras.models.load_model(start)
+    except Exception as exc:  # a file Keras cannot read: one sentence, never a stack trace
+        raise StartModelError(f"--from {start}: Keras cannot load it as a model ({type(exc).__name__})") from None
+
+
 LEARNING_RATE = 1e-3  # a new network's, decayed by a cosine over the run
 CONTINUED_LEARNING_RATE = 1e-4  # a model trained on (``--from``): a tenth, so that it keeps what it knew
 
@@ -89,7 +102,7 @@ def train(epochs: int, out: Path, seed: int, train_size: int | None = None, expo
     x_train, x_test = x_train.astype(np.float32) / 255.0, as_model_input(x_test)
     train_ds, steps_per_epoch = augmented_batches(x_train, y_train.astype(np.int32), epochs, seed, others)
     steps = epochs * steps_per_epoch
-    model = build_digit_cnn() if start is None else keras.models.load_model(start)
+    model = build_digit_cnn() if start is None else _load_start(start)
     rate = LEARNING_RATE if start is None else CONTINUED_LEARNING_RATE
     model.compile(
         optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(rate, decay_steps=steps)),
@@ -101,8 +114,7 @@ def train(epochs: int, out: Path, seed: int, train_size: int | None = None, expo
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
     continued = {} if start is None else {"continued_from": {
-        "model": Path(start).name, "sha256": start_digest, "learning_rate": rate,
-        "metadata": read_metadata(Path(start))}}
+        "model": start.name, "sha256": start_digest, "learning_rate": rate, "metadata": read_metadata(start)}}
     return save_training_metadata(out, {
         **continued,
         "epochs": epochs,
@@ -142,17 +154,13 @@ def main(argv: list[str] | None = None) -> int:
         from train.finetune import main as finetune
         return finetune(args.finetune, args.field, args.seed,  # --epochs when given, else fine-tuning's few
                         None if args.epochs == parser.get_default("epochs") else args.epochs)
-    if args.start is not None:
-        if not args.start.is_file():
-            parser.error(f"--from {args.start}: no such model file")
-        import keras
-
-        try:
-            keras.models.load_model(args.start)
-        except Exception as exc:  # a file Keras cannot read: one sentence, never a stack trace
-            parser.error(f"--from {args.start}: Keras cannot load it as a model ({type(exc).__name__})")
-    return report_training(lambda: train(args.epochs, args.out, args.seed, args.train_size, args.exposure, args.start),
-                           args.out)
+    if args.start is not None and not args.start.is_file():
+        parser.error(f"--from {args.start}: no such model file")
+    try:
+        return report_training(lambda: train(args.epochs, args.out, args.seed, args.train_size, args.exposure,
+                                             args.start), args.out)
+    except StartModelError as exc:
+        parser.error(str(exc))
 
 
 if __name__ == "__main__":

@@ -170,8 +170,7 @@ def _recentre(x: np.ndarray) -> np.ndarray:
     m = cv2.moments(x)
     if m["m00"] <= 0:
         return x
-    shift = (SIZE / 2 - 0.5 - m["m10"] / m["m00"], SIZE / 2 - 0.5 - m["m01"] / m["m00"])
-    return cv2.warpAffine(x, np.float32([[1, 0, shift[0]], [0, 1, shift[1]]]), (SIZE, SIZE), flags=cv2.INTER_LINEAR)
+    return _warp(x, np.eye(2), np.array([SIZE / 2 - 0.5 - m["m10"] / m["m00"], SIZE / 2 - 0.5 - m["m01"] / m["m00"]]))
 
 
 def flag_one(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
